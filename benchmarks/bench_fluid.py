@@ -1,0 +1,48 @@
+"""Wall time of the fluid engine and of break-even searches on the bundled scenarios.
+
+Targets: the engine and economics for all options of a scenario under 50 ms; one break-even
+search under 0.5 s. Run: python benchmarks/bench_fluid.py (prints a Markdown table).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from pathlib import Path
+
+from simulator.analysis import Evaluator, break_even_scale, run
+from simulator.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+REPEATS = 7
+
+
+def median_seconds(fn, repeats: int = REPEATS) -> float:
+    fn()  # warm caches (catalogue files, price tables), as a long-lived process has them
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    print("| scenario | options | engine + economics, all options (ms) | break-even searches | slowest search (ms) |")
+    print("|---|---|---|---|---|")
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        scenario = load_scenario(path)
+        names = [o.name for o in scenario.options]
+        today = scenario.workload.scale
+        engine_s = median_seconds(lambda s=scenario, n=names, t=today: Evaluator(s).costs(n, t))
+        pairs = [(b.option, b.versus) for b in run(scenario).break_even]
+        searches = [
+            median_seconds(lambda o=o, v=v, s=scenario, t=today: break_even_scale(Evaluator(s).gap(o, v), t), 3)
+            for o, v in pairs
+        ]
+        slowest = f"{max(searches) * 1e3:.0f}" if searches else "-"
+        print(f"| {path.stem} | {len(names)} | {engine_s * 1e3:.1f} | {len(pairs)} | {slowest} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""From a scenario to the answer: costs per option, the cheapest, break-even volumes and payback.
+
+`run` is the one entry point the CLI, the dashboard and batch jobs share. Its result is a typed
+summary whose field names are the JSON contract.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from importlib.metadata import version
+
+import numpy as np
+from pydantic import BaseModel
+
+from simulator import catalog, units
+from simulator.catalog.api_prices import GENAI_PRICES_VERSION
+from simulator.economics import CASH, Economics, OptionCosts
+from simulator.engine import TOKEN_KINDS, OptionUsage
+from simulator.engine.fluid import FluidEngine
+from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
+
+SCALE_SEARCH_DECADES = (-4.0, 4.0)  # break-even searched from 1e-4 to 1e4 times today's volume
+SCALE_GRID_POINTS = 33
+SCALE_RELATIVE_TOLERANCE = 1e-7
+
+
+class Tokens(BaseModel):
+    input: float
+    cached_input: float
+    output: float
+
+
+class QualityFigure(BaseModel):
+    benchmark: str
+    score: float
+    source: str
+    as_of: dt.date
+
+
+class OptionResult(BaseModel):
+    name: str
+    kind: str
+    total_cost_usd: float
+    """Cash cost over the horizon, undiscounted, with owned hardware's resale value credited at the end."""
+    npv_cost_usd: float
+    amortised_cost_usd: float
+    monthly_cost_usd: list[float]
+    cost_by_category_usd: dict[str, float]
+    usd_per_mtok: float | None
+    tokens: Tokens
+    api_share: float | None
+    feasible: bool
+    infeasible_reasons: list[str]
+    replicas_peak: int | None = None
+    gpus_per_replica: int | None = None
+    gpus_peak: float | None = None
+    gpu_hours: float | None = None
+    utilisation: float | None = None
+    decode_batch: int | None = None
+    replica_output_tok_per_s: float | None = None
+    perf_source: str | None = None
+    quality: QualityFigure | None = None
+
+
+class BreakEven(BaseModel):
+    option: str
+    versus: str
+    scale: float | None
+    """`workload.scale` at which the two horizon costs are equal; null when never in 1e-4..1e4 x today."""
+    tokens_per_month: float | None
+    payback_month: int | None
+    """First month (from 1) in which the option's cumulative cash cost, before resale, is at or below the API's."""
+
+
+class AssumptionRow(BaseModel):
+    option: str
+    item: str
+    value: float
+    unit: str
+    source: str
+    as_of: str
+
+
+class RunResult(BaseModel):
+    scenario: str
+    horizon_months: int
+    price_date: dt.date
+    seed: int
+    engine: str
+    workload_scale: float
+    tokens_per_month: float
+    cheapest_option: str | None
+    options: list[OptionResult]
+    break_even: list[BreakEven]
+    assumptions: list[AssumptionRow]
+    versions: dict[str, str]
+
+
+def with_scale(scenario: Scenario, scale: float) -> Scenario:
+    return scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"scale": scale})})
+
+
+def _quality(scenario: Scenario, option: ApiOption | SelfHostOption | HybridOption) -> QualityFigure | None:
+    if isinstance(option, HybridOption):
+        parts = [_quality(scenario, scenario.option(n)) for n in (option.self_host, option.api)]
+        known = [q for q in parts if q is not None]
+        return min(known, key=lambda q: q.score) if len(known) == 2 else None
+    if isinstance(option, SelfHostOption):
+        q = catalog.model(option.model).quality
+    else:
+        q = catalog.api_quality().get((option.provider, option.model))
+    return QualityFigure(benchmark=q.benchmark, score=q.score, source=q.source, as_of=q.as_of) if q else None
+
+
+def _quality_reasons(scenario: Scenario, quality: QualityFigure | None) -> list[str]:
+    floor = scenario.quality_floor
+    if floor is None or quality is None or not quality.benchmark.startswith(floor.benchmark):
+        return []
+    if quality.score >= floor.min_score:
+        return []
+    return [f"{quality.benchmark} score {quality.score:g} is below the floor of {floor.min_score:g}"]
+
+
+def _discount(scenario: Scenario, months: int) -> np.ndarray:
+    r = units.yearly_to_monthly_rate(scenario.economics.discount_rate_per_year)
+    return (1 + r) ** -np.arange(1, months + 1)
+
+
+def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -> OptionResult:
+    option = scenario.option(usage.name)
+    monthly = costs.monthly(CASH)
+    tokens = {k: float(usage.tokens[k].sum()) for k in TOKEN_KINDS}
+    total_tokens = sum(tokens.values())
+    total = float(monthly.sum())
+    quality = _quality(scenario, option)
+    reasons = usage.infeasible_reasons + _quality_reasons(scenario, quality)
+    result = OptionResult(
+        name=usage.name,
+        kind=usage.kind,
+        total_cost_usd=total,
+        npv_cost_usd=float(monthly @ _discount(scenario, usage.months)),
+        amortised_cost_usd=costs.total("amortised"),
+        monthly_cost_usd=[float(x) for x in monthly],
+        cost_by_category_usd={k: float(v.sum()) for k, v in costs.cash.items()},
+        usd_per_mtok=total / units.tokens_to_mtok(total_tokens) if total_tokens else None,
+        tokens=Tokens(**tokens),
+        api_share=(
+            float(usage.api_requests.sum() / usage.requests.sum())
+            if usage.kind == "hybrid"
+            and usage.requests is not None
+            and usage.requests.sum() > 0
+            and usage.api_requests is not None
+            else None
+        ),
+        feasible=not reasons,
+        infeasible_reasons=reasons,
+        quality=quality,
+    )
+    if usage.fleet is not None:
+        f = usage.fleet
+        result.replicas_peak = int(f.replicas_peak.max())
+        result.gpus_per_replica = f.gpus_per_replica
+        result.gpus_peak = float(f.gpus_held.max())
+        result.gpu_hours = float(f.gpu_hours.sum())
+        result.utilisation = float(f.busy_gpu_hours.sum() / f.gpu_hours.sum()) if f.gpu_hours.sum() else 0.0
+        result.decode_batch = f.batch
+        result.replica_output_tok_per_s = f.capacity_tok_per_s
+        result.perf_source = f.perf_source
+    elif usage.kind != "api":
+        result.perf_source = "none: the model does not fit"
+    return result
+
+
+class Evaluator:
+    """Horizon costs of options at any volume; what break-even searches call many times."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.economics = Economics(scenario)  # independent of volume, so its price tables are reused
+
+    def costs(self, names: list[str], scale: float) -> dict[str, tuple[OptionUsage, OptionCosts]]:
+        scaled = with_scale(self.scenario, scale)
+        engine = FluidEngine(scaled)
+        out = {}
+        for name in names:
+            usage = engine.option_usage(scaled.option(name))
+            out[name] = usage, self.economics.costs(usage)
+        return out
+
+    def gap(self, option: str, versus: str) -> Callable[[float], float]:
+        def f(scale: float) -> float:
+            c = self.costs([option, versus], scale)
+            return c[option][1].total() - c[versus][1].total()
+
+        return f
+
+
+def break_even_scale(gap: Callable[[float], float], today: float) -> float | None:
+    """Smallest `workload.scale` at which `gap` (option minus API) reaches zero, by grid and bisection.
+
+    Self-hosted cost is a step function of volume (whole replicas), so the search brackets the
+    first sign change on a log grid and bisects it; at a step the result is the step's edge.
+    """
+    lo_dec, hi_dec = SCALE_SEARCH_DECADES
+    grid = today * np.logspace(lo_dec, hi_dec, SCALE_GRID_POINTS)
+    previous = None
+    for s in grid:
+        if gap(s) <= 0:
+            if previous is None:
+                return 0.0 if gap(grid[0] / 10) <= 0 else float(s)
+            lo, hi = previous, float(s)
+            while hi / lo - 1 > SCALE_RELATIVE_TOLERANCE:
+                mid = math.sqrt(lo * hi)
+                lo, hi = (lo, mid) if gap(mid) <= 0 else (mid, hi)
+            return hi
+        previous = float(s)
+    return None
+
+
+def payback_month(option: OptionCosts, api: OptionCosts) -> int | None:
+    """First month (from 1) when the option's cumulative cash cost, resale excluded, is at or below the API's."""
+    own = np.cumsum(option.monthly(CASH) - option.cash.get("residual_value", 0))
+    other = np.cumsum(api.monthly(CASH) - api.cash.get("residual_value", 0))
+    hits = np.nonzero(own <= other)[0]
+    return int(hits[0]) + 1 if len(hits) else None
+
+
+def run(scenario: Scenario) -> RunResult:
+    evaluator = Evaluator(scenario)
+    names = [o.name for o in scenario.options]
+    evaluated = evaluator.costs(names, scenario.workload.scale)
+    results = [_option_result(scenario, usage, costs) for usage, costs in evaluated.values()]
+    feasible = [r for r in results if r.feasible]
+    cheapest = min(feasible, key=lambda r: r.total_cost_usd).name if feasible else None
+    apis = [r for r in feasible if r.kind == "api"]
+    cheapest_api = min(apis, key=lambda r: r.total_cost_usd).name if apis else None
+
+    months = scenario.economics.horizon_months
+    tokens_per_month = float(FluidEngine(scenario).offered_tokens().mean())
+    today = scenario.workload.scale
+    break_even = []
+    if cheapest_api is not None:
+        for r in results:
+            if r.kind == "api" or not r.feasible:
+                continue
+            scale = break_even_scale(evaluator.gap(r.name, cheapest_api), today)
+            break_even.append(
+                BreakEven(
+                    option=r.name,
+                    versus=cheapest_api,
+                    scale=scale,
+                    tokens_per_month=None if scale is None else tokens_per_month * scale / today,
+                    payback_month=payback_month(evaluated[r.name][1], evaluated[cheapest_api][1]),
+                )
+            )
+    assumptions = [AssumptionRow(**a.__dict__) for _, costs in evaluated.values() for a in costs.assumptions]
+    return RunResult(
+        scenario=scenario.name,
+        horizon_months=months,
+        price_date=scenario.economics.price_date,
+        seed=scenario.seed,
+        engine=FluidEngine.name,
+        workload_scale=today,
+        tokens_per_month=tokens_per_month,
+        cheapest_option=cheapest,
+        options=results,
+        break_even=break_even,
+        assumptions=assumptions,
+        versions={"rent_or_own": version("rent-or-own"), "genai_prices": GENAI_PRICES_VERSION},
+    )

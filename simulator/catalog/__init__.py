@@ -1,0 +1,155 @@
+"""Bundled, dated catalogues: GPUs, open-weight models, owner-cost defaults and API quality.
+
+Every number carries `source` and `as_of`. The files are validated once, on first use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from simulator.errors import InputError, suggest
+
+RentalTier = Literal["on_demand", "reserved_1y", "reserved_3y", "spot"]
+Precision = Literal["fp16", "bf16", "fp8", "int8", "int4"]
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sourced(_Data):
+    value: float
+    source: str
+    as_of: dt.date
+
+
+class GpuSpec(_Data):
+    memory_gb: float = Field(gt=0)
+    memory_bandwidth_gb_per_s: float = Field(gt=0)
+    dense_tflops: dict[str, float] = Field(description="Dense tensor TFLOP/s by precision (fp16, fp8, int8).")
+    tdp_w: float = Field(gt=0)
+    source: str
+    as_of: dt.date
+
+
+class Gpu(_Data):
+    name: str
+    display_name: str
+    spec: GpuSpec
+    idle_w: Sourced
+    purchase_usd: Sourced | None = None
+    rental_usd_per_gpu_hour: dict[RentalTier, Sourced]
+
+    def compute_tflops(self, precision: Precision) -> float:
+        """Dense TFLOP/s for matrix work at `precision`; weight-only formats compute in fp16."""
+        key = {"bf16": "fp16", "int4": "fp16"}.get(precision, precision)
+        return self.spec.dense_tflops.get(key, self.spec.dense_tflops["fp16"])
+
+
+class Quality(_Data):
+    benchmark: str
+    score: float
+    source: str
+    as_of: dt.date
+
+
+class OpenModel(_Data):
+    name: str
+    display_name: str
+    family: str
+    variant: Literal["base", "instruct", "reasoning", "domain-fine-tune"]
+    total_params_b: float = Field(gt=0)
+    active_params_b: float = Field(gt=0)
+    layers: int = Field(gt=0)
+    hidden_size: int = Field(gt=0)
+    attention_heads: int = Field(gt=0)
+    kv_heads: int = Field(gt=0)
+    head_dim: int = Field(gt=0)
+    kv_elements_per_token_layer: int | None = None
+    experts: int | None = None
+    experts_per_token: int | None = None
+    context_tokens: int = Field(gt=0)
+    licence: str
+    source: str
+    as_of: dt.date
+    quality: Quality | None = None
+
+    @property
+    def kv_elements_per_token(self) -> int:
+        """Cached K and V elements per token, over all layers."""
+        per_layer = self.kv_elements_per_token_layer or 2 * self.kv_heads * self.head_dim
+        return per_layer * self.layers
+
+
+class ApiQuality(Quality):
+    provider: str
+    model: str
+
+
+def _read(name: str) -> object:
+    return yaml.safe_load(resources.files("simulator.catalog").joinpath("data", name).read_text())
+
+
+@cache
+def gpus() -> dict[str, Gpu]:
+    return {g.name: g for g in TypeAdapter(list[Gpu]).validate_python(_read("gpus.yaml"))}
+
+
+@cache
+def models() -> dict[str, OpenModel]:
+    return {m.name: m for m in TypeAdapter(list[OpenModel]).validate_python(_read("models.yaml"))}
+
+
+@cache
+def owner_defaults() -> dict[str, Sourced]:
+    return TypeAdapter(dict[str, Sourced]).validate_python(_read("owner_defaults.yaml"))
+
+
+@cache
+def api_quality() -> dict[tuple[str, str], ApiQuality]:
+    entries = TypeAdapter(list[ApiQuality]).validate_python(_read("api_quality.yaml"))
+    return {(q.provider, q.model): q for q in entries}
+
+
+def gpu(name: str, field: str = "gpu") -> Gpu:
+    try:
+        return gpus()[name]
+    except KeyError:
+        raise InputError("", field, f"unknown GPU {name!r}", suggest(name, gpus())) from None
+
+
+def model(name: str, field: str = "model") -> OpenModel:
+    try:
+        return models()[name]
+    except KeyError:
+        raise InputError("", field, f"unknown model {name!r}", suggest(name, models())) from None
+
+
+class LatencyPreset(_Data):
+    ttft_ms: float
+    tpot_ms: float
+    e2e_ms: float
+    source: str
+    as_of: dt.date
+
+
+class DailyProfile(_Data):
+    weights: list[float] = Field(min_length=24, max_length=24)
+    source: str
+    as_of: dt.date
+
+
+@cache
+def latency_presets() -> dict[str, LatencyPreset]:
+    return TypeAdapter(dict[str, LatencyPreset]).validate_python(_read("latency_presets.yaml"))
+
+
+@cache
+def daily_profiles() -> dict[str, DailyProfile]:
+    return TypeAdapter(dict[str, DailyProfile]).validate_python(_read("daily_profiles.yaml"))

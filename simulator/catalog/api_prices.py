@@ -1,0 +1,173 @@
+"""API token prices from the pinned `genai-prices` data, merged with a scenario's overrides.
+
+Prices are read offline and always at a fixed timestamp (the scenario's price date, hour by hour
+so that time-of-day prices are honoured); nothing is fetched at run time. The result is a small
+table of USD per million tokens, possibly tiered by the request's input tokens, which the
+economics prices per request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+
+import genai_prices
+from genai_prices import data_snapshot
+from genai_prices.types import ModelInfo, ModelPrice, Provider, TieredPrices
+
+from simulator.errors import InputError, suggest
+from simulator.scenario import ApiPriceOverride
+
+GENAI_PRICES_VERSION = genai_prices.__version__
+
+
+@dataclass(frozen=True)
+class Tiered:
+    """USD per million tokens, switching to tier prices when input tokens exceed a tier's start."""
+
+    base_usd_per_mtok: float
+    tiers: tuple[tuple[int, float], ...] = ()
+
+    def scaled(self, factor: float) -> Tiered:
+        return Tiered(self.base_usd_per_mtok * factor, tuple((s, p * factor) for s, p in self.tiers))
+
+
+@dataclass(frozen=True)
+class UnitPrices:
+    input: Tiered
+    cache_read: Tiered
+    cache_write: Tiered
+    output: Tiered
+    model_id: str
+    """The model id the reference matched (an alias may resolve to an older model)."""
+    context_tokens: int | None
+    source: str
+    as_of: dt.date
+
+
+def _tiered(value: Decimal | TieredPrices | None, fallback: Tiered) -> Tiered:
+    if value is None:
+        return fallback
+    if isinstance(value, TieredPrices):
+        return Tiered(float(value.base), tuple((t.start, float(t.price)) for t in value.tiers))
+    return Tiered(float(value))
+
+
+def _from_model_price(price: ModelPrice, model_id: str, context: int | None, source: str, when: dt.date) -> UnitPrices:
+    inp = _tiered(price.input_mtok, Tiered(0.0))
+    # Unpriced cache reads and writes are billed as ordinary input, as genai-prices does.
+    return UnitPrices(
+        input=inp,
+        cache_read=_tiered(price.cache_read_mtok, inp),
+        cache_write=_tiered(price.cache_write_mtok, inp),
+        output=_tiered(price.output_mtok, Tiered(0.0)),
+        model_id=model_id,
+        context_tokens=context,
+        source=source,
+        as_of=when,
+    )
+
+
+def _override_for(
+    provider: str,
+    model: str,
+    overrides: list[ApiPriceOverride] | tuple[ApiPriceOverride, ...],
+    price_date: dt.date | None,
+) -> ApiPriceOverride | None:
+    """The latest override for the model that is in effect on `price_date` (any, when None)."""
+    applicable = [
+        o
+        for o in overrides
+        if o.provider == provider and o.model == model and (price_date is None or o.effective_date <= price_date)
+    ]
+    return max(applicable, key=lambda o: o.effective_date, default=None)
+
+
+def check_api_model(provider: str, model: str, overrides: list[ApiPriceOverride], field: str) -> None:
+    if _override_for(provider, model, overrides, None) is not None:
+        return
+    snapshot = data_snapshot.get_snapshot()
+    try:
+        found = snapshot.find_provider(None, provider, None)
+    except LookupError:
+        raise InputError(
+            "", field, f"unknown API provider {provider!r}", suggest(provider, [p.id for p in snapshot.providers])
+        ) from None
+    if found.find_model(model, all_providers=snapshot.providers) is None:
+        raise InputError(
+            "",
+            field,
+            f"genai-prices {GENAI_PRICES_VERSION} has no model {model!r} at {provider}",
+            suggest(model, [m.id for m in found.models]) + " or add an api_prices entry",
+        )
+
+
+def _model_unit_prices(provider: Provider, info: ModelInfo, at: dt.datetime, batch: bool) -> tuple[UnitPrices, bool]:
+    standard = info.get_prices(at)
+    price = info.get_prices(at, {"processing": "batch"}) if batch else standard
+    source = (provider.pricing_urls or [provider.name])[0]
+    unit = _from_model_price(
+        price, info.id, info.context_window, f"genai-prices {GENAI_PRICES_VERSION}: {source}", at.date()
+    )
+    return unit, price != standard
+
+
+@cache
+def _genai_unit_prices(provider: str, model: str, at: dt.datetime, batch: bool) -> tuple[UnitPrices, bool]:
+    found_provider, info = data_snapshot.get_snapshot().find_provider_model(model, None, provider, None)
+    return _model_unit_prices(found_provider, info, at, batch)
+
+
+def token_priced_models(price_date: dt.date, provider_id: str | None) -> list[tuple[str, UnitPrices]]:
+    """Every genai-prices model priced per token on `price_date` (noon UTC), with its provider id."""
+    at = dt.datetime.combine(price_date, dt.time(12), tzinfo=dt.UTC)
+    out = []
+    for provider in data_snapshot.get_snapshot().providers:
+        if provider_id is not None and provider.id != provider_id:
+            continue
+        for info in provider.models:
+            prices, _ = _model_unit_prices(provider, info, at, False)
+            if prices.input.base_usd_per_mtok or prices.output.base_usd_per_mtok:
+                out.append((provider.id, prices))
+    return out
+
+
+def unit_prices(
+    provider: str, model: str, overrides: list[ApiPriceOverride], price_date: dt.date, hour_utc: int, batch: bool
+) -> tuple[UnitPrices, bool]:
+    """Prices in force at `hour_utc` on `price_date`, and whether a batch price was applied."""
+    override = _override_for(provider, model, overrides, price_date)
+    if override is not None:
+        factor = 1.0 - override.batch_discount if batch else 1.0
+        inp = Tiered(override.input_usd_per_mtok)
+        unit = UnitPrices(
+            input=inp.scaled(factor),
+            cache_read=Tiered(override.cached_input_usd_per_mtok or override.input_usd_per_mtok).scaled(factor),
+            cache_write=Tiered(override.cache_write_usd_per_mtok or override.input_usd_per_mtok).scaled(factor),
+            output=Tiered(override.output_usd_per_mtok).scaled(factor),
+            model_id=override.model,
+            context_tokens=override.context_tokens,
+            source=f"scenario override: {override.source}",
+            as_of=override.effective_date,
+        )
+        return unit, batch and override.batch_discount > 0
+    if _override_for(provider, model, overrides, None) is not None and not _known_to_genai(provider, model):
+        first = min(o.effective_date for o in overrides if o.provider == provider and o.model == model)
+        raise InputError(
+            "",
+            "api_prices",
+            f"{provider}/{model} has no price before {first}",
+            f"set economics.price_date on or after {first}",
+        )
+    at = dt.datetime.combine(price_date, dt.time(hour_utc), tzinfo=dt.UTC)
+    return _genai_unit_prices(provider, model, at, batch)
+
+
+def _known_to_genai(provider: str, model: str) -> bool:
+    try:
+        data_snapshot.get_snapshot().find_provider_model(model, None, provider, None)
+    except LookupError:
+        return False
+    return True

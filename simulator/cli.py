@@ -1,0 +1,215 @@
+"""The `rent-or-own` command: a thin shell over `simulator.analysis`.
+
+Exit codes: 0 success, 2 bad input (one line on stderr: `file: field: problem (fix)`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from simulator import catalog
+from simulator.analysis import RunResult, run
+from simulator.errors import InputError
+from simulator.scenario import json_schema, load_scenario
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def _usd(x: float) -> str:
+    return f"${x:,.0f}"
+
+
+def _print_summary(result: RunResult, console: Console) -> None:
+    console.print(
+        f"[bold]{result.scenario}[/bold]: {result.horizon_months} months from prices of "
+        f"{result.price_date}, engine {result.engine}, {result.tokens_per_month / 1e6:,.1f}M tokens/month "
+        f"at scale {result.workload_scale:g}"
+    )
+    table = Table(show_lines=False)
+    for col, justify in (
+        ("option", "left"),
+        ("kind", "left"),
+        ("horizon cost", "right"),
+        ("per month", "right"),
+        ("USD/Mtok", "right"),
+        ("GPUs", "right"),
+        ("perf", "left"),
+        ("feasible", "left"),
+    ):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for o in sorted(result.options, key=lambda o: o.total_cost_usd):
+        table.add_row(
+            o.name + (" [bold green]<- cheapest[/]" if o.name == result.cheapest_option else ""),
+            o.kind,
+            _usd(o.total_cost_usd),
+            _usd(o.total_cost_usd / result.horizon_months),
+            f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
+            f"{o.gpus_peak:g}" if o.gpus_peak is not None else "-",
+            o.perf_source or "-",
+            "yes" if o.feasible else "[red]no[/]: " + "; ".join(o.infeasible_reasons),
+        )
+    console.print(table)
+    for b in result.break_even:
+        if b.scale is None:
+            console.print(f"{b.option} never costs less than {b.versus} between 1e-4x and 1e4x today's volume.")
+        else:
+            assert b.tokens_per_month is not None
+            now = "cheaper today" if b.scale <= result.workload_scale else "not yet cheaper"
+            payback = f"pays back in month {b.payback_month}" if b.payback_month else "no payback in the horizon"
+            console.print(
+                f"{b.option} costs less than {b.versus} above scale {b.scale:.3g} "
+                f"({b.tokens_per_month / 1e6:,.0f}M tokens/month): {now}, {payback}."
+            )
+    if result.cheapest_option:
+        console.print(f"[bold]Cheapest feasible option: {result.cheapest_option}[/bold]")
+    else:
+        console.print("[bold red]No option is feasible.[/bold red]")
+
+
+def _console() -> Console:
+    # Piped output gets a wide table rather than rich's 80-column default.
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, args.set or [])
+    result = run(scenario)
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        _print_summary(result, _console())
+    return EXIT_OK
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    for path in args.scenarios:
+        load_scenario(path, args.set or [])
+        print(f"{path}: ok")
+    return EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _catalog_entries(what: str, args: argparse.Namespace) -> list[dict[str, object]]:
+    if what == "gpus":
+        return [g.model_dump(mode="json") for g in catalog.gpus().values()]
+    if what == "models":
+        return [m.model_dump(mode="json") for m in catalog.models().values()]
+    from simulator.catalog.api_prices import token_priced_models
+
+    return [
+        {
+            "name": prices.model_id,
+            "provider": provider,
+            "input_usd_per_mtok": prices.input.base_usd_per_mtok,
+            "cached_input_usd_per_mtok": prices.cache_read.base_usd_per_mtok,
+            "cache_write_usd_per_mtok": prices.cache_write.base_usd_per_mtok,
+            "output_usd_per_mtok": prices.output.base_usd_per_mtok,
+            "long_context_tier_starts_tokens": [s for s, _ in prices.input.tiers],
+            "context_tokens": prices.context_tokens,
+            "source": prices.source,
+            "as_of": prices.as_of.isoformat(),
+        }
+        for provider, prices in token_priced_models(args.date, args.provider)
+    ]
+
+
+def _cmd_catalog(args: argparse.Namespace) -> int:
+    entries = _catalog_entries(args.what, args)
+    if args.filter:
+        needle = args.filter.lower()
+        entries = [e for e in entries if needle in json.dumps(e).lower()]
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return EXIT_OK
+    table = Table()
+    columns = {
+        "gpus": ("name", "display_name"),
+        "models": ("name", "total_params_b", "active_params_b", "context_tokens", "licence", "variant"),
+        "prices": (
+            "provider",
+            "name",
+            "input_usd_per_mtok",
+            "cached_input_usd_per_mtok",
+            "output_usd_per_mtok",
+            "context_tokens",
+        ),
+    }[args.what]
+    for c in columns:
+        table.add_column(c)
+    if args.what == "gpus":
+        for c in ("memory_gb", "bandwidth_gb_per_s", "on_demand_usd_per_gpu_hour", "purchase_usd"):
+            table.add_column(c, justify="right")
+    for e in entries:
+        row = [str(e.get(c, "")) for c in columns]
+        if args.what == "gpus":
+            spec, rental, purchase = e["spec"], e["rental_usd_per_gpu_hour"], e.get("purchase_usd")
+            assert isinstance(spec, dict) and isinstance(rental, dict)
+            row += [
+                f"{spec['memory_gb']:g}",
+                f"{spec['memory_bandwidth_gb_per_s']:g}",
+                f"{rental['on_demand']['value']:.2f}",
+                f"{purchase['value']:,.0f}" if isinstance(purchase, dict) else "-",
+            ]
+        table.add_row(*row)
+    _console().print(table)
+    return EXIT_OK
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-01, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rent-or-own", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="cost every option of a scenario and find the break-even volumes")
+    p.add_argument("scenario")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. workload.scale=2")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("validate", help="check scenario files")
+    p.add_argument("scenarios", nargs="+")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("schema", help="print the scenario JSON Schema")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("catalog", help="list API prices, GPUs or open-weight models")
+    p.add_argument("what", choices=("prices", "gpus", "models"))
+    p.add_argument("--filter", help="keep entries whose fields contain this text")
+    p.add_argument("--provider", help="prices: only this provider (genai-prices id)")
+    p.add_argument("--date", type=_date, default=dt.date.today(), help="prices: the price date (default today)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_catalog)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""What an engine returns for each option: requests and tokens by path, GPU fleet and hours.
+
+Engines model dynamics only; the economics turns these usages into dollars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+TOKEN_KINDS = ("input", "cached_input", "output")
+
+
+@dataclass
+class ApiUsage:
+    """Requests sent to one API option, per class, month and local hour of the day (months, 24)."""
+
+    option: str
+    standard: dict[str, np.ndarray] = field(default_factory=dict)
+    batch: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class FleetUsage:
+    """GPUs of one self-hosted option, per month."""
+
+    option: str
+    gpus_per_replica: int
+    replicas_peak: np.ndarray
+    """Most replicas up at once in the month."""
+    gpus_held: np.ndarray
+    """GPUs owned (buy) or reserved (fixed rentals) in the month; peak GPUs up for autoscaled rentals."""
+    gpu_hours: np.ndarray
+    """GPU-hours billed (rent) or powered (buy)."""
+    busy_gpu_hours: np.ndarray
+    """GPU-hours spent serving, at the roofline's pace: the basis of power draw and utilisation."""
+    capacity_tok_per_s: float
+    """Output tokens per second one replica sustains at the chosen batch."""
+    batch: int
+    perf_source: str
+
+
+@dataclass
+class OptionUsage:
+    name: str
+    kind: str
+    months: int
+    api: ApiUsage | None = None
+    fleet: FleetUsage | None = None
+    tokens: dict[str, np.ndarray] = field(default_factory=dict)
+    """Tokens served per month by kind (input excludes cache reads; output includes reasoning)."""
+    api_requests: np.ndarray | None = None
+    requests: np.ndarray | None = None
+    infeasible_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> bool:
+        return not self.infeasible_reasons

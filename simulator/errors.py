@@ -1,0 +1,35 @@
+"""The one error type a user should ever see: `file: field: problem (fix)`, exit code 2."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class InputError(Exception):
+    """Bad input, reported as one line naming where it is, what is wrong and how to fix it."""
+
+    def __init__(self, source: str, field: str, problem: str, fix: str = "") -> None:
+        self.source = source
+        self.field = field
+        self.problem = problem
+        self.fix = fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ": ".join(part for part in (self.source, self.field) if part)
+        fix = f" ({self.fix})" if self.fix else ""
+        return f"{where}: {self.problem}{fix}"
+
+    def at(self, source: str) -> InputError:
+        """The same error, attributed to `source` when it had none."""
+        return self if self.source else InputError(source, self.field, self.problem, self.fix)
+
+
+def suggest(name: str, choices: Iterable[str]) -> str:
+    """A 'did you mean' fix for an unknown name."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.4)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return "choose one of " + ", ".join(choices[:12]) + (", ..." if len(choices) > 12 else "")

@@ -1,0 +1,614 @@
+"""The scenario: one strict pydantic model per YAML section, and `load_scenario`, the only way in.
+
+Units live in field names. Catalogue references (GPUs, open models, API models) are checked
+after the schema, so that a typo gets a 'did you mean' instead of a silent default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from simulator import catalog
+from simulator.catalog import Precision, RentalTier
+from simulator.errors import InputError, suggest
+
+Sensitivity = Literal["public", "internal", "confidential", "regulated"]
+SENSITIVITY_LEVELS: tuple[Sensitivity, ...] = ("public", "internal", "confidential", "regulated")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+# --- token-length distributions ---------------------------------------------------------------
+
+
+class FixedTokens(_Section):
+    kind: Literal["fixed"] = "fixed"
+    tokens: int = Field(gt=0, description="Every request has exactly this many tokens.", examples=[512])
+
+
+class LognormalTokens(_Section):
+    kind: Literal["lognormal"] = "lognormal"
+    mean: float = Field(gt=0, description="Mean tokens per request.", examples=[800])
+    p95: float = Field(gt=0, description="95th-percentile tokens per request (above the mean).", examples=[2400])
+
+    @model_validator(mode="after")
+    def _p95_fits_a_lognormal(self) -> LognormalTokens:
+        # A lognormal's p95/mean ratio is at most exp(z95**2 / 2), about 3.87.
+        if self.p95 <= self.mean:
+            raise ValueError(f"p95 ({self.p95:g}) must be above mean ({self.mean:g})")
+        if math.log(self.p95 / self.mean) > LOGNORMAL_MAX_LOG_RATIO:
+            raise ValueError(
+                f"p95/mean = {self.p95 / self.mean:.2f} is more skewed than any lognormal allows "
+                "(at most 3.87); use kind: histogram"
+            )
+        return self
+
+
+Z_95 = 1.6448536269514722
+LOGNORMAL_MAX_LOG_RATIO = Z_95**2 / 2
+
+
+class HistogramTokens(_Section):
+    kind: Literal["histogram"] = "histogram"
+    tokens: list[Annotated[int, Field(gt=0)]] = Field(
+        min_length=1, description="Token counts of the histogram's bars.", examples=[[256, 1024, 8192]]
+    )
+    weights: list[Annotated[float, Field(ge=0)]] = Field(
+        min_length=1, description="Relative share of requests at each token count.", examples=[[0.6, 0.3, 0.1]]
+    )
+
+    @model_validator(mode="after")
+    def _same_length(self) -> HistogramTokens:
+        if len(self.tokens) != len(self.weights):
+            raise ValueError(f"tokens has {len(self.tokens)} entries but weights has {len(self.weights)}")
+        if sum(self.weights) <= 0:
+            raise ValueError("weights must not all be zero")
+        return self
+
+
+def _int_is_fixed(value: Any) -> Any:
+    return {"kind": "fixed", "tokens": value} if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+TokenDistribution = Annotated[
+    FixedTokens | LognormalTokens | HistogramTokens,
+    Field(discriminator="kind"),
+    BeforeValidator(_int_is_fixed),
+]
+
+
+# --- workload ---------------------------------------------------------------------------------
+
+
+class LatencyTarget(_Section):
+    ttft_ms: float = Field(gt=0, description="Time to first token at the percentile, milliseconds.", examples=[800])
+    tpot_ms: float = Field(gt=0, description="Time per output token at the percentile, milliseconds.", examples=[50])
+    e2e_ms: float | None = Field(
+        default=None, gt=0, description="End-to-end latency at the percentile, milliseconds.", examples=[30000]
+    )
+    percentile: float = Field(default=95, gt=0, lt=100, description="Percentile the targets apply to.", examples=[95])
+
+
+def _preset_latency(value: Any) -> Any:
+    if isinstance(value, str):
+        presets = catalog.latency_presets()
+        if value not in presets:
+            raise ValueError(f"unknown latency preset {value!r}; {suggest(value, presets)}")
+        p = presets[value]
+        return {"ttft_ms": p.ttft_ms, "tpot_ms": p.tpot_ms, "e2e_ms": p.e2e_ms, "percentile": 95}
+    return value
+
+
+class RequestClass(_Section):
+    name: str = Field(description="Name of the class of requests.", examples=["chat"])
+    requests_per_day: float = Field(
+        gt=0, description="Average requests per day in the first month, before `workload.scale`.", examples=[20000]
+    )
+    input_tokens: TokenDistribution = Field(
+        description="Prompt tokens per request: an integer, or a fixed, lognormal or histogram distribution.",
+        examples=[{"kind": "lognormal", "mean": 1200, "p95": 3500}],
+    )
+    output_tokens: TokenDistribution = Field(
+        description="Visible output tokens per request.", examples=[{"kind": "lognormal", "mean": 300, "p95": 900}]
+    )
+    reasoning_tokens_per_request: float = Field(
+        default=0,
+        ge=0,
+        description="Hidden reasoning tokens per request: generated and billed as output.",
+        examples=[0, 2000],
+    )
+    cached_input_share: float = Field(
+        default=0, ge=0, le=1, description="Share of input tokens read from a prompt cache.", examples=[0.5]
+    )
+    cache_write_share: float = Field(
+        default=0, ge=0, le=1, description="Share of input tokens written to the API's prompt cache.", examples=[0.05]
+    )
+    sensitivity: Sensitivity = Field(
+        default="internal", description="How sensitive the data is.", examples=["internal"]
+    )
+    latency: Annotated[LatencyTarget, BeforeValidator(_preset_latency)] = Field(
+        default="interactive",  # type: ignore[assignment]  # resolved by the preset validator
+        validate_default=True,
+        description="A preset (instant, conversational, interactive, deferred, batch) or explicit targets.",
+        examples=["conversational", {"ttft_ms": 800, "tpot_ms": 50}],
+    )
+    batchable: bool = Field(
+        default=False, description="Can wait for a batch API or off-peak GPU time.", examples=[False]
+    )
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> RequestClass:
+        if self.cached_input_share + self.cache_write_share > 1:
+            raise ValueError("cached_input_share + cache_write_share must be at most 1")
+        return self
+
+
+def _preset_profile(value: Any) -> Any:
+    if isinstance(value, str):
+        profiles = catalog.daily_profiles()
+        if value not in profiles:
+            raise ValueError(f"unknown daily profile {value!r}; {suggest(value, profiles)}")
+        return profiles[value].weights
+    return value
+
+
+class Burst(_Section):
+    multiplier: float = Field(gt=1, description="Load during a burst, as a multiple of the hour's rate.", examples=[3])
+    duration_minutes: float = Field(gt=0, le=60, description="Length of one burst, minutes.", examples=[10])
+    per_day: float = Field(gt=0, description="Bursts per day.", examples=[2])
+
+
+class Workload(_Section):
+    classes: list[RequestClass] = Field(min_length=1, description="Classes of requests.")
+    daily_profile: Annotated[list[Annotated[float, Field(ge=0)]], BeforeValidator(_preset_profile)] = Field(
+        default="flat",  # type: ignore[assignment]  # resolved by the preset validator
+        validate_default=True,
+        min_length=24,
+        max_length=24,
+        description="24 hourly weights in local time, or a preset: flat, business_hours, consumer_evening, "
+        "overnight_batch.",
+        examples=["business_hours"],
+    )
+    weekly_weights: list[Annotated[float, Field(ge=0)]] = Field(
+        default=[1.0] * 7,
+        min_length=7,
+        max_length=7,
+        description="Relative load Monday to Sunday.",
+        examples=[[1, 1, 1, 1, 1, 0.4, 0.3]],
+    )
+    monthly_growth: float = Field(
+        default=0, gt=-1, description="Compound growth of the request rate per month (0.05 = 5%).", examples=[0.03]
+    )
+    bursts: list[Burst] = Field(default=[], description="Short spikes above the hourly rate.")
+    scale: float = Field(
+        default=1, gt=0, description="Multiplier on every class's request rate (the volume knob).", examples=[1, 10]
+    )
+    utc_offset_hours: float = Field(
+        default=0, ge=-12, le=14, description="Offset of the daily profile's local time from UTC.", examples=[-5]
+    )
+
+    @field_validator("daily_profile", "weekly_weights")
+    @classmethod
+    def _not_all_zero(cls, weights: list[float]) -> list[float]:
+        if sum(weights) <= 0:
+            raise ValueError("weights must not all be zero")
+        return weights
+
+    @model_validator(mode="after")
+    def _unique_class_names(self) -> Workload:
+        _check_unique([c.name for c in self.classes], "class")
+        return self
+
+
+# --- options ----------------------------------------------------------------------------------
+
+
+class ApiFineTuning(_Section):
+    training_usd_per_mtok: float = Field(ge=0, description="Training price, USD per million tokens.", examples=[25])
+    training_mtok_per_run: float = Field(ge=0, description="Million training tokens per run.", examples=[20])
+    runs_per_year: float = Field(ge=0, description="Training runs per year.", examples=[4])
+
+
+class ApiOption(_Section):
+    name: str = Field(description="Name of the option.", examples=["gpt-4o"])
+    kind: Literal["api"] = "api"
+    provider: str = Field(description="Provider id as genai-prices names it.", examples=["openai"])
+    model: str = Field(description="Model as genai-prices names it.", examples=["gpt-4o"])
+    use_batch_api: bool = Field(
+        default=True, description="Send batchable classes through the provider's batch API.", examples=[True]
+    )
+    fine_tuning: ApiFineTuning | None = Field(
+        default=None, description="Fine-tuning runs; price the tuned model with an `api_prices` entry."
+    )
+
+
+class RentTerms(_Section):
+    tier: RentalTier = Field(
+        default="on_demand", description="on_demand, reserved_1y, reserved_3y or spot.", examples=["reserved_1y"]
+    )
+    usd_per_gpu_hour: float | None = Field(
+        default=None, gt=0, description="Rental price; the catalogue's for the tier when left out.", examples=[2.2]
+    )
+    autoscale: bool = Field(
+        default=True,
+        description="Follow the hourly load (on-demand and spot); reserved capacity is always paid 24/7.",
+        examples=[True],
+    )
+    spot_interruption_overhead: float | None = Field(
+        default=None, ge=0, lt=1, description="Extra GPU-hours lost to preemptions (spot only).", examples=[0.1]
+    )
+
+
+class BuyTerms(_Section):
+    gpu_purchase_usd: float | None = Field(default=None, gt=0, description="Price per GPU.", examples=[27500])
+    server_usd_per_gpu: float | None = Field(
+        default=None, ge=0, description="Server, network and chassis share per GPU.", examples=[10000]
+    )
+    depreciation_years: float | None = Field(default=None, ge=1, description="Depreciation life.", examples=[4])
+    residual_value_share: float | None = Field(
+        default=None, ge=0, lt=1, description="Resale value at the end of depreciation, share of cost.", examples=[0.1]
+    )
+    purchase: Literal["as_needed", "upfront"] = Field(
+        default="as_needed",
+        description="Buy GPUs in the month they are first needed, or the horizon's peak fleet in month 1.",
+        examples=["upfront"],
+    )
+    usd_per_kwh: float | None = Field(default=None, ge=0, description="Electricity price.", examples=[0.12])
+    pue: float | None = Field(default=None, ge=1, description="Power usage effectiveness of the site.", examples=[1.3])
+    hosting_usd_per_kw_month: float | None = Field(
+        default=None,
+        ge=0,
+        description="Colocation or rack price per provisioned kW; 0 on own premises.",
+        examples=[150],
+    )
+    server_power_w_per_gpu: float | None = Field(
+        default=None, ge=0, description="Host power (CPUs, fans, NICs) per GPU, watts.", examples=[400]
+    )
+
+
+class Operations(_Section):
+    staff_fte: float | None = Field(default=None, ge=0, description="Engineers running the fleet.", examples=[0.5])
+    usd_per_fte_year: float | None = Field(
+        default=None, ge=0, description="Loaded cost of one engineer.", examples=[250000]
+    )
+    software_usd_per_gpu_month: float | None = Field(
+        default=None, ge=0, description="Licences and support per GPU.", examples=[0]
+    )
+    setup_engineer_months: float | None = Field(
+        default=None, ge=0, description="One-time engineering to stand the service up.", examples=[2]
+    )
+
+
+class SelfHostFineTuning(_Section):
+    gpu_hours_per_run: float = Field(ge=0, description="GPU-hours per training run.", examples=[64])
+    runs_per_year: float = Field(ge=0, description="Training runs per year.", examples=[4])
+    usd_per_gpu_hour: float | None = Field(
+        default=None,
+        gt=0,
+        description="Price of training GPU-hours; the GPU's on-demand rate when left out.",
+        examples=[2.99],
+    )
+
+
+class PerfSettings(_Section):
+    target_utilisation: float = Field(
+        default=0.7, gt=0, le=1, description="Share of a replica's capacity planned to be busy at peak.", examples=[0.7]
+    )
+    max_batch: int = Field(default=256, ge=1, description="Most sequences decoded together.", examples=[256])
+    decode_bandwidth_efficiency: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="Share of peak memory bandwidth reached in decode (estimate).",
+        examples=[0.6],
+    )
+    prefill_compute_efficiency: float | None = Field(
+        default=None, gt=0, le=1, description="Share of peak FLOP/s reached in prefill (estimate).", examples=[0.5]
+    )
+    usable_memory_share: float | None = Field(
+        default=None, gt=0, le=1, description="Share of GPU memory for weights and KV cache.", examples=[0.9]
+    )
+
+
+class SelfHostOption(_Section):
+    name: str = Field(description="Name of the option.", examples=["llama-70b-on-h100"])
+    kind: Literal["self_host"] = "self_host"
+    model: str = Field(description="Open-weight model from the catalogue.", examples=["llama-3.3-70b-instruct"])
+    precision: Precision = Field(default="fp16", description="Weight precision.", examples=["fp8"])
+    gpu: str = Field(description="GPU from the catalogue.", examples=["h100-sxm"])
+    gpus_per_replica: int | None = Field(
+        default=None,
+        ge=1,
+        description="Tensor-parallel GPUs per replica; smallest power of two that fits if left out.",
+        examples=[2],
+    )
+    procurement: Literal["rent", "buy"] = Field(description="Rent GPU-hours or buy the GPUs.", examples=["rent"])
+    min_replicas: int = Field(default=1, ge=0, description="Replicas kept up at all times.", examples=[1])
+    rent: RentTerms = Field(default_factory=RentTerms, description="Rental terms (procurement: rent).")
+    buy: BuyTerms = Field(default_factory=BuyTerms, description="Purchase and facility terms (procurement: buy).")
+    operations: Operations = Field(default_factory=Operations, description="Staff, software and set-up.")
+    fine_tuning: SelfHostFineTuning | None = Field(default=None, description="Fine-tuning runs.")
+    perf: PerfSettings = Field(default_factory=PerfSettings, description="Serving-performance settings.")
+
+
+class HybridOption(_Section):
+    name: str = Field(description="Name of the option.", examples=["in-house-sensitive"])
+    kind: Literal["hybrid"] = "hybrid"
+    self_host: str = Field(description="Name of a self_host option that serves in-house traffic.", examples=["llama"])
+    api: str = Field(description="Name of an api option that serves the rest.", examples=["gpt-4o"])
+    in_house_sensitivity: list[Sensitivity] = Field(
+        default=["confidential", "regulated"],
+        description="Sensitivity levels always served in-house.",
+        examples=[["regulated"]],
+    )
+    in_house_classes: list[str] = Field(default=[], description="Classes always served in-house.", examples=[["rag"]])
+    baseline_quantile: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="In-house fleet also covers this quantile of the other classes' hourly load; the rest "
+        "overflows to the API (0: only pinned classes in-house).",
+        examples=[0.5],
+    )
+    defer_batchable: bool = Field(
+        default=True, description="Run batchable classes on spare in-house capacity off-peak.", examples=[True]
+    )
+
+
+Option = Annotated[ApiOption | SelfHostOption | HybridOption, Field(discriminator="kind")]
+
+
+# --- economics, overrides, scenario -----------------------------------------------------------
+
+
+class Economics(_Section):
+    horizon_months: int = Field(default=36, ge=1, le=120, description="Months compared.", examples=[36])
+    price_date: dt.date = Field(description="Date that pins every catalogue price.", examples=["2026-11-01"])
+    discount_rate_per_year: float = Field(
+        default=0.08, ge=0, lt=1, description="Discount rate for NPV and cost of capital.", examples=[0.08]
+    )
+    api_price_decline_per_year: float = Field(
+        default=0, ge=0, lt=1, description="Yearly fall of API token prices (0.3 = 30% a year).", examples=[0.3]
+    )
+    gpu_rental_price_decline_per_year: float = Field(
+        default=0, ge=0, lt=1, description="Yearly fall of GPU rental prices.", examples=[0.15]
+    )
+    currency: Literal["USD"] = Field(default="USD", description="Money is USD.", examples=["USD"])
+
+
+class ApiPriceOverride(_Section):
+    provider: str = Field(description="Provider id.", examples=["openai"])
+    model: str = Field(
+        description="Model name; may be new (a fine-tuned model, a negotiated deal).", examples=["gpt-4o"]
+    )
+    input_usd_per_mtok: float = Field(ge=0, description="Input price.", examples=[2.5])
+    cached_input_usd_per_mtok: float | None = Field(
+        default=None, ge=0, description="Cache-read price.", examples=[1.25]
+    )
+    cache_write_usd_per_mtok: float | None = Field(
+        default=None, ge=0, description="Cache-write price.", examples=[3.75]
+    )
+    output_usd_per_mtok: float = Field(ge=0, description="Output price.", examples=[10])
+    batch_discount: float = Field(
+        default=0, ge=0, lt=1, description="Share off every price for batch requests.", examples=[0.5]
+    )
+    context_tokens: int | None = Field(default=None, gt=0, description="Context window.", examples=[128000])
+    effective_date: dt.date = Field(description="Date from which the price applies.", examples=["2026-01-01"])
+    source: str = Field(description="Where the price comes from.", examples=["contract 2026-01"])
+
+
+class QualityFloor(_Section):
+    benchmark: str = Field(description="Benchmark name (prefix match).", examples=["MMLU-Pro"])
+    min_score: float = Field(description="Options scoring below are not good enough.", examples=[65])
+
+
+class Scenario(_Section):
+    name: str = Field(description="Short name of the scenario.", examples=["support-assistant"])
+    description: str = Field(default="", description="The story behind the numbers.")
+    workload: Workload
+    options: list[Option] = Field(min_length=1, description="The options to compare.")
+    economics: Economics
+    api_prices: list[ApiPriceOverride] = Field(default=[], description="Overrides of and additions to API prices.")
+    quality_floor: QualityFloor | None = Field(default=None, description="Minimum benchmark score an option needs.")
+    seed: int = Field(default=0, ge=0, description="Seed of every random stream.", examples=[7])
+
+    @model_validator(mode="after")
+    def _options_refer_to_options(self) -> Scenario:
+        names = [o.name for o in self.options]
+        _check_unique(names, "option")
+        by_name = {o.name: o for o in self.options}
+        class_names = {c.name for c in self.workload.classes}
+        for o in self.options:
+            if isinstance(o, HybridOption):
+                for ref, kind in ((o.self_host, "self_host"), (o.api, "api")):
+                    target = by_name.get(ref)
+                    if target is None or target.kind != kind:
+                        candidates = [n for n, x in by_name.items() if x.kind == kind]
+                        raise ValueError(f"hybrid {o.name!r}: no {kind} option {ref!r}; {suggest(ref, candidates)}")
+                for c in o.in_house_classes:
+                    if c not in class_names:
+                        raise ValueError(f"hybrid {o.name!r}: no class {c!r}; {suggest(c, class_names)}")
+        return self
+
+    def option(self, name: str) -> ApiOption | SelfHostOption | HybridOption:
+        return next(o for o in self.options if o.name == name)
+
+
+def _check_unique(names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"two {what}s are named {n!r}; names must be unique")
+        seen.add(n)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+_UNION_TAGS = {"fixed", "lognormal", "histogram", "api", "self_host", "hybrid"}
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _UNION_TAGS or "[" in part:
+            continue  # discriminator tags and validator wrappers are not fields
+        else:
+            out += ("." if out else "") + part
+    return out
+
+
+def _all_field_names() -> set[str]:
+    names: set[str] = set()
+    for model in _Section.__subclasses__():
+        names.update(model.model_fields)
+    return names
+
+
+def _fix_for(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    ctx = error.get("ctx", {})
+    if kind == "extra_forbidden":
+        return "remove it, or " + suggest(str(error["loc"][-1]), _all_field_names())
+    if kind == "missing":
+        return "add it"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return "change the value"
+    if kind == "literal_error":
+        return f"use one of {ctx.get('expected', '')}"
+    if kind == "union_tag_invalid":
+        return f"use kind: {ctx.get('expected_tags', '')}"
+    if kind.endswith("_parsing") or kind.endswith("_type"):
+        return "write a value of that type"
+    return "see `rent-or-own schema`"
+
+
+def _from_validation_error(source: str, err: ValidationError) -> InputError:
+    first = err.errors(include_url=False)[0]
+    problem = "unknown field" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
+    if (
+        first["type"] not in ("missing", "extra_forbidden")
+        and "input" in first
+        and not isinstance(first["input"], dict | list)
+    ):
+        problem += f", got {first['input']!r}"
+    fix = _fix_for(first) if first["type"] != "value_error" else ""
+    return InputError(source, _field_path(first["loc"]) or "(top level)", problem, fix)
+
+
+def parse_set(assignment: str) -> tuple[list[str | int], Any]:
+    """Split `a.b[0].c=value` into a path and a YAML-typed value."""
+    key, sep, raw = assignment.partition("=")
+    if not sep or not key:
+        raise InputError("--set", assignment, "expected KEY=VALUE", "write e.g. --set workload.scale=2")
+    # `[...]` holds an index or a name that may contain dots: options[gpt-4.1-mini].model
+    parts = [bracketed or dotted for dotted, bracketed in re.findall(r"([^.\[\]]+)|\[([^\]]+)\]", key)]
+    path: list[str | int] = [int(p) if p.isdigit() else p for p in parts]
+    return path, yaml.safe_load(raw) if raw else ""
+
+
+def apply_override(data: dict[str, Any], path: list[str | int], value: Any, label: str) -> None:
+    """Set `value` at `path`; lists are indexed by position or by an item's `name`."""
+    node: Any = data
+    for depth, part in enumerate(path):
+        last = depth == len(path) - 1
+        where = ".".join(str(p) for p in path[: depth + 1])
+        if isinstance(node, list):
+            if isinstance(part, str):
+                matches = [i for i, item in enumerate(node) if isinstance(item, dict) and item.get("name") == part]
+                if not matches:
+                    names = [item.get("name", "") for item in node if isinstance(item, dict)]
+                    raise InputError("--set", label, f"no item named {part!r} at {where}", suggest(part, names))
+                part = matches[0]
+            if not 0 <= part < len(node):
+                raise InputError("--set", label, f"index {part} is out of range at {where}", f"{len(node)} items")
+        elif isinstance(node, dict):
+            if not last and part not in node:
+                if part in _all_field_names():
+                    node[part] = {}
+                else:
+                    raise InputError("--set", label, f"no field {part!r}", suggest(str(part), _all_field_names()))
+        else:
+            raise InputError("--set", label, f"{where} is a value, not a section", "shorten the path")
+        if last:
+            node[part] = value
+        else:
+            node = node[part]
+
+
+def _check_catalogue_references(scenario: Scenario) -> None:
+    from simulator.catalog.api_prices import check_api_model
+
+    for i, o in enumerate(scenario.options):
+        if isinstance(o, SelfHostOption):
+            catalog.model(o.model, f"options[{i}].model")
+            gpu = catalog.gpu(o.gpu, f"options[{i}].gpu")
+            if o.procurement == "buy" and o.buy.gpu_purchase_usd is None and gpu.purchase_usd is None:
+                raise InputError(
+                    "",
+                    f"options[{i}].buy.gpu_purchase_usd",
+                    f"the catalogue has no purchase price for {gpu.name}",
+                    "set buy.gpu_purchase_usd",
+                )
+        elif isinstance(o, ApiOption):
+            check_api_model(o.provider, o.model, scenario.api_prices, f"options[{i}].model")
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Read, override (`a.b.c=value`), validate and check a scenario file; raise `InputError`."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise InputError(source, "", f"cannot read the file: {e.strerror}", "check the path") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f"line {mark.line + 1}" if mark else "(syntax)"
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InputError(source, line, f"YAML syntax error: {problem}", "fix the YAML at that line") from None
+    if not isinstance(data, dict):
+        raise InputError(source, "(top level)", "expected a mapping of sections", "start with `name:` and `workload:`")
+    for assignment in overrides:
+        keys, value = parse_set(assignment)
+        apply_override(data, keys, value, assignment.partition("=")[0])
+    return scenario_from_dict(data, source)
+
+
+def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as e:
+        raise _from_validation_error(source, e) from None
+    try:
+        _check_catalogue_references(scenario)
+    except InputError as e:
+        raise e.at(source) from None
+    return scenario
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "rent-or-own scenario"
+    return schema

@@ -1,0 +1,72 @@
+"""Every unit conversion of the project, in one place.
+
+Simulated time is in seconds, money in USD, tokens are counted as tokens. Names elsewhere carry
+their unit (`usd_per_mtok`, `gpu_hours`, `ttft_ms`); the constants and helpers below are the only
+place where one unit becomes another.
+"""
+
+from __future__ import annotations
+
+SECONDS_PER_HOUR = 3600.0
+MS_PER_SECOND = 1000.0
+HOURS_PER_DAY = 24
+DAYS_PER_WEEK = 7
+MONTHS_PER_YEAR = 12
+# A calendar-average month (365.25 / 12 days): rental and power bills over a horizon sum exactly
+# to years of 8,766 hours.
+DAYS_PER_MONTH = 365.25 / MONTHS_PER_YEAR
+HOURS_PER_MONTH = DAYS_PER_MONTH * HOURS_PER_DAY
+SECONDS_PER_DAY = HOURS_PER_DAY * SECONDS_PER_HOUR
+SECONDS_PER_MONTH = DAYS_PER_MONTH * SECONDS_PER_DAY
+
+TOKENS_PER_MTOK = 1_000_000
+BYTES_PER_GB = 1e9  # decimal gigabytes, as GPU vendors quote memory and bandwidth
+FLOPS_PER_TFLOPS = 1e12
+PARAMS_PER_BILLION = 1e9
+WATTS_PER_KW = 1000.0
+
+# Bytes per weight at each serving precision. int4 counts the group scales of AWQ/GPTQ/Q4 formats
+# (about 4.5 bits a weight) so that memory fits are not optimistic.
+BYTES_PER_PARAM = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 4.5 / 8}
+
+
+def usd_per_mtok_to_usd_per_token(usd_per_mtok: float) -> float:
+    return usd_per_mtok / TOKENS_PER_MTOK
+
+
+def tokens_to_mtok(tokens: float) -> float:
+    return tokens / TOKENS_PER_MTOK
+
+
+def usd_per_year_to_usd_per_month(usd_per_year: float) -> float:
+    return usd_per_year / MONTHS_PER_YEAR
+
+
+def yearly_to_monthly_rate(rate_per_year: float) -> float:
+    """Compound-equivalent monthly rate of a yearly rate (discounting, cost of capital)."""
+    return (1.0 + rate_per_year) ** (1.0 / MONTHS_PER_YEAR) - 1.0
+
+
+def decline_factor(decline_per_year: float, months_elapsed: float) -> float:
+    """Price multiplier after `months_elapsed` months of a steady yearly decline."""
+    return (1.0 - decline_per_year) ** (months_elapsed / MONTHS_PER_YEAR)
+
+
+def watts_hours_to_kwh(watts: float, hours: float) -> float:
+    return watts * hours / WATTS_PER_KW
+
+
+def watts_to_kw(watts: float) -> float:
+    return watts / WATTS_PER_KW
+
+
+def per_day_to_per_second(per_day: float) -> float:
+    return per_day / SECONDS_PER_DAY
+
+
+def seconds_to_ms(seconds: float) -> float:
+    return seconds * MS_PER_SECOND
+
+
+def ms_to_seconds(ms: float) -> float:
+    return ms / MS_PER_SECOND

@@ -1,0 +1,133 @@
+"""Workload shape as numbers: token-length moments and tails, and the hourly request-rate grid.
+
+Everything here is exact and deterministic: lognormal moments and tail sums come in closed form,
+histograms are summed. Tier boundaries follow genai-prices: a tier applies when the request's
+input tokens are strictly above its start.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from simulator import units
+from simulator.scenario import (
+    Z_95,
+    FixedTokens,
+    HistogramTokens,
+    LognormalTokens,
+    RequestClass,
+    Workload,
+)
+
+HOURS_PER_WEEK = units.HOURS_PER_DAY * units.DAYS_PER_WEEK
+
+
+@dataclass(frozen=True)
+class TokenStats:
+    """The moments and tails of a token-length distribution that pricing and capacity need."""
+
+    spec: FixedTokens | LognormalTokens | HistogramTokens
+
+    @property
+    def _lognormal(self) -> tuple[float, float]:
+        assert isinstance(self.spec, LognormalTokens)
+        d = math.log(self.spec.p95 / self.spec.mean)
+        sigma = Z_95 - math.sqrt(Z_95**2 - 2 * d)
+        return math.log(self.spec.mean) - sigma**2 / 2, sigma
+
+    def _points(self) -> tuple[np.ndarray, np.ndarray]:
+        spec = self.spec
+        if isinstance(spec, FixedTokens):
+            return np.array([float(spec.tokens)]), np.array([1.0])
+        assert isinstance(spec, HistogramTokens)
+        w = np.asarray(spec.weights, dtype=float)
+        return np.asarray(spec.tokens, dtype=float), w / w.sum()
+
+    def mean(self) -> float:
+        if isinstance(self.spec, LognormalTokens):
+            return self.spec.mean
+        x, p = self._points()
+        return float(x @ p)
+
+    def second_moment(self) -> float:
+        if isinstance(self.spec, LognormalTokens):
+            mu, s = self._lognormal
+            return math.exp(2 * mu + 2 * s**2)
+        x, p = self._points()
+        return float((x * x) @ p)
+
+    def prob_above(self, t: float) -> float:
+        """P(X > t)."""
+        if isinstance(self.spec, LognormalTokens):
+            mu, s = self._lognormal
+            return float(ndtr((mu - math.log(t)) / s)) if t > 0 else 1.0
+        x, p = self._points()
+        return float(p[x > t].sum())
+
+    def mean_above(self, t: float) -> float:
+        """E[X * 1{X > t}]: the part of the mean contributed by values above t."""
+        if isinstance(self.spec, LognormalTokens):
+            mu, s = self._lognormal
+            return self.spec.mean * float(ndtr((mu + s**2 - math.log(t)) / s)) if t > 0 else self.spec.mean
+        x, p = self._points()
+        above = x > t
+        return float(x[above] @ p[above])
+
+    def quantile(self, q: float) -> float:
+        if isinstance(self.spec, LognormalTokens):
+            mu, s = self._lognormal
+            return math.exp(mu + s * float(ndtri(q)))
+        x, p = self._points()
+        order = np.argsort(x)
+        cdf = np.cumsum(p[order])
+        return float(x[order][min(np.searchsorted(cdf, q - 1e-12), len(x) - 1)])
+
+
+def normalised(weights: list[float]) -> np.ndarray:
+    w = np.asarray(weights, dtype=float)
+    return w / w.mean()
+
+
+def hour_of_week_shape(workload: Workload) -> np.ndarray:
+    """Relative rate for each of the week's 168 local hours (Monday 00:00 first), mean 1."""
+    return np.outer(normalised(workload.weekly_weights), normalised(workload.daily_profile)).ravel()
+
+
+def burst_volume_factor(workload: Workload) -> float:
+    """Extra volume that bursts add on top of the hourly rate, as a multiplier."""
+    minutes_per_day = units.HOURS_PER_DAY * 60
+    return 1.0 + sum((b.multiplier - 1) * b.duration_minutes * b.per_day / minutes_per_day for b in workload.bursts)
+
+
+def burst_peak_factor(workload: Workload) -> float:
+    """How far above the hour's rate the worst burst goes; fixed fleets are sized to cover it."""
+    return max((b.multiplier for b in workload.bursts), default=1.0)
+
+
+def growth_factors(workload: Workload, horizon_months: int) -> np.ndarray:
+    return (1.0 + workload.monthly_growth) ** np.arange(horizon_months)
+
+
+def class_rate_grid(workload: Workload, cls: RequestClass, horizon_months: int, flat: bool = False) -> np.ndarray:
+    """Requests per second of one class for each month and hour of the week: shape (months, 168).
+
+    `flat` spreads the class evenly over the week (work deferred to whenever capacity is free).
+    """
+    base_rps = units.per_day_to_per_second(cls.requests_per_day) * workload.scale * burst_volume_factor(workload)
+    shape = np.ones(HOURS_PER_WEEK) if flat else hour_of_week_shape(workload)
+    return np.outer(growth_factors(workload, horizon_months) * base_rps, shape)
+
+
+SECONDS_PER_WEEK_SLOT_PER_MONTH = units.SECONDS_PER_MONTH / HOURS_PER_WEEK
+"""Seconds that one hour-of-the-week slot covers in an average month."""
+
+
+def requests_by_local_hour(rate_grid: np.ndarray) -> np.ndarray:
+    """Requests per month in each local hour of the day: shape (months, 24)."""
+    months = rate_grid.shape[0]
+    per_slot = rate_grid * SECONDS_PER_WEEK_SLOT_PER_MONTH
+    return per_slot.reshape(months, units.DAYS_PER_WEEK, units.HOURS_PER_DAY).sum(axis=1)

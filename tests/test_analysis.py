@@ -1,0 +1,146 @@
+"""Break-even, payback and the cheapest option against closed forms; determinism."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from simulator import units
+from simulator.analysis import Evaluator, run
+from simulator.scenario import load_scenario
+
+from helpers import SCENARIOS, make
+
+RESERVED = {
+    "name": "own",
+    "kind": "self_host",
+    "model": "llama-3.1-8b-instruct",
+    "gpu": "h100-sxm",
+    "gpus_per_replica": 1,
+    "procurement": "rent",
+    "rent": {"tier": "reserved_1y"},
+    "operations": {"staff_fte": 0, "setup_engineer_months": 0},
+}
+API = {"name": "api", "kind": "api", "provider": "openai", "model": "gpt-4o"}
+
+
+def test_closed_form_break_even_for_a_constant_load() -> None:
+    # Flat load, no growth, one reserved GPU that is never full: the GPU costs a constant C a year
+    # and the API bill is linear in scale, so break-even is C / (API bill at scale 1).
+    result = run(make(options=[API, RESERVED]))
+    gpu_per_year = 12 * units.HOURS_PER_MONTH * 1.69
+    api_per_year_at_one = 10_000 * units.DAYS_PER_MONTH * 12 * (1000 * 2.5e-6 + 200 * 10e-6)
+    (be,) = result.break_even
+    assert be.scale == pytest.approx(gpu_per_year / api_per_year_at_one, rel=1e-6)
+    assert be.tokens_per_month == pytest.approx(be.scale * 10_000 * units.DAYS_PER_MONTH * 1200, rel=1e-6)
+
+
+def test_payback_month_closed_form() -> None:
+    # Set-up cost S in month 1, then the option saves (a - c) a month: payback when S + m c <= m a.
+    owned = {**RESERVED, "operations": {"staff_fte": 0, "setup_engineer_months": 1}}
+    result = run(make(options=[API, owned], workload={"scale": 3}))
+    by = {o.name: o for o in result.options}
+    a = by["api"].monthly_cost_usd[0]
+    c = by["own"].monthly_cost_usd[1]
+    setup = by["own"].monthly_cost_usd[0] - c
+    assert result.break_even[0].payback_month == math.ceil(setup / (a - c))
+
+
+def test_no_break_even_when_the_option_never_wins() -> None:
+    cheap_api = {"name": "api", "kind": "api", "provider": "openai", "model": "gpt-4.1-nano"}
+    # A 70B model on A100 40GB prefills about 1,100 tokens/s per GPU: about 0.3 USD per million
+    # input tokens of GPU time alone (1.29 USD/hour), whatever the volume, against gpt-4.1-nano's 0.10.
+    bought = {
+        **RESERVED,
+        "model": "llama-3.1-70b-instruct",
+        "gpu": "a100-40gb",
+        "gpus_per_replica": 8,
+        "rent": {"tier": "on_demand"},
+        "operations": {},
+    }
+    result = run(make(options=[cheap_api, bought], economics={"horizon_months": 6}))
+    assert result.break_even[0].scale is None and result.break_even[0].payback_month is None
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_costs_match_at_the_reported_break_even(path) -> None:
+    scenario = load_scenario(path)
+    result = run(scenario)
+    evaluator = Evaluator(scenario)
+    for be in result.break_even:
+        if be.scale is None or be.scale == 0:
+            continue
+        c = evaluator.costs([be.option, be.versus], be.scale)
+        mine, theirs = c[be.option][1].total(), c[be.versus][1].total()
+        assert mine == pytest.approx(theirs, rel=0.01), (be.option, be.scale, mine, theirs)
+
+
+def test_cheapest_skips_infeasible_options() -> None:
+    too_big = {
+        "name": "big",
+        "kind": "self_host",
+        "model": "llama-3.1-405b-instruct",
+        "gpu": "l4",
+        "procurement": "rent",
+        "gpus_per_replica": 1,
+    }
+    result = run(make(options=[API, too_big]))
+    big = next(o for o in result.options if o.name == "big")
+    assert not big.feasible and "does not fit" in big.infeasible_reasons[0]
+    assert result.cheapest_option == "api"
+    assert result.break_even == []
+
+
+def test_quality_floor_marks_options_below_it() -> None:
+    small = {**RESERVED, "name": "small"}
+    result = run(make(options=[API, small], quality_floor={"benchmark": "MMLU-Pro", "min_score": 60}))
+    by = {o.name: o for o in result.options}
+    assert by["api"].feasible and by["api"].quality.score == 72.6
+    assert not by["small"].feasible and "48.3" in by["small"].infeasible_reasons[0]
+
+
+def test_more_volume_never_lowers_self_host_cost() -> None:
+    evaluator = Evaluator(
+        make(options=[API, {**RESERVED, "rent": {"tier": "on_demand"}}], workload={"daily_profile": "business_hours"})
+    )
+    totals = [evaluator.costs(["own"], s)["own"][1].total() for s in (1, 10, 100, 1000, 3000)]
+    assert totals == sorted(totals), totals
+
+
+def test_hybrid_keeps_pinned_classes_in_house() -> None:
+    classes = [
+        {
+            "name": "records",
+            "requests_per_day": 5000,
+            "input_tokens": 2000,
+            "output_tokens": 300,
+            "sensitivity": "regulated",
+            "latency": "interactive",
+        },
+        {
+            "name": "faq",
+            "requests_per_day": 20000,
+            "input_tokens": 500,
+            "output_tokens": 100,
+            "sensitivity": "public",
+            "latency": "interactive",
+        },
+    ]
+    hybrid = {"name": "mix", "kind": "hybrid", "self_host": "own", "api": "api", "baseline_quantile": 0}
+    result = run(make(workload={"classes": classes}, options=[API, RESERVED, hybrid]))
+    mix = next(o for o in result.options if o.name == "mix")
+    assert mix.api_share == pytest.approx(20000 / 25000, rel=1e-9)
+    api_only = next(o for o in result.options if o.name == "api")
+    faq_share = 20000 * (500 * 2.5e-6 + 100 * 1e-5) / (api_only.total_cost_usd / units.DAYS_PER_MONTH / 12)
+    api_part = sum(v for k, v in mix.cost_by_category_usd.items() if k.startswith("api_"))
+    assert api_part == pytest.approx(api_only.total_cost_usd * faq_share, rel=1e-9)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_same_seed_same_json(path) -> None:
+    first = run(load_scenario(path)).model_dump_json()
+    second = run(load_scenario(path)).model_dump_json()
+    assert first == second
+    assert json.loads(first)["seed"] == load_scenario(path).seed

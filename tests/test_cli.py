@@ -1,0 +1,226 @@
+"""The command line: the JSON contract, the catalogue, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from simulator.cli import main
+
+from helpers import BASE, ROOT, SCENARIOS
+
+CONTRACT_OPTION_FIELDS = {
+    "name",
+    "kind",
+    "total_cost_usd",
+    "monthly_cost_usd",
+    "usd_per_mtok",
+    "tokens",
+    "feasible",
+    "infeasible_reasons",
+    "replicas_peak",
+    "perf_source",
+}
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write(tmp_path: Path, data: dict | str) -> str:
+    path = tmp_path / "s.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    return str(path)
+
+
+def test_run_json_contract(capsys) -> None:
+    code, out, _ = run_cli(capsys, "run", str(ROOT / "scenarios" / "support-assistant.yaml"), "--json")
+    assert code == 0
+    doc = json.loads(out)
+    for key in (
+        "scenario",
+        "horizon_months",
+        "price_date",
+        "seed",
+        "engine",
+        "cheapest_option",
+        "options",
+        "break_even",
+    ):
+        assert key in doc, key
+    assert doc["engine"] == "fluid" and doc["horizon_months"] == 36
+    for option in doc["options"]:
+        assert option.keys() >= CONTRACT_OPTION_FIELDS
+        assert set(option["tokens"]) == {"input", "cached_input", "output"}
+        assert len(option["monthly_cost_usd"]) == 36
+        assert sum(option["monthly_cost_usd"]) == pytest.approx(option["total_cost_usd"])
+        if option["kind"] == "self_host":
+            assert option["replicas_peak"] >= 1 and option["perf_source"] == "roofline-estimate"
+    for be in doc["break_even"]:
+        assert {"option", "versus", "scale", "tokens_per_month", "payback_month"} <= be.keys()
+
+
+def test_set_overrides_change_the_answer(capsys) -> None:
+    path = str(ROOT / "scenarios" / "prototype.yaml")
+    _, out1, _ = run_cli(capsys, "run", path, "--json")
+    _, out2, _ = run_cli(
+        capsys, "run", path, "--json", "--set", "workload.scale=2", "--set", "options[gpt-4.1-mini].use_batch_api=false"
+    )
+    a, b = json.loads(out1)["options"][0], json.loads(out2)["options"][0]
+    assert b["total_cost_usd"] == pytest.approx(2 * a["total_cost_usd"])
+
+
+def test_summary_names_the_cheapest(capsys) -> None:
+    code, out, _ = run_cli(capsys, "run", str(ROOT / "scenarios" / "prototype.yaml"))
+    assert code == 0 and "Cheapest feasible option: gpt-4.1-mini" in out
+
+
+@pytest.mark.parametrize("what", ["gpus", "models", "prices"])
+def test_catalog_json_lists_named_entries(capsys, what: str) -> None:
+    code, out, _ = run_cli(capsys, "catalog", what, "--json", "--date", "2026-11-01")
+    entries = json.loads(out)
+    assert code == 0 and len(entries) >= 10 and all("name" in e for e in entries)
+
+
+def test_catalog_filters(capsys) -> None:
+    _, out, _ = run_cli(
+        capsys, "catalog", "prices", "--provider", "openai", "--filter", "gpt-4o-mini", "--json", "--date", "2026-11-01"
+    )
+    entries = json.loads(out)
+    assert entries and all(e["provider"] == "openai" and "gpt-4o-mini" in e["name"] for e in entries)
+
+
+def test_catalogues_carry_sources_and_dates(capsys) -> None:
+    for what in ("gpus", "models"):
+        _, out, _ = run_cli(capsys, "catalog", what, "--json")
+        for entry in json.loads(out):
+            text = json.dumps(entry)
+            assert text.count('"source"') >= 1 and text.count('"as_of"') == text.count('"source"'), entry["name"]
+
+
+def test_schema_is_json_schema(capsys) -> None:
+    code, out, _ = run_cli(capsys, "schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["title"] == "rent-or-own scenario"
+    assert "requests_per_day" in json.dumps(schema) and "examples" in json.dumps(schema)
+
+
+def test_validate_every_bundled_scenario(capsys) -> None:
+    code, out, _ = run_cli(capsys, "validate", *map(str, SCENARIOS))
+    assert code == 0 and out.count(": ok") == len(SCENARIOS)
+
+
+def bad(**patch) -> dict:
+    data = json.loads(json.dumps(BASE))
+    for dotted, value in patch.items():
+        node = data
+        *parents, last = dotted.split("__")
+        for p in parents:
+            node = node[int(p)] if p.isdigit() else node[p]
+        node[last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("data", "argv", "expected"),
+    [
+        ("name: x\nworkload: [1, 2\n", [], "line 3: YAML syntax error"),
+        (
+            bad(workload__classes__0__requests_per_dya=5),
+            [],
+            "workload.classes[0].requests_per_dya: unknown field (remove it, or did you mean 'requests_per_day'",
+        ),
+        (bad(workload__classes__0__requests_per_day="many"), [], "workload.classes[0].requests_per_day:"),
+        (
+            bad(workload__classes__0__requests_per_day=-5),
+            [],
+            "requests_per_day: Input should be greater than 0, got -5",
+        ),
+        (bad(economics__horizon_months=0), [], "economics.horizon_months: Input should be greater than or equal to 1"),
+        (
+            bad(
+                options=[
+                    {"name": "x", "kind": "self_host", "model": "llama-3-70b", "gpu": "h100-sxm", "procurement": "rent"}
+                ]
+            ),
+            [],
+            "options[0].model: unknown model 'llama-3-70b' (did you mean",
+        ),
+        (
+            bad(
+                options=[
+                    {
+                        "name": "x",
+                        "kind": "self_host",
+                        "model": "llama-3.1-8b-instruct",
+                        "gpu": "H100",
+                        "procurement": "rent",
+                    }
+                ]
+            ),
+            [],
+            "options[0].gpu: unknown GPU 'H100' (did you mean",
+        ),
+        (
+            bad(options=[{"name": "x", "kind": "api", "provider": "openai", "model": "gpt-4oo"}]),
+            [],
+            "options[0].model: genai-prices 0.2.3 has no model 'gpt-4oo' at openai (did you mean 'gpt-4o'",
+        ),
+        (BASE, ["--set", "workload.nonsense.deep=1"], "--set: workload.nonsense.deep: no field 'nonsense'"),
+        (BASE, ["--set", "options.7.model=x"], "--set: options.7.model: index 7 is out of range"),
+        (BASE, ["--set", "workload.scael=2"], "workload.scael: unknown field (remove it, or did you mean 'scale'"),
+        (
+            bad(
+                options=[
+                    {
+                        "name": "x",
+                        "kind": "self_host",
+                        "model": "llama-3.1-8b-instruct",
+                        "gpu": "l4",
+                        "procurement": "buy",
+                    }
+                ]
+            ),
+            [],
+            "options[0].buy.gpu_purchase_usd: the catalogue has no purchase",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, data, argv, expected: str) -> None:
+    path = write(tmp_path, data)
+    code, out, err = run_cli(capsys, "run", path, *argv)
+    assert code == 2, err
+    assert out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(path + ": ") or err.startswith("--set: "), err
+    assert expected in err, err
+
+
+def test_missing_file(capsys) -> None:
+    code, _, err = run_cli(capsys, "run", "/nonexistent/s.yaml")
+    assert code == 2 and err.startswith("/nonexistent/s.yaml: cannot read the file")
+
+
+def test_module_entry_point_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "run", str(ROOT / "scenarios" / "prototype.yaml"), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout)["scenario"] == "prototype"
+
+
+def test_committed_schema_is_current() -> None:
+    # Editors validate scenarios against this file (see each scenario's first line); regenerate with
+    # `rent-or-own schema > scenario.schema.json`.
+    from simulator.scenario import json_schema
+
+    assert json.loads((ROOT / "scenario.schema.json").read_text()) == json_schema()
