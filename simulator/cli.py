@@ -62,11 +62,16 @@ def _print_summary(result: RunResult, console: Console) -> None:
             console.print(f"{b.option} never costs less than {b.versus} between 1e-4x and 1e4x today's volume.")
         else:
             assert b.tokens_per_month is not None
-            now = "cheaper today" if b.scale <= result.workload_scale else "not yet cheaper"
-            payback = f"pays back in month {b.payback_month}" if b.payback_month else "no payback in the horizon"
+            cheaper = b.scale <= result.workload_scale
+            if b.payback_month:
+                verdict = f"{'cheaper today' if cheaper else 'not yet cheaper'}, pays back in month {b.payback_month}"
+            elif cheaper:
+                verdict = "cheaper over the horizon only once resale value is counted"
+            else:
+                verdict = "not yet cheaper, no payback in the horizon"
             console.print(
                 f"{b.option} costs less than {b.versus} above scale {b.scale:.3g} "
-                f"({b.tokens_per_month / 1e6:,.0f}M tokens/month): {now}, {payback}."
+                f"({b.tokens_per_month / 1e6:,.0f}M tokens/month): {verdict}."
             )
     if result.cheapest_option:
         console.print(f"[bold]Cheapest feasible option: {result.cheapest_option}[/bold]")

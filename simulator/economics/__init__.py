@@ -96,7 +96,7 @@ class Economics:
             for c in scenario.workload.classes
         }
         self._tables: dict[tuple[str, str, bool], np.ndarray] = {}
-        self._price_sources: dict[tuple[str, bool], dict[tuple[str, str, str], tuple[float, float]]] = {}
+        self._price_sources: dict[tuple[str, bool], set[tuple[str, str, str, float, float]]] = {}
 
     def costs(self, usage: OptionUsage) -> OptionCosts:
         option = self.scenario.option(usage.name)
@@ -134,7 +134,7 @@ class Economics:
                 for k, category in enumerate(API_CATEGORIES):
                     costs.add(category, usd[:, k] * decline)
             if requests:
-                for (label, source, as_of), (inp, out) in sorted(self._price_sources[api.name, batch].items()):
+                for label, source, as_of, inp, out in sorted(self._price_sources[api.name, batch]):
                     for what, value in (("input", inp), ("output", out)):
                         costs.assumptions.append(
                             Assumption(
@@ -149,7 +149,7 @@ class Economics:
             econ = self.scenario.economics
             offset = self.scenario.workload.utc_offset_hours
             table = np.zeros((units.HOURS_PER_DAY, len(API_CATEGORIES)))
-            sources = self._price_sources.setdefault((api.name, batch), {})
+            sources = self._price_sources.setdefault((api.name, batch), set())
             for h in range(units.HOURS_PER_DAY):
                 hour_utc = int((h - offset) % units.HOURS_PER_DAY)
                 prices, batched = unit_prices(
@@ -157,10 +157,9 @@ class Economics:
                 )
                 table[h] = list(usd_per_request(self.shapes[cls], prices).values())
                 label = prices.model_id + (" batch" if batched else "")
-                sources[label, prices.source, prices.as_of.isoformat()] = (
-                    prices.input.base_usd_per_mtok,
-                    prices.output.base_usd_per_mtok,
-                )
+                # Time-of-day prices give one entry per distinct price in force.
+                in_out = (prices.input.base_usd_per_mtok, prices.output.base_usd_per_mtok)
+                sources.add((label, prices.source, prices.as_of.isoformat(), *in_out))
             self._tables[key] = table
         return self._tables[key]
 
