@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from simulator import catalog, units
 from simulator.catalog.api_prices import GENAI_PRICES_VERSION
-from simulator.economics import CASH, Economics, OptionCosts
+from simulator.economics import CASH, Assumption, Economics, OptionCosts
 from simulator.engine import TOKEN_KINDS, OptionUsage
 from simulator.engine.fluid import FluidEngine
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
@@ -74,15 +74,6 @@ class BreakEven(BaseModel):
     """First month (from 1) in which the option's cumulative cash cost, before resale, is at or below the API's."""
 
 
-class AssumptionRow(BaseModel):
-    option: str
-    item: str
-    value: float
-    unit: str
-    source: str
-    as_of: str
-
-
 class RunResult(BaseModel):
     scenario: str
     horizon_months: int
@@ -94,7 +85,7 @@ class RunResult(BaseModel):
     cheapest_option: str | None
     options: list[OptionResult]
     break_even: list[BreakEven]
-    assumptions: list[AssumptionRow]
+    assumptions: list[Assumption]
     versions: dict[str, str]
 
 
@@ -255,7 +246,7 @@ def run(scenario: Scenario) -> RunResult:
                     payback_month=payback_month(evaluated[r.name][1], evaluated[cheapest_api][1]),
                 )
             )
-    assumptions = [AssumptionRow(**a.__dict__) for _, costs in evaluated.values() for a in costs.assumptions]
+    assumptions = [a for _, costs in evaluated.values() for a in costs.assumptions]
     return RunResult(
         scenario=scenario.name,
         horizon_months=months,

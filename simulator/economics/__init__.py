@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict
 
 from simulator import catalog, units
 from simulator.catalog.api_prices import unit_prices
@@ -25,9 +26,10 @@ AMORTISED = "amortised"
 LEDGER_COLUMNS = ("option", "month", "category", "usd")
 
 
-@dataclass(frozen=True)
-class Assumption:
+class Assumption(BaseModel):
     """One number an option's cost rests on, with its provenance."""
+
+    model_config = ConfigDict(frozen=True)
 
     option: str
     item: str
@@ -35,6 +37,10 @@ class Assumption:
     unit: str
     source: str
     as_of: str
+
+    @classmethod
+    def of(cls, option: str, item: str, value: float, unit: str, source: str, as_of: str) -> Assumption:
+        return cls(option=option, item=item, value=value, unit=unit, source=source, as_of=as_of)
 
 
 @dataclass
@@ -72,10 +78,10 @@ class OptionCosts:
 def _sourced(costs: OptionCosts, item: str, given: float | None, default_key: str, unit: str) -> float:
     """The option's value for `item`, or the catalogue default, recorded with its provenance."""
     if given is not None:
-        costs.assumptions.append(Assumption(costs.option, item, given, unit, "scenario", ""))
+        costs.assumptions.append(Assumption.of(costs.option, item, given, unit, "scenario", ""))
         return given
     d = catalog.owner_defaults()[default_key]
-    costs.assumptions.append(Assumption(costs.option, item, d.value, unit, d.source, d.as_of.isoformat()))
+    costs.assumptions.append(Assumption.of(costs.option, item, d.value, unit, d.source, d.as_of.isoformat()))
     return d.value
 
 
@@ -137,7 +143,7 @@ class Economics:
                 for label, source, as_of, inp, out in sorted(self._price_sources[api.name, batch]):
                     for what, value in (("input", inp), ("output", out)):
                         costs.assumptions.append(
-                            Assumption(
+                            Assumption.of(
                                 costs.option, f"{api.provider}/{label} {what}", value, "usd_per_mtok", source, as_of
                             )
                         )
@@ -205,13 +211,15 @@ class Economics:
         if terms.usd_per_gpu_hour is not None:
             rate = terms.usd_per_gpu_hour
             costs.assumptions.append(
-                Assumption(costs.option, f"{option.gpu} {terms.tier} rental", rate, "usd_per_gpu_hour", "scenario", "")
+                Assumption.of(
+                    costs.option, f"{option.gpu} {terms.tier} rental", rate, "usd_per_gpu_hour", "scenario", ""
+                )
             )
         else:
             assert listed is not None
             rate = listed.value
             costs.assumptions.append(
-                Assumption(
+                Assumption.of(
                     costs.option,
                     f"{option.gpu} {terms.tier} rental",
                     rate,
@@ -239,13 +247,13 @@ class Economics:
         if b.gpu_purchase_usd is not None:
             gpu_usd = b.gpu_purchase_usd
             costs.assumptions.append(
-                Assumption(costs.option, f"{gpu.name} purchase", gpu_usd, "usd_per_gpu", "scenario", "")
+                Assumption.of(costs.option, f"{gpu.name} purchase", gpu_usd, "usd_per_gpu", "scenario", "")
             )
         else:
             assert gpu.purchase_usd is not None, "checked by the scenario"
             gpu_usd = gpu.purchase_usd.value
             costs.assumptions.append(
-                Assumption(
+                Assumption.of(
                     costs.option,
                     f"{gpu.name} purchase",
                     gpu_usd,
@@ -262,12 +270,12 @@ class Economics:
         hosting = _sourced(costs, "hosting", b.hosting_usd_per_kw_month, "hosting_usd_per_kw_month", "usd_per_kw_month")
         server_w = _sourced(costs, "server power", b.server_power_w_per_gpu, "server_power_w_per_gpu", "w_per_gpu")
         costs.assumptions.append(
-            Assumption(
+            Assumption.of(
                 costs.option, f"{gpu.name} TDP", gpu.spec.tdp_w, "w", gpu.spec.source, gpu.spec.as_of.isoformat()
             )
         )
         costs.assumptions.append(
-            Assumption(
+            Assumption.of(
                 costs.option,
                 f"{gpu.name} idle power",
                 gpu.idle_w.value,
