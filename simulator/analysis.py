@@ -159,7 +159,7 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         result.decode_batch = f.batch
         result.replica_output_tok_per_s = f.capacity_tok_per_s
         result.perf_source = f.perf_source
-    elif usage.kind != "api":
+    elif usage.kind == "self_host":
         result.perf_source = "none: the model does not fit"
     return result
 

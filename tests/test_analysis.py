@@ -138,6 +138,20 @@ def test_hybrid_keeps_pinned_classes_in_house() -> None:
     assert api_part == pytest.approx(api_only.total_cost_usd * faq_share, rel=1e-9)
 
 
+def test_hybrid_with_nothing_in_house_is_the_api() -> None:
+    hybrid = {
+        "name": "mix",
+        "kind": "hybrid",
+        "self_host": "own",
+        "api": "api",
+        "baseline_quantile": 0,
+        "in_house_sensitivity": [],
+    }
+    by = {o.name: o for o in run(make(options=[API, RESERVED, hybrid])).options}
+    assert by["mix"].total_cost_usd == pytest.approx(by["api"].total_cost_usd, rel=1e-12)
+    assert by["mix"].api_share == 1.0 and by["mix"].gpus_peak is None
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_same_seed_same_json(path) -> None:
     first = run(load_scenario(path)).model_dump_json()

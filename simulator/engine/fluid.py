@@ -326,8 +326,8 @@ class FluidEngine:
             if c not in shared and c not in deferred:
                 self._send_to_api(usage, api, c, requests_by_local_hour(self.rates[c]))
         usage.infeasible_reasons += self._api_reasons(api, others)
-        if plan.replica is None:
-            return usage
+        if plan.replica is None or not (pinned or shared or deferred):
+            return usage  # nothing is served in-house, so no fleet is held
 
         zero = np.zeros_like(self.rates[pinned[0] if pinned else others[0]])
         pinned_load = sum((self.rates[c] * plan.work_s[c] for c in pinned), zero)
