@@ -52,7 +52,7 @@ class LognormalTokens(_Section):
     def _p95_fits_a_lognormal(self) -> LognormalTokens:
         # A lognormal's p95/mean ratio is at most exp(z95**2 / 2), about 3.87.
         if self.p95 <= self.mean:
-            raise ValueError(f"p95 ({self.p95:g}) must be above mean ({self.mean:g})")
+            raise ValueError(f"p95 ({self.p95:g}) must be above mean ({self.mean:g}); raise p95 or use kind: fixed")
         if math.log(self.p95 / self.mean) > LOGNORMAL_MAX_LOG_RATIO:
             raise ValueError(
                 f"p95/mean = {self.p95 / self.mean:.2f} is more skewed than any lognormal allows "
@@ -77,9 +77,11 @@ class HistogramTokens(_Section):
     @model_validator(mode="after")
     def _same_length(self) -> HistogramTokens:
         if len(self.tokens) != len(self.weights):
-            raise ValueError(f"tokens has {len(self.tokens)} entries but weights has {len(self.weights)}")
+            raise ValueError(
+                f"tokens has {len(self.tokens)} entries but weights has {len(self.weights)}; give one weight per count"
+            )
         if sum(self.weights) <= 0:
-            raise ValueError("weights must not all be zero")
+            raise ValueError("weights must not all be zero; give at least one positive weight")
         return self
 
 
@@ -156,7 +158,7 @@ class RequestClass(_Section):
     @model_validator(mode="after")
     def _shares_fit(self) -> RequestClass:
         if self.cached_input_share + self.cache_write_share > 1:
-            raise ValueError("cached_input_share + cache_write_share must be at most 1")
+            raise ValueError("cached_input_share + cache_write_share must be at most 1; lower one of them")
         return self
 
 
@@ -208,7 +210,7 @@ class Workload(_Section):
     @classmethod
     def _not_all_zero(cls, weights: list[float]) -> list[float]:
         if sum(weights) <= 0:
-            raise ValueError("weights must not all be zero")
+            raise ValueError("weights must not all be zero; give at least one positive weight")
         return weights
 
     @model_validator(mode="after")
@@ -455,7 +457,7 @@ def _check_unique(names: list[str], what: str) -> None:
     seen: set[str] = set()
     for n in names:
         if n in seen:
-            raise ValueError(f"two {what}s are named {n!r}; names must be unique")
+            raise ValueError(f"two {what}s are named {n!r}; rename one, names must be unique")
         seen.add(n)
 
 
@@ -503,15 +505,15 @@ def _fix_for(error: dict[str, Any]) -> str:
 
 def _from_validation_error(source: str, err: ValidationError) -> InputError:
     first = err.errors(include_url=False)[0]
-    problem = "unknown field" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
-    if (
-        first["type"] not in ("missing", "extra_forbidden")
-        and "input" in first
-        and not isinstance(first["input"], dict | list)
-    ):
+    field = _field_path(first["loc"]) or "(top level)"
+    if first["type"] == "value_error":
+        # Our validators name the value themselves and give the fix after "; ".
+        problem, _, fix = first["msg"].removeprefix("Value error, ").partition("; ")
+        return InputError(source, field, problem, fix)
+    problem = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+    if first["type"] not in ("missing", "extra_forbidden") and not isinstance(first.get("input"), dict | list):
         problem += f", got {first['input']!r}"
-    fix = _fix_for(first) if first["type"] != "value_error" else ""
-    return InputError(source, _field_path(first["loc"]) or "(top level)", problem, fix)
+    return InputError(source, field, problem, _fix_for(first))
 
 
 def parse_set(assignment: str) -> tuple[list[str | int], Any]:
@@ -569,7 +571,7 @@ def _check_catalogue_references(scenario: Scenario) -> None:
                     "set buy.gpu_purchase_usd",
                 )
         elif isinstance(o, ApiOption):
-            check_api_model(o.provider, o.model, scenario.api_prices, f"options[{i}].model")
+            check_api_model(o.provider, o.model, scenario.api_prices, f"options[{i}]")
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:

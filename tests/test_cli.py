@@ -224,3 +224,24 @@ def test_committed_schema_is_current() -> None:
     from simulator.scenario import json_schema
 
     assert json.loads((ROOT / "scenario.schema.json").read_text()) == json_schema()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (
+            ["--set", "options.0.provider=openia"],
+            "options[0].provider: unknown API provider 'openia' (did you mean 'openai'",
+        ),
+        (
+            ["--set", "workload.daily_profile=lunch"],
+            "workload.daily_profile: unknown daily profile 'lunch' (choose one of",
+        ),
+        (["--set", "workload.classes.0.input_tokens.p95=10"], "p95 (10) must be above mean (900) (raise p95"),
+        (["--set", "workload.classes.0.latency=fast"], "latency: unknown latency preset 'fast' (did you mean"),
+        (["--set", "foo"], "--set: foo: expected KEY=VALUE"),
+    ],
+)
+def test_override_errors_are_one_line(capsys, argv: list[str], expected: str) -> None:
+    code, _, err = run_cli(capsys, "run", str(ROOT / "scenarios" / "prototype.yaml"), *argv)
+    assert code == 2 and err.count("\n") == 1 and expected in err, err

@@ -85,7 +85,7 @@ def _override_for(
     return max(applicable, key=lambda o: o.effective_date, default=None)
 
 
-def check_api_model(provider: str, model: str, overrides: list[ApiPriceOverride], field: str) -> None:
+def check_api_model(provider: str, model: str, overrides: list[ApiPriceOverride], option_field: str) -> None:
     if _override_for(provider, model, overrides, None) is not None:
         return
     snapshot = data_snapshot.get_snapshot()
@@ -93,12 +93,15 @@ def check_api_model(provider: str, model: str, overrides: list[ApiPriceOverride]
         found = snapshot.find_provider(None, provider, None)
     except LookupError:
         raise InputError(
-            "", field, f"unknown API provider {provider!r}", suggest(provider, [p.id for p in snapshot.providers])
+            "",
+            f"{option_field}.provider",
+            f"unknown API provider {provider!r}",
+            suggest(provider, [p.id for p in snapshot.providers]),
         ) from None
     if found.find_model(model, all_providers=snapshot.providers) is None:
         raise InputError(
             "",
-            field,
+            f"{option_field}.model",
             f"genai-prices {GENAI_PRICES_VERSION} has no model {model!r} at {provider}",
             suggest(model, [m.id for m in found.models]) + " or add an api_prices entry",
         )
