@@ -39,12 +39,16 @@ class _Section(BaseModel):
 
 
 class FixedTokens(_Section):
-    kind: Literal["fixed"] = "fixed"
+    kind: Literal["fixed"] = Field(
+        default="fixed", description="Every request has the same length.", examples=["fixed"]
+    )
     tokens: int = Field(gt=0, description="Every request has exactly this many tokens.", examples=[512])
 
 
 class LognormalTokens(_Section):
-    kind: Literal["lognormal"] = "lognormal"
+    kind: Literal["lognormal"] = Field(
+        default="lognormal", description="Lognormal lengths given by mean and p95.", examples=["lognormal"]
+    )
     mean: float = Field(gt=0, description="Mean tokens per request.", examples=[800])
     p95: float = Field(gt=0, description="95th-percentile tokens per request (above the mean).", examples=[2400])
 
@@ -66,7 +70,9 @@ LOGNORMAL_MAX_LOG_RATIO = Z_95**2 / 2
 
 
 class HistogramTokens(_Section):
-    kind: Literal["histogram"] = "histogram"
+    kind: Literal["histogram"] = Field(
+        default="histogram", description="Lengths drawn from a histogram.", examples=["histogram"]
+    )
     tokens: list[Annotated[int, Field(gt=0)]] = Field(
         min_length=1, description="Token counts of the histogram's bars.", examples=[[256, 1024, 8192]]
     )
@@ -178,7 +184,11 @@ class Burst(_Section):
 
 
 class Workload(_Section):
-    classes: list[RequestClass] = Field(min_length=1, description="Classes of requests.")
+    classes: list[RequestClass] = Field(
+        min_length=1,
+        description="Classes of requests.",
+        examples=[[{"name": "chat", "requests_per_day": 20000, "input_tokens": 1200, "output_tokens": 300}]],
+    )
     daily_profile: Annotated[list[Annotated[float, Field(ge=0)]], BeforeValidator(_preset_profile)] = Field(
         default="flat",  # type: ignore[assignment]  # resolved by the preset validator
         validate_default=True,
@@ -198,7 +208,11 @@ class Workload(_Section):
     monthly_growth: float = Field(
         default=0, gt=-1, description="Compound growth of the request rate per month (0.05 = 5%).", examples=[0.03]
     )
-    bursts: list[Burst] = Field(default=[], description="Short spikes above the hourly rate.")
+    bursts: list[Burst] = Field(
+        default=[],
+        description="Short spikes above the hourly rate.",
+        examples=[[{"multiplier": 3, "duration_minutes": 10, "per_day": 2}]],
+    )
     scale: float = Field(
         default=1, gt=0, description="Multiplier on every class's request rate (the volume knob).", examples=[1, 10]
     )
@@ -230,14 +244,16 @@ class ApiFineTuning(_Section):
 
 class ApiOption(_Section):
     name: str = Field(description="Name of the option.", examples=["gpt-4o"])
-    kind: Literal["api"] = "api"
+    kind: Literal["api"] = Field(description="Pay an API per token.", examples=["api"])
     provider: str = Field(description="Provider id as genai-prices names it.", examples=["openai"])
     model: str = Field(description="Model as genai-prices names it.", examples=["gpt-4o"])
     use_batch_api: bool = Field(
         default=True, description="Send batchable classes through the provider's batch API.", examples=[True]
     )
     fine_tuning: ApiFineTuning | None = Field(
-        default=None, description="Fine-tuning runs; price the tuned model with an `api_prices` entry."
+        default=None,
+        description="Fine-tuning runs; price the tuned model with an `api_prices` entry.",
+        examples=[{"training_usd_per_mtok": 25, "training_mtok_per_run": 20, "runs_per_year": 4}],
     )
 
 
@@ -331,7 +347,7 @@ class PerfSettings(_Section):
 
 class SelfHostOption(_Section):
     name: str = Field(description="Name of the option.", examples=["llama-70b-on-h100"])
-    kind: Literal["self_host"] = "self_host"
+    kind: Literal["self_host"] = Field(description="Serve an open-weight model on GPUs.", examples=["self_host"])
     model: str = Field(description="Open-weight model from the catalogue.", examples=["llama-3.3-70b-instruct"])
     precision: Precision = Field(default="fp16", description="Weight precision.", examples=["fp8"])
     gpu: str = Field(description="GPU from the catalogue.", examples=["h100-sxm"])
@@ -343,16 +359,34 @@ class SelfHostOption(_Section):
     )
     procurement: Literal["rent", "buy"] = Field(description="Rent GPU-hours or buy the GPUs.", examples=["rent"])
     min_replicas: int = Field(default=1, ge=0, description="Replicas kept up at all times.", examples=[1])
-    rent: RentTerms = Field(default_factory=RentTerms, description="Rental terms (procurement: rent).")
-    buy: BuyTerms = Field(default_factory=BuyTerms, description="Purchase and facility terms (procurement: buy).")
-    operations: Operations = Field(default_factory=Operations, description="Staff, software and set-up.")
-    fine_tuning: SelfHostFineTuning | None = Field(default=None, description="Fine-tuning runs.")
-    perf: PerfSettings = Field(default_factory=PerfSettings, description="Serving-performance settings.")
+    rent: RentTerms = Field(
+        default_factory=RentTerms,
+        description="Rental terms (procurement: rent).",
+        examples=[{"tier": "reserved_1y"}, {"tier": "on_demand", "autoscale": True}],
+    )
+    buy: BuyTerms = Field(
+        default_factory=BuyTerms,
+        description="Purchase and facility terms (procurement: buy).",
+        examples=[{"purchase": "upfront", "hosting_usd_per_kw_month": 0, "usd_per_kwh": 0.1}],
+    )
+    operations: Operations = Field(
+        default_factory=Operations, description="Staff, software and set-up.", examples=[{"staff_fte": 0.5}]
+    )
+    fine_tuning: SelfHostFineTuning | None = Field(
+        default=None, description="Fine-tuning runs.", examples=[{"gpu_hours_per_run": 64, "runs_per_year": 4}]
+    )
+    perf: PerfSettings = Field(
+        default_factory=PerfSettings,
+        description="Serving-performance settings.",
+        examples=[{"target_utilisation": 0.6, "max_batch": 128}],
+    )
 
 
 class HybridOption(_Section):
     name: str = Field(description="Name of the option.", examples=["in-house-sensitive"])
-    kind: Literal["hybrid"] = "hybrid"
+    kind: Literal["hybrid"] = Field(
+        description="Route classes between a self_host and an api option.", examples=["hybrid"]
+    )
     self_host: str = Field(description="Name of a self_host option that serves in-house traffic.", examples=["llama"])
     api: str = Field(description="Name of an api option that serves the rest.", examples=["gpt-4o"])
     in_house_sensitivity: list[Sensitivity] = Field(
@@ -423,12 +457,48 @@ class QualityFloor(_Section):
 
 class Scenario(_Section):
     name: str = Field(description="Short name of the scenario.", examples=["support-assistant"])
-    description: str = Field(default="", description="The story behind the numbers.")
-    workload: Workload
-    options: list[Option] = Field(min_length=1, description="The options to compare.")
-    economics: Economics
-    api_prices: list[ApiPriceOverride] = Field(default=[], description="Overrides of and additions to API prices.")
-    quality_floor: QualityFloor | None = Field(default=None, description="Minimum benchmark score an option needs.")
+    description: str = Field(
+        default="", description="The story behind the numbers.", examples=["Support bot, 400k answers a day."]
+    )
+    workload: Workload = Field(
+        description="The request load.",
+        examples=[
+            {
+                "classes": [{"name": "chat", "requests_per_day": 20000, "input_tokens": 1200, "output_tokens": 300}],
+                "daily_profile": "business_hours",
+            }
+        ],
+    )
+    options: list[Option] = Field(
+        min_length=1,
+        description="The options to compare.",
+        examples=[[{"name": "gpt-4o", "kind": "api", "provider": "openai", "model": "gpt-4o"}]],
+    )
+    economics: Economics = Field(
+        description="Horizon, price date and money settings.",
+        examples=[{"horizon_months": 36, "price_date": "2026-11-01"}],
+    )
+    api_prices: list[ApiPriceOverride] = Field(
+        default=[],
+        description="Overrides of and additions to API prices.",
+        examples=[
+            [
+                {
+                    "provider": "openai",
+                    "model": "gpt-4o",
+                    "input_usd_per_mtok": 2,
+                    "output_usd_per_mtok": 8,
+                    "effective_date": "2026-01-01",
+                    "source": "negotiated contract",
+                }
+            ]
+        ],
+    )
+    quality_floor: QualityFloor | None = Field(
+        default=None,
+        description="Minimum benchmark score an option needs.",
+        examples=[{"benchmark": "MMLU-Pro", "min_score": 65}],
+    )
     seed: int = Field(default=0, ge=0, description="Seed of every random stream.", examples=[7])
 
     @model_validator(mode="after")

@@ -245,3 +245,15 @@ def test_committed_schema_is_current() -> None:
 def test_override_errors_are_one_line(capsys, argv: list[str], expected: str) -> None:
     code, _, err = run_cli(capsys, "run", str(ROOT / "scenarios" / "prototype.yaml"), *argv)
     assert code == 2 and err.count("\n") == 1 and expected in err, err
+
+
+def test_every_scenario_field_has_a_description_and_examples() -> None:
+    from simulator.scenario import _Section
+
+    missing = [
+        f"{model.__name__}.{name}"
+        for model in _Section.__subclasses__()
+        for name, field in model.model_fields.items()
+        if not (field.description and field.examples)
+    ]
+    assert missing == []
