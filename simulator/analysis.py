@@ -14,12 +14,12 @@ from importlib.metadata import version
 import numpy as np
 from pydantic import BaseModel
 
-from simulator import catalog, units
+from simulator import catalog, privacy, units
 from simulator.catalog.api_prices import GENAI_PRICES_VERSION
 from simulator.economics import CASH, Assumption, Economics, OptionCosts
 from simulator.engine import TOKEN_KINDS, OptionUsage
 from simulator.engine.fluid import FluidEngine
-from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
+from simulator.scenario import SENSITIVITY_LEVELS, ApiOption, HybridOption, Scenario, SelfHostOption, site_of
 
 SCALE_SEARCH_DECADES = (-4.0, 4.0)  # break-even searched from 1e-4 to 1e4 times today's volume
 SCALE_GRID_POINTS = 33
@@ -37,6 +37,13 @@ class QualityFigure(BaseModel):
     score: float
     source: str
     as_of: dt.date
+
+
+class CriterionResult(BaseModel):
+    criterion: str
+    score: float
+    weight: float
+    reason: str
 
 
 class OptionResult(BaseModel):
@@ -62,6 +69,14 @@ class OptionResult(BaseModel):
     replica_output_tok_per_s: float | None = None
     perf_source: str | None = None
     quality: QualityFigure | None = None
+    privacy_score: float
+    """Weighted privacy and control score, 0-100."""
+    privacy_criteria: list[CriterionResult]
+    compliant: dict[str, bool]
+    """Per class: does this option meet the class's privacy requirements?"""
+    compliance_reasons: list[str]
+    sensitive_tokens_leaving_boundary: dict[str, float]
+    """Tokens over the horizon, by sensitivity level, that reach someone outside the company."""
 
 
 class BreakEven(BaseModel):
@@ -83,6 +98,11 @@ class RunResult(BaseModel):
     workload_scale: float
     tokens_per_month: float
     cheapest_option: str | None
+    """Cheapest feasible option, privacy requirements aside."""
+    cheapest_compliant_option: str | None
+    """Cheapest feasible option that meets every class's privacy requirements."""
+    cost_of_privacy_usd: float | None
+    cost_of_privacy_monthly_usd: list[float] | None
     options: list[OptionResult]
     break_even: list[BreakEven]
     assumptions: list[Assumption]
@@ -119,8 +139,41 @@ def _discount(scenario: Scenario, months: int) -> np.ndarray:
     return (1 + r) ** -np.arange(1, months + 1)
 
 
+def _compliance(
+    scenario: Scenario, option: ApiOption | SelfHostOption | HybridOption, usage: OptionUsage
+) -> dict[str, list[str]]:
+    """Per class, the privacy requirements each path it takes breaks."""
+    out = {}
+    for c in scenario.workload.classes:
+        if isinstance(option, HybridOption):
+            parts = [(scenario.option(option.self_host), "in_house"), (scenario.option(option.api), "api")]
+            used = [o for o, path in parts if usage.class_tokens[path].get(c.name, 0.0) > 0]
+        else:
+            used = [option]
+        out[c.name] = [r for o in used for r in privacy.class_violations(scenario, o, c.name)]  # type: ignore[arg-type]
+    return out
+
+
+def _leaving_boundary(
+    scenario: Scenario, option: ApiOption | SelfHostOption | HybridOption, usage: OptionUsage
+) -> dict[str, float]:
+    level = {c.name: c.sensitivity for c in scenario.workload.classes}
+    own = scenario.option(option.self_host) if isinstance(option, HybridOption) else option
+    paths = ["api"]
+    if isinstance(own, SelfHostOption) and catalog.terms().sites[site_of(own)].leaves_boundary:
+        paths.append("in_house")
+    out = dict.fromkeys(SENSITIVITY_LEVELS, 0.0)
+    for path in paths:
+        for cls, tokens in usage.class_tokens[path].items():
+            out[level[cls]] += tokens
+    return out
+
+
 def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -> OptionResult:
     option = scenario.option(usage.name)
+    weights = scenario.privacy.weight_table()
+    criteria = privacy.scores(scenario, option, usage.class_tokens)
+    compliance = _compliance(scenario, option, usage)
     monthly = costs.monthly(CASH)
     tokens = {k: float(usage.tokens[k].sum()) for k in TOKEN_KINDS}
     total_tokens = sum(tokens.values())
@@ -148,6 +201,14 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         feasible=not reasons,
         infeasible_reasons=reasons,
         quality=quality,
+        privacy_score=privacy.weighted_total(criteria, weights),
+        privacy_criteria=[
+            CriterionResult(criterion=c.criterion, score=c.score, weight=weights[c.criterion], reason=c.reason)
+            for c in criteria
+        ],
+        compliant={c: not r for c, r in compliance.items()},
+        compliance_reasons=[f"class {c!r}: {reason}" for c, rs in compliance.items() for reason in rs],
+        sensitive_tokens_leaving_boundary=_leaving_boundary(scenario, option, usage),
     )
     if usage.fleet is not None:
         f = usage.fleet
@@ -225,6 +286,13 @@ def run(scenario: Scenario) -> RunResult:
     results = [_option_result(scenario, usage, costs) for usage, costs in evaluated.values()]
     feasible = [r for r in results if r.feasible]
     cheapest = min(feasible, key=lambda r: r.total_cost_usd).name if feasible else None
+    compliant = [r for r in feasible if all(r.compliant.values())]
+    cheapest_compliant = min(compliant, key=lambda r: r.total_cost_usd).name if compliant else None
+    privacy_monthly = None
+    if cheapest is not None and cheapest_compliant is not None:
+        privacy_monthly = [
+            float(x) for x in evaluated[cheapest_compliant][1].monthly(CASH) - evaluated[cheapest][1].monthly(CASH)
+        ]
     apis = [r for r in feasible if r.kind == "api"]
     cheapest_api = min(apis, key=lambda r: r.total_cost_usd).name if apis else None
 
@@ -256,6 +324,9 @@ def run(scenario: Scenario) -> RunResult:
         workload_scale=today,
         tokens_per_month=tokens_per_month,
         cheapest_option=cheapest,
+        cheapest_compliant_option=cheapest_compliant,
+        cost_of_privacy_usd=None if privacy_monthly is None else float(sum(privacy_monthly)),
+        cost_of_privacy_monthly_usd=privacy_monthly,
         options=results,
         break_even=break_even,
         assumptions=assumptions,

@@ -42,7 +42,9 @@ def _print_summary(result: RunResult, console: Console) -> None:
         ("USD/Mtok", "right"),
         ("GPUs", "right"),
         ("perf", "left"),
+        ("privacy", "right"),
         ("feasible", "left"),
+        ("compliant", "left"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for o in sorted(result.options, key=lambda o: o.total_cost_usd):
@@ -54,7 +56,11 @@ def _print_summary(result: RunResult, console: Console) -> None:
             f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
             f"{o.gpus_peak:g}" if o.gpus_peak is not None else "-",
             o.perf_source or "-",
+            f"{o.privacy_score:.0f}",
             "yes" if o.feasible else "[red]no[/]: " + "; ".join(o.infeasible_reasons),
+            "yes"
+            if all(o.compliant.values())
+            else "[red]no[/]: " + ", ".join(c for c, ok in o.compliant.items() if not ok),
         )
     console.print(table)
     for b in result.break_even:
@@ -73,10 +79,19 @@ def _print_summary(result: RunResult, console: Console) -> None:
                 f"{b.option} costs less than {b.versus} above scale {b.scale:.3g} "
                 f"({b.tokens_per_month / 1e6:,.0f}M tokens/month): {verdict}."
             )
-    if result.cheapest_option:
-        console.print(f"[bold]Cheapest feasible option: {result.cheapest_option}[/bold]")
-    else:
+    if result.cheapest_option is None:
         console.print("[bold red]No option is feasible.[/bold red]")
+        return
+    console.print(f"[bold]Cheapest feasible option: {result.cheapest_option}[/bold]")
+    if result.cheapest_compliant_option is None:
+        console.print("[bold red]No feasible option meets every privacy requirement.[/bold red]")
+    elif result.cheapest_compliant_option != result.cheapest_option:
+        assert result.cost_of_privacy_usd is not None
+        console.print(
+            f"[bold]Cheapest option meeting every privacy requirement: {result.cheapest_compliant_option}"
+            f"[/bold], {_usd(result.cost_of_privacy_usd)} more over the horizon "
+            f"({_usd(result.cost_of_privacy_usd / result.horizon_months)} a month): the cost of privacy."
+        )
 
 
 def _console() -> Console:
@@ -111,6 +126,8 @@ def _catalog_entries(what: str, args: argparse.Namespace) -> list[dict[str, obje
         return [g.model_dump(mode="json") for g in catalog.gpus().values()]
     if what == "models":
         return [m.model_dump(mode="json") for m in catalog.models().values()]
+    if what == "terms":
+        return [t.model_dump(mode="json") for t in catalog.terms().apis]
     from simulator.catalog.api_prices import token_priced_models
 
     return [
@@ -141,6 +158,7 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
     table = Table()
     columns = {
         "gpus": ("name", "display_name"),
+        "terms": ("name", "display_name", "genai_prices_provider"),
         "models": ("name", "total_params_b", "active_params_b", "context_tokens", "licence", "variant"),
         "prices": (
             "provider",
@@ -156,8 +174,14 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
     if args.what == "gpus":
         for c in ("memory_gb", "bandwidth_gb_per_s", "on_demand_usd_per_gpu_hour", "purchase_usd"):
             table.add_column(c, justify="right")
+    facts = ("retention_days", "zero_retention_available", "trains_on_api_data_by_default", "regions", "hipaa_baa")
+    if args.what == "terms":
+        for c in facts:
+            table.add_column(c)
     for e in entries:
         row = [str(e.get(c, "")) for c in columns]
+        if args.what == "terms":
+            row += [str(e[c]["value"]) for c in facts]  # type: ignore[index]
         if args.what == "gpus":
             spec, rental, purchase = e["spec"], e["rental_usd_per_gpu_hour"], e.get("purchase_usd")
             assert isinstance(spec, dict) and isinstance(rental, dict)
@@ -198,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_schema)
 
     p = sub.add_parser("catalog", help="list API prices, GPUs or open-weight models")
-    p.add_argument("what", choices=("prices", "gpus", "models"))
+    p.add_argument("what", choices=("prices", "gpus", "models", "terms"))
     p.add_argument("--filter", help="keep entries whose fields contain this text")
     p.add_argument("--provider", help="prices: only this provider (genai-prices id)")
     p.add_argument("--date", type=_date, default=dt.date.today(), help="prices: the price date (default today)")

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from simulator import catalog
-from simulator.catalog import Precision, RentalTier
+from simulator.catalog import Precision, RentalTier, Site
 from simulator.errors import InputError, suggest
 
 Sensitivity = Literal["public", "internal", "confidential", "regulated"]
@@ -250,6 +250,17 @@ class ApiOption(_Section):
     use_batch_api: bool = Field(
         default=True, description="Send batchable classes through the provider's batch API.", examples=[True]
     )
+    terms: str | None = Field(
+        default=None,
+        description="Provider terms entry (`rent-or-own catalog terms`); the provider's own when left out.",
+        examples=["google-vertex", "aws-bedrock"],
+    )
+    zero_retention: bool = Field(
+        default=False, description="You have a zero-data-retention agreement with the provider.", examples=[True]
+    )
+    region: str | None = Field(
+        default=None, description="Processing region you pinned, one of the terms' regions.", examples=["eu"]
+    )
     fine_tuning: ApiFineTuning | None = Field(
         default=None,
         description="Fine-tuning runs; price the tuned model with an `api_prices` entry.",
@@ -359,6 +370,15 @@ class SelfHostOption(_Section):
     )
     procurement: Literal["rent", "buy"] = Field(description="Rent GPU-hours or buy the GPUs.", examples=["rent"])
     min_replicas: int = Field(default=1, ge=0, description="Replicas kept up at all times.", examples=[1])
+    site: Site | None = Field(
+        default=None,
+        description="Where it runs: own_premises, colocation or cloud_gpu (rent: cloud_gpu, buy: colocation).",
+        examples=["own_premises"],
+    )
+    region: str | None = Field(default=None, description="Region the GPUs are in.", examples=["eu"])
+    provider_baa: bool = Field(
+        default=False, description="A cloud GPU provider has signed a HIPAA BAA with you.", examples=[True]
+    )
     rent: RentTerms = Field(
         default_factory=RentTerms,
         description="Rental terms (procurement: rent).",
@@ -455,6 +475,70 @@ class QualityFloor(_Section):
     min_score: float = Field(description="Options scoring below are not good enough.", examples=[65])
 
 
+Criterion = Literal[
+    "data_boundary",
+    "retention",
+    "training_use",
+    "residency",
+    "certifications",
+    "model_control",
+    "reproducibility",
+    "customisation",
+    "lock_in",
+    "operational_burden",
+]
+
+
+class Requirement(_Section):
+    stays_in_boundary: bool = Field(
+        default=False, description="Never leaves the company's boundary (own premises or colocation).", examples=[True]
+    )
+    zero_retention: bool = Field(
+        default=False, description="A provider that sees it keeps nothing (zero data retention).", examples=[True]
+    )
+    no_training_use: bool = Field(default=False, description="No provider may train on it.", examples=[True])
+    regions: list[str] | None = Field(default=None, description="Processed only in these regions.", examples=[["eu"]])
+    hipaa_baa: bool = Field(default=False, description="Processor has signed a HIPAA BAA.", examples=[True])
+    gdpr_dpa: bool = Field(default=False, description="Processor offers a GDPR DPA.", examples=[True])
+    certifications: list[Literal["soc2", "iso27001"]] = Field(
+        default=[], description="Attestations a processor must hold.", examples=[["soc2"]]
+    )
+
+
+DEFAULT_REQUIREMENTS: dict[Sensitivity, Requirement] = {
+    "public": Requirement(),
+    "internal": Requirement(no_training_use=True),
+    "confidential": Requirement(no_training_use=True, zero_retention=True),
+    "regulated": Requirement(stays_in_boundary=True),
+}
+
+
+class Privacy(_Section):
+    requirements: dict[Sensitivity, Requirement] = Field(
+        default={},
+        description="Hard requirements per sensitivity level; levels left out keep the defaults "
+        "(internal: no training use; confidential: also zero retention; regulated: stays in the boundary).",
+        examples=[{"confidential": {"zero_retention": True, "regions": ["eu"]}}],
+    )
+    weights: dict[Criterion, Annotated[float, Field(ge=0)]] = Field(
+        default={},
+        description="Weights (0 and up) of the privacy and control criteria; criteria left out keep the defaults.",
+        examples=[{"data_boundary": 5, "operational_burden": 1}],
+    )
+
+    def requirement(self, level: Sensitivity) -> Requirement:
+        return self.requirements.get(level, DEFAULT_REQUIREMENTS[level])
+
+    def weight_table(self) -> dict[str, float]:
+        return {**catalog.terms().default_weights.values, **self.weights}
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Privacy:
+        if sum(self.weight_table().values()) <= 0:
+            raise ValueError("the criteria weights are all zero; give at least one a positive weight")
+        return self
+
+
 class Scenario(_Section):
     name: str = Field(description="Short name of the scenario.", examples=["support-assistant"])
     description: str = Field(
@@ -498,6 +582,11 @@ class Scenario(_Section):
         default=None,
         description="Minimum benchmark score an option needs.",
         examples=[{"benchmark": "MMLU-Pro", "min_score": 65}],
+    )
+    privacy: Privacy = Field(
+        default_factory=Privacy,
+        description="Requirements per sensitivity level and weights of the privacy and control criteria.",
+        examples=[{"requirements": {"regulated": {"stays_in_boundary": True}}}],
     )
     seed: int = Field(default=0, ge=0, description="Seed of every random stream.", examples=[7])
 
@@ -642,6 +731,41 @@ def _check_catalogue_references(scenario: Scenario) -> None:
                 )
         elif isinstance(o, ApiOption):
             check_api_model(o.provider, o.model, scenario.api_prices, f"options[{i}]")
+            _check_terms(o, f"options[{i}]")
+
+
+def api_terms(option: ApiOption) -> catalog.ApiTerms | None:
+    """The terms an API option runs under: its named entry, else its provider's, else none known."""
+    t = catalog.terms()
+    return t.api(option.terms) if option.terms else t.for_provider(option.provider)
+
+
+def site_of(option: SelfHostOption) -> Site:
+    return option.site or ("cloud_gpu" if option.procurement == "rent" else "colocation")
+
+
+def _check_terms(option: ApiOption, where: str) -> None:
+    names = [t.name for t in catalog.terms().apis]
+    if option.terms and option.terms not in names:
+        raise InputError("", f"{where}.terms", f"unknown terms {option.terms!r}", suggest(option.terms, names))
+    terms = api_terms(option)
+    if option.zero_retention and (terms is None or terms.zero_retention_available.value is not True):
+        offered = terms.display_name if terms else f"provider {option.provider!r}"
+        raise InputError(
+            "",
+            f"{where}.zero_retention",
+            f"{offered} publishes no zero-retention offer",
+            "set zero_retention: false or choose other terms",
+        )
+    if option.region is not None:
+        regions = terms.regions.value if terms and isinstance(terms.regions.value, list) else []
+        if option.region not in regions:
+            raise InputError(
+                "",
+                f"{where}.region",
+                f"region {option.region!r} is not offered",
+                f"choose one of {', '.join(regions) or 'none published'}",
+            )
 
 
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:

@@ -21,6 +21,8 @@ def summary(path: Path) -> dict:
     r = run(load_scenario(path))
     return {
         "cheapest_option": r.cheapest_option,
+        "cheapest_compliant_option": r.cheapest_compliant_option,
+        "cost_of_privacy_usd": r.cost_of_privacy_usd,
         "tokens_per_month": r.tokens_per_month,
         "options": {
             o.name: {
@@ -28,6 +30,8 @@ def summary(path: Path) -> dict:
                 "feasible": o.feasible,
                 "gpus_peak": o.gpus_peak,
                 "api_share": o.api_share,
+                "privacy_score": o.privacy_score,
+                "compliant": o.compliant,
             }
             for o in r.options
         },

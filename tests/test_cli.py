@@ -257,3 +257,10 @@ def test_every_scenario_field_has_a_description_and_examples() -> None:
         if not (field.description and field.examples)
     ]
     assert missing == []
+
+
+def test_summary_states_the_cost_of_privacy(capsys) -> None:
+    code, out, _ = run_cli(capsys, "run", str(ROOT / "scenarios" / "regulated-rag.yaml"))
+    assert code == 0 and "No option is feasible" not in out
+    assert "Cheapest feasible option: gpt-4.1-mini-eu-zdr" in out
+    assert "Cheapest option meeting every privacy requirement: llama-70b-on-premises" in out

@@ -153,3 +153,60 @@ def latency_presets() -> dict[str, LatencyPreset]:
 @cache
 def daily_profiles() -> dict[str, DailyProfile]:
     return TypeAdapter(dict[str, DailyProfile]).validate_python(_read("daily_profiles.yaml"))
+
+
+Site = Literal["own_premises", "colocation", "cloud_gpu"]
+
+
+class Fact(_Data):
+    """A published term; `value` None means not published or not verified."""
+
+    value: bool | int | list[str] | None
+    source: str
+    as_of: dt.date
+
+
+class ApiTerms(_Data):
+    name: str
+    display_name: str
+    genai_prices_provider: str | None
+    retention_days: Fact
+    zero_retention_available: Fact
+    trains_on_api_data_by_default: Fact
+    regions: Fact
+    residency_options: Fact
+    hipaa_baa: Fact
+    gdpr_dpa: Fact
+    soc2: Fact
+    iso27001: Fact
+    deprecation_notice_days: Fact
+
+
+class SiteTerms(_Data):
+    leaves_boundary: bool
+    operated_by: str
+    source: str
+    as_of: dt.date
+
+
+class DefaultWeights(_Data):
+    source: str
+    as_of: dt.date
+    values: dict[str, float]
+
+
+class Terms(_Data):
+    apis: list[ApiTerms]
+    sites: dict[Site, SiteTerms]
+    default_weights: DefaultWeights
+
+    def api(self, name: str) -> ApiTerms | None:
+        return next((t for t in self.apis if t.name == name), None)
+
+    def for_provider(self, provider_id: str) -> ApiTerms | None:
+        return next((t for t in self.apis if t.genai_prices_provider == provider_id), None)
+
+
+@cache
+def terms() -> Terms:
+    return Terms.model_validate(_read("provider_terms.yaml"))

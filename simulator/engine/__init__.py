@@ -52,6 +52,8 @@ class OptionUsage:
     """Tokens served per month by kind (input excludes cache reads; output includes reasoning)."""
     api_requests: np.ndarray | None = None
     requests: np.ndarray | None = None
+    class_tokens: dict[str, dict[str, float]] = field(default_factory=lambda: {"api": {}, "in_house": {}})
+    """Tokens served over the horizon by path ("api", "in_house") and class."""
     infeasible_reasons: list[str] = field(default_factory=list)
 
     @property

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator import catalog, perf, units
+from simulator import catalog, perf, privacy, units
 from simulator.engine import ApiUsage, FleetUsage, OptionUsage
 from simulator.scenario import ApiOption, HybridOption, RequestClass, Scenario, SelfHostOption
 from simulator.workload import (
@@ -120,6 +120,8 @@ class FluidEngine:
         usage.requests += requests
         if via_api:
             usage.api_requests += requests
+        by_class = usage.class_tokens["api" if via_api else "in_house"]
+        by_class[cls] = by_class.get(cls, 0.0) + float(requests.sum()) * (t.input_mean + t.output_mean)
 
     def _send_to_api(self, usage: OptionUsage, api: ApiOption, cls: str, by_hour: np.ndarray) -> None:
         if usage.api is None:
@@ -307,10 +309,13 @@ class FluidEngine:
         sh = self.scenario.option(option.self_host)
         api = self.scenario.option(option.api)
         assert isinstance(sh, SelfHostOption) and isinstance(api, ApiOption)
+        # Pinned in-house: by sensitivity, by name, and every class the API would break a requirement for.
         pinned = [
             c
             for c, rc in self.classes.items()
-            if rc.sensitivity in option.in_house_sensitivity or c in option.in_house_classes
+            if rc.sensitivity in option.in_house_sensitivity
+            or c in option.in_house_classes
+            or privacy.class_violations(self.scenario, api, c)
         ]
         others = [c for c in self.classes if c not in pinned]
         deferred = [c for c in others if option.defer_batchable and self.classes[c].batchable]

@@ -1,0 +1,338 @@
+"""Privacy and control: each requirement rule, each criterion's score, weights, routing, cost of privacy."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from simulator.analysis import run
+from simulator.cli import main
+from simulator.privacy import api_violations, scores, self_host_violations, weighted_total
+from simulator.scenario import ApiOption, Requirement, SelfHostOption
+
+from helpers import BASE, make
+
+
+def api(**fields) -> ApiOption:
+    return ApiOption.model_validate({"name": "a", "kind": "api", "provider": "openai", "model": "gpt-4o", **fields})
+
+
+def own(**fields) -> SelfHostOption:
+    return SelfHostOption.model_validate(
+        {
+            "name": "s",
+            "kind": "self_host",
+            "model": "llama-3.1-8b-instruct",
+            "gpu": "h100-sxm",
+            "procurement": "buy",
+            **fields,
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "requirement", "broken"),
+    [
+        (api(), Requirement(stays_in_boundary=True), "leaves the boundary"),
+        (api(zero_retention=True), Requirement(zero_retention=True), None),
+        (api(), Requirement(zero_retention=True), "keeps API data up to 30 days"),
+        (api(provider="deepseek", model="deepseek-chat"), Requirement(no_training_use=True), "may train"),
+        (api(provider="x-ai", model="grok-3"), Requirement(no_training_use=True), "does not say"),
+        (api(), Requirement(no_training_use=True), None),
+        (api(region="eu"), Requirement(regions=["eu"]), None),
+        (api(), Requirement(regions=["eu"]), "region not pinned"),
+        (api(provider="anthropic", model="claude-sonnet-4-5"), Requirement(regions=["eu"]), "processes in 'us'"),
+        (api(provider="google", model="gemini-2.5-flash"), Requirement(hipaa_baa=True), "no HIPAA BAA"),
+        (api(provider="aws", model="eu.anthropic.claude-sonnet-4-5-20250929-v1:0"), Requirement(hipaa_baa=True), None),
+        (api(provider="deepseek", model="deepseek-chat"), Requirement(gdpr_dpa=True), "no GDPR DPA"),
+        (api(provider="deepseek", model="deepseek-chat"), Requirement(certifications=["soc2"]), "no published soc2"),
+        (api(provider="anthropic", model="claude-sonnet-4-5"), Requirement(certifications=["soc2", "iso27001"]), None),
+        (
+            api(terms="google-vertex", provider="google", model="gemini-2.5-flash", region="eu"),
+            Requirement(regions=["eu"], hipaa_baa=True),
+            None,
+        ),
+    ],
+)
+def test_api_requirement_rules(option: ApiOption, requirement: Requirement, broken: str | None) -> None:
+    found = api_violations(option, requirement)
+    if broken is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and broken in found[0], found
+
+
+@pytest.mark.parametrize(
+    ("option", "requirement", "broken"),
+    [
+        (own(site="own_premises"), Requirement(stays_in_boundary=True), None),
+        (own(), Requirement(stays_in_boundary=True), None),  # bought GPUs default to colocation
+        (own(procurement="rent"), Requirement(stays_in_boundary=True), "cloud_gpu GPUs are operated outside"),
+        (own(procurement="rent"), Requirement(zero_retention=True, no_training_use=True), None),
+        (own(region="eu"), Requirement(regions=["eu"]), None),
+        (own(), Requirement(regions=["eu"]), "region not stated"),
+        (own(region="us"), Requirement(regions=["eu"]), "GPUs are in 'us'"),
+        (own(procurement="rent"), Requirement(hipaa_baa=True), "no BAA on record"),
+        (own(procurement="rent", provider_baa=True), Requirement(hipaa_baa=True), None),
+        (own(site="own_premises"), Requirement(hipaa_baa=True, gdpr_dpa=True, certifications=["soc2"]), None),
+    ],
+)
+def test_self_host_requirement_rules(option: SelfHostOption, requirement: Requirement, broken: str | None) -> None:
+    found = self_host_violations(option, requirement)
+    if broken is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and broken in found[0], found
+
+
+def by_criterion(option) -> dict[str, float]:
+    return {c.criterion: c.score for c in scores(make(), option)}
+
+
+def test_api_criterion_scores() -> None:
+    openai = by_criterion(api())
+    assert openai == {
+        "data_boundary": 20,
+        "retention": 50,
+        "training_use": 90,
+        "residency": 60,
+        "certifications": 75,
+        "model_control": 20,
+        "reproducibility": 30,
+        "customisation": 20,
+        "lock_in": 30,
+        "operational_burden": 100,
+    }
+    bedrock = by_criterion(api(provider="aws", model="eu.anthropic.claude-sonnet-4-5-20250929-v1:0", region="eu"))
+    assert bedrock["retention"] == 100 and bedrock["residency"] == 80 and bedrock["certifications"] == 100
+    assert bedrock["model_control"] == pytest.approx(20 + 60 * 180 / 365)
+    deepseek = by_criterion(api(provider="deepseek", model="deepseek-chat"))
+    assert deepseek["training_use"] == 0 and deepseek["retention"] == 20 and deepseek["certifications"] == 0
+    assert by_criterion(api(zero_retention=True))["retention"] == 90
+    tuned = api(fine_tuning={"training_usd_per_mtok": 25, "training_mtok_per_run": 1, "runs_per_year": 1})
+    assert by_criterion(tuned)["customisation"] == 60
+
+
+def test_self_host_criterion_scores() -> None:
+    premises = by_criterion(own(site="own_premises", region="eu"))
+    assert premises == {
+        "data_boundary": 100,
+        "retention": 100,
+        "training_use": 100,
+        "residency": 100,
+        "certifications": 60,
+        "model_control": 100,
+        "reproducibility": 100,
+        "customisation": 100,
+        "lock_in": 90,
+        "operational_burden": 20,
+    }
+    cloud = by_criterion(own(procurement="rent"))
+    assert cloud["data_boundary"] == 50 and cloud["residency"] == 70 and cloud["operational_burden"] == 60
+    assert by_criterion(own())["operational_burden"] == 30
+
+
+def test_weights_move_the_ranking_the_expected_way() -> None:
+    a, s = scores(make(), api()), scores(make(), own(site="own_premises"))
+    ops_first = dict.fromkeys((c.criterion for c in a), 0.0) | {"operational_burden": 10.0, "data_boundary": 1.0}
+    data_first = dict.fromkeys((c.criterion for c in a), 0.0) | {"operational_burden": 1.0, "data_boundary": 10.0}
+    assert weighted_total(a, ops_first) > weighted_total(s, ops_first)
+    assert weighted_total(a, data_first) < weighted_total(s, data_first)
+
+
+def test_scenario_weights_reach_the_result() -> None:
+    options = [
+        {"name": "api", "kind": "api", "provider": "openai", "model": "gpt-4o"},
+        {
+            "name": "own",
+            "kind": "self_host",
+            "model": "llama-3.1-8b-instruct",
+            "gpu": "h100-sxm",
+            "procurement": "buy",
+            "site": "own_premises",
+        },
+    ]
+    zero = dict.fromkeys(
+        [
+            "data_boundary",
+            "retention",
+            "training_use",
+            "residency",
+            "certifications",
+            "model_control",
+            "reproducibility",
+            "customisation",
+            "lock_in",
+        ],
+        0,
+    )
+    ops = run(make(options=options, privacy={"weights": {**zero, "operational_burden": 1}})).options
+    assert [o.privacy_score for o in ops] == [100, 20]
+    boundary = run(
+        make(
+            options=options,
+            privacy={
+                "weights": {"data_boundary": 1, "operational_burden": 0, **{k: 0 for k in zero if k != "data_boundary"}}
+            },
+        )
+    )
+    assert [o.privacy_score for o in boundary.options] == [20, 100]
+
+
+CLASSES = [
+    {
+        "name": "records",
+        "requests_per_day": 5000,
+        "input_tokens": 2000,
+        "output_tokens": 300,
+        "sensitivity": "regulated",
+        "latency": "interactive",
+    },
+    {
+        "name": "faq",
+        "requests_per_day": 20000,
+        "input_tokens": 500,
+        "output_tokens": 100,
+        "sensitivity": "public",
+        "latency": "interactive",
+    },
+]
+OPTIONS = [
+    {"name": "api", "kind": "api", "provider": "openai", "model": "gpt-4o"},
+    {
+        "name": "own",
+        "kind": "self_host",
+        "model": "llama-3.1-8b-instruct",
+        "gpu": "h100-sxm",
+        "procurement": "buy",
+        "gpus_per_replica": 1,
+    },
+    {
+        "name": "cloud",
+        "kind": "self_host",
+        "model": "llama-3.1-8b-instruct",
+        "gpu": "h100-sxm",
+        "procurement": "rent",
+        "gpus_per_replica": 1,
+    },
+    # No pinned levels: the regulated class must be routed in-house by its requirement alone.
+    {
+        "name": "mix",
+        "kind": "hybrid",
+        "self_host": "own",
+        "api": "api",
+        "baseline_quantile": 0,
+        "in_house_sensitivity": [],
+    },
+]
+
+
+def test_hybrid_routes_regulated_traffic_in_house() -> None:
+    result = run(make(workload={"classes": CLASSES}, options=OPTIONS))
+    by = {o.name: o for o in result.options}
+    records_tokens = 5000 * 2300 * 365.25
+    assert by["mix"].sensitive_tokens_leaving_boundary["regulated"] == 0
+    assert by["mix"].sensitive_tokens_leaving_boundary["public"] == pytest.approx(20000 * 600 * 365.25)
+    assert by["mix"].compliant == {"records": True, "faq": True}
+    assert by["api"].sensitive_tokens_leaving_boundary["regulated"] == pytest.approx(records_tokens)
+    assert by["api"].compliant == {"records": False, "faq": True}
+    assert by["cloud"].compliant == {"records": False, "faq": True}  # rented GPUs are outside the boundary
+    assert by["cloud"].sensitive_tokens_leaving_boundary["regulated"] == pytest.approx(records_tokens)
+    assert by["own"].sensitive_tokens_leaving_boundary == {
+        "public": 0,
+        "internal": 0,
+        "confidential": 0,
+        "regulated": 0,
+    }
+
+
+def test_cost_of_privacy_is_the_difference_of_the_two_plans() -> None:
+    result = run(make(workload={"classes": CLASSES}, options=OPTIONS))
+    by = {o.name: o for o in result.options}
+    assert result.cheapest_option == "api"
+    compliant = [o for o in result.options if all(o.compliant.values())]
+    assert result.cheapest_compliant_option == min(compliant, key=lambda o: o.total_cost_usd).name
+    cheapest, private = by[result.cheapest_option], by[result.cheapest_compliant_option]
+    assert result.cost_of_privacy_usd == pytest.approx(private.total_cost_usd - cheapest.total_cost_usd, rel=1e-12)
+    for m, diff in enumerate(result.cost_of_privacy_monthly_usd):
+        assert diff == pytest.approx(private.monthly_cost_usd[m] - cheapest.monthly_cost_usd[m], rel=1e-12)
+
+
+def test_no_cost_of_privacy_when_nothing_is_sensitive() -> None:
+    result = run(make())
+    assert result.cheapest_compliant_option == result.cheapest_option == "api"
+    assert result.cost_of_privacy_usd == 0
+
+
+@pytest.mark.parametrize(
+    ("privacy", "expected"),
+    [
+        (
+            {"weights": {"data_boundary": -1}},
+            "privacy.weights.data_boundary: Input should be greater than or equal to 0",
+        ),
+        ({"weights": {"vibes": 3}}, "privacy.weights.vibes"),
+        (
+            {
+                "weights": dict.fromkeys(
+                    [
+                        "data_boundary",
+                        "retention",
+                        "training_use",
+                        "residency",
+                        "certifications",
+                        "model_control",
+                        "reproducibility",
+                        "customisation",
+                        "lock_in",
+                        "operational_burden",
+                    ],
+                    0,
+                )
+            },
+            "privacy: the criteria weights are all zero",
+        ),
+        ({"requirements": {"secret": {"stays_in_boundary": True}}}, "privacy.requirements.secret"),
+    ],
+)
+def test_bad_privacy_input_is_one_line_exit_2(tmp_path, capsys, privacy: dict, expected: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "privacy": privacy}))
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err, err
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ({"terms": "gooogle-vertex"}, "options[0].terms: unknown terms 'gooogle-vertex' (did you mean 'google-vertex'"),
+        (
+            {"provider": "google", "model": "gemini-2.5-flash", "zero_retention": True},
+            "options[0].zero_retention: Google Gemini API (paid tier) publishes no zero-retention offer",
+        ),
+        ({"region": "mars"}, "options[0].region: region 'mars' is not offered (choose one of us, eu)"),
+    ],
+)
+def test_bad_terms_are_one_line_exit_2(tmp_path, capsys, option: dict, expected: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "options": [{**BASE["options"][0], **option}]}))
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err, err
+
+
+def test_bundled_regulated_scenario_exercises_privacy() -> None:
+    from simulator.scenario import load_scenario
+
+    from helpers import ROOT
+
+    result = run(load_scenario(ROOT / "scenarios" / "regulated-rag.yaml"))
+    by = {o.name: o for o in result.options}
+    assert result.cheapest_option != result.cheapest_compliant_option
+    assert result.cost_of_privacy_usd > 0
+    assert by["regulated-in-house"].sensitive_tokens_leaving_boundary["regulated"] == 0
+    assert by["regulated-in-house"].sensitive_tokens_leaving_boundary["confidential"] > 0  # EU, zero retention
+    assert all(by["regulated-in-house"].compliant.values())
+    assert not by["claude-sonnet-4.5"].compliant["staff-policy-qa"]  # US-only processing
+    assert not by["llama-70b-eu-cloud"].compliant["clinician-qa"]
