@@ -51,7 +51,7 @@ class ClassTokens:
 class Plan:
     """How one replica serves a set of classes."""
 
-    replica: perf.ReplicaPerf | None = None
+    replica: perf.StepModel | None = None
     batch: int = 1
     step_s: float = 0.0
     work_s: dict[str, float] = field(default_factory=dict)
@@ -182,30 +182,20 @@ class FluidEngine:
 
     def _plan_for(self, option: SelfHostOption, classes: list[str], gpus: int) -> Plan:
         model = catalog.model(option.model)
-        gpu = catalog.gpu(option.gpu)
-        p = option.perf
-        usable = perf.default_efficiency("usable_memory_share", p.usable_memory_share)
         need_ctx = max((self.tokens[c].context_p99 for c in classes), default=0.0)
         plan = Plan()
         if need_ctx > model.context_tokens:
             plan.reasons.append(
                 f"p99 request of {need_ctx:,.0f} tokens exceeds {model.name}'s {model.context_tokens:,}-token context"
             )
-        if not perf.fits(model, gpu, option.precision, gpus, usable, need_ctx):
+        step = perf.for_option(option, gpus)
+        if step.kv_capacity_tokens < need_ctx:
             plan.reasons.append(
                 f"{model.name} at {option.precision} with a {need_ctx:,.0f}-token request does not "
-                f"fit in {gpus} x {gpu.name} (set gpus_per_replica or a smaller precision)"
+                f"fit in {gpus} x {option.gpu} (set gpus_per_replica or a smaller precision)"
             )
             return plan
-        plan.replica = rp = perf.ReplicaPerf(
-            model,
-            gpu,
-            option.precision,
-            gpus,
-            perf.default_efficiency("decode_bandwidth_efficiency", p.decode_bandwidth_efficiency),
-            perf.default_efficiency("prefill_compute_efficiency", p.prefill_compute_efficiency),
-            usable,
-        )
+        plan.replica = step
         if not classes:
             return plan
         rates = np.array([self.rates[c].mean() for c in classes])
@@ -217,8 +207,8 @@ class FluidEngine:
         )
         tpot_target_s = min(units.ms_to_seconds(self.classes[c].latency.tpot_ms) for c in classes)
         batches = np.arange(1, option.perf.max_batch + 1)
-        steps = rp.decode_step_s(batches, avg_ctx)
-        ok = (steps <= tpot_target_s) & (batches * avg_ctx <= rp.kv_capacity_tokens)
+        steps = step.decode_step_s(batches, avg_ctx)
+        ok = (steps <= tpot_target_s) & (batches * avg_ctx <= step.kv_capacity_tokens)
         if not ok.any():
             plan.reasons.append(
                 f"one decode step takes {units.seconds_to_ms(float(steps[0])):.1f} ms, above the "
@@ -228,11 +218,14 @@ class FluidEngine:
         plan.step_s = float(steps[plan.batch - 1])
         for c in classes:
             t = self.tokens[c]
-            uncached = 1 - t.cached_share
-            prefill = rp.prefill_s(t.input_mean * uncached, t.input_sq_mean * uncached**2)
+            cached = t.cached_share
+            prefill = step.prefill_s(t.input_mean * (1 - cached), t.input_sq_mean * (1 - cached**2) / 2)
             plan.work_s[c] = prefill + t.output_mean * plan.step_s / plan.batch
-            p95_input = TokenStats(self.classes[c].input_tokens).quantile(0.95) * uncached
-            idle_ttft_s = rp.prefill_s(p95_input, p95_input**2) + plan.step_s
+            p95 = TokenStats(self.classes[c].input_tokens).quantile(0.95)
+            new_tokens = p95 * (1 - cached)
+            idle_ttft_s = float(step.fixed_s(new_tokens)) + step.prefill_s(
+                new_tokens, perf.prefill_pairs(p95, p95 * cached)
+            )
             if idle_ttft_s > units.ms_to_seconds(self.classes[c].latency.ttft_ms):
                 plan.class_reasons[c] = (
                     f"class {c!r}: prefill of a p95 prompt takes "
@@ -288,7 +281,7 @@ class FluidEngine:
             busy_gpu_hours=busy,
             capacity_tok_per_s=plan.batch / plan.step_s,
             batch=plan.batch,
-            perf_source=perf.PERF_SOURCE_ROOFLINE,
+            perf_source=plan.replica.source,
         )
 
     def _self_host(self, option: SelfHostOption) -> OptionUsage:

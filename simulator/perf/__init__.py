@@ -1,10 +1,18 @@
-"""Step-time model of a continuous-batching server, from a roofline of the GPU and model shape.
+"""Step-time model of a continuous-batching server.
 
-    t_step(b) = max(bytes moved / (GPUs x bandwidth x efficiency), FLOPs / (GPUs x FLOP/s x efficiency))
+One engine step runs the prefill tokens admitted to it and one decode token for every running
+sequence:
 
-Decode reads the weights once a step (for MoE, the experts the batch touches) and each sequence's
-KV cache; prefill is FLOP-bound. The efficiencies are estimates and every result says so
-(`perf_source`); measured step times replace them when a probe file is given.
+    t_step = b0 + b_experts * hit(tokens) + b_prefill * prefill_tokens + b_attn * prefill_pairs
+             + b_decode * decode_seqs + b_kv * kv_tokens
+
+`b0` reads the weights every token needs, `b_experts` all routed experts of a mixture-of-experts
+model, of which a step with n tokens touches hit(n) = 1 - (1 - k/E)^n (0 for dense models), `b_kv`
+reads one cached token of one sequence, `b_prefill` and `b_decode` are the linear layers' FLOPs per
+token, and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) pair. Memory and
+compute time are added, not overlapped, which matches tuned servers better than the pure roofline
+maximum. Coefficients come from a roofline of the GPU and model shape at stated efficiencies
+(`perf_source: roofline-estimate`) or from a fit to measured step times.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import numpy as np
 
 from simulator import catalog, units
 from simulator.catalog import Gpu, OpenModel, Precision
+from simulator.scenario import SelfHostOption
 
 PERF_SOURCE_ROOFLINE = "roofline-estimate"
 POWERS_OF_TWO_PER_NODE = (1, 2, 4, 8)
@@ -23,75 +32,111 @@ KV_BYTES_DEFAULT = 2.0
 
 
 @dataclass(frozen=True)
-class ReplicaPerf:
-    model: OpenModel
-    gpu: Gpu
-    precision: Precision
+class StepModel:
+    """Seconds per engine step, and the KV cache a replica holds."""
+
+    b0_s: float
+    b_experts_s: float
+    expert_share: float
+    """Experts per token over experts (k/E); 0 for dense models."""
+    b_prefill_s: float
+    b_attn_s: float
+    b_decode_s: float
+    b_kv_s: float
+    kv_capacity_tokens: float
     gpus_per_replica: int
-    decode_bandwidth_efficiency: float
-    prefill_compute_efficiency: float
-    usable_memory_share: float
+    source: str
 
-    @property
-    def weight_bytes(self) -> float:
-        return self.model.total_params_b * units.PARAMS_PER_BILLION * units.BYTES_PER_PARAM[self.precision]
+    def fixed_s(self, tokens_in_step: float | np.ndarray) -> float | np.ndarray:
+        """Weight reads of a step that runs `tokens_in_step` tokens (prefill plus decode)."""
+        return self.b0_s + self.b_experts_s * (1 - (1 - self.expert_share) ** np.asarray(tokens_in_step))
 
-    @property
-    def kv_bytes_per_token(self) -> float:
-        return self.model.kv_elements_per_token * KV_BYTES.get(self.precision, KV_BYTES_DEFAULT)
-
-    @property
-    def kv_capacity_tokens(self) -> float:
-        usable = self.gpus_per_replica * self.gpu.spec.memory_gb * units.BYTES_PER_GB * self.usable_memory_share
-        return max(usable - self.weight_bytes, 0.0) / self.kv_bytes_per_token
-
-    @property
-    def _bandwidth_bytes_per_s(self) -> float:
-        bw = self.gpu.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB
-        return self.gpus_per_replica * bw * self.decode_bandwidth_efficiency
-
-    @property
-    def _flops_per_s(self) -> float:
-        peak = self.gpu.compute_tflops(self.precision) * units.FLOPS_PER_TFLOPS
-        return self.gpus_per_replica * peak * self.prefill_compute_efficiency
-
-    def weight_bytes_touched(self, batch: np.ndarray) -> np.ndarray:
-        """Weight bytes one decode step reads: all of a dense model; for MoE, the experts hit."""
-        m = self.model
-        if not m.experts or not m.experts_per_token:
-            return np.full_like(batch, self.weight_bytes, dtype=float)
-        share = m.experts_per_token / m.experts
-        expert_params = (m.total_params_b - m.active_params_b) / (1 - share)
-        shared_params = m.total_params_b - expert_params
-        touched = 1 - (1 - share) ** batch
-        params = (shared_params + expert_params * touched) * units.PARAMS_PER_BILLION
-        return params * units.BYTES_PER_PARAM[self.precision]
+    def step_s(self, prefill_tokens: float, prefill_pairs: float, decode_seqs: float, kv_tokens: float) -> float:
+        return float(
+            self.fixed_s(prefill_tokens + decode_seqs)
+            + self.b_prefill_s * prefill_tokens
+            + self.b_attn_s * prefill_pairs
+            + self.b_decode_s * decode_seqs
+            + self.b_kv_s * kv_tokens
+        )
 
     def decode_step_s(self, batch: np.ndarray, context_tokens: float) -> np.ndarray:
-        """Seconds for one decode step of `batch` sequences of `context_tokens` average context."""
+        """One decode-only step of `batch` sequences holding `context_tokens` each on average."""
         batch = np.asarray(batch, dtype=float)
-        bytes_moved = self.weight_bytes_touched(batch) + batch * context_tokens * self.kv_bytes_per_token
-        flops = 2 * self.model.active_params_b * units.PARAMS_PER_BILLION * batch
-        return np.maximum(bytes_moved / self._bandwidth_bytes_per_s, flops / self._flops_per_s)
+        return self.fixed_s(batch) + (self.b_decode_s + self.b_kv_s * context_tokens) * batch
 
-    def prefill_s(self, mean_tokens: float, mean_sq_tokens: float) -> float:
-        """Expected prefill seconds for prompts with these first and second moments.
-
-        Linear layers cost 2 FLOPs per active parameter per token; causal attention adds
-        2 x layers x n^2 x heads x head_dim (scores and values, half the square).
-        """
-        m = self.model
-        linear = 2 * m.active_params_b * units.PARAMS_PER_BILLION * mean_tokens
-        attention = 2 * m.layers * mean_sq_tokens * m.attention_heads * m.head_dim
-        return (linear + attention) / self._flops_per_s
+    def prefill_s(self, tokens: float, pairs: float) -> float:
+        """Prefill seconds of `tokens` new prompt tokens with `pairs` attention pairs, excluding b0."""
+        return self.b_prefill_s * tokens + self.b_attn_s * pairs
 
 
-def fits(
-    model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, usable_memory_share: float, context_tokens: float
-) -> bool:
-    perf = ReplicaPerf(model, gpu, precision, gpus, 1.0, 1.0, usable_memory_share)
-    return perf.kv_capacity_tokens >= context_tokens
+def prefill_pairs(prompt_tokens: float | np.ndarray, cached_tokens: float | np.ndarray) -> float | np.ndarray:
+    """Causal attention pairs of the uncached part of a prompt (each new token sees all before it)."""
+    return (np.square(prompt_tokens) - np.square(cached_tokens)) / 2
+
+
+def weight_bytes(model: OpenModel, precision: Precision) -> float:
+    return model.total_params_b * units.PARAMS_PER_BILLION * units.BYTES_PER_PARAM[precision]
+
+
+def kv_bytes_per_token(model: OpenModel, precision: Precision) -> float:
+    return model.kv_elements_per_token * KV_BYTES.get(precision, KV_BYTES_DEFAULT)
+
+
+def kv_capacity_tokens(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, usable_share: float) -> float:
+    usable = gpus * gpu.spec.memory_gb * units.BYTES_PER_GB * usable_share
+    return max(usable - weight_bytes(model, precision), 0.0) / kv_bytes_per_token(model, precision)
+
+
+def roofline(
+    model: OpenModel,
+    gpu: Gpu,
+    precision: Precision,
+    gpus: int,
+    decode_bandwidth_efficiency: float,
+    prefill_compute_efficiency: float,
+    usable_memory_share: float,
+) -> StepModel:
+    """Coefficients from peak bandwidth and FLOP/s scaled by efficiencies (an estimate).
+
+    For MoE models the shared weights are read every step and each routed expert when a token of
+    the step is sent to it; compute uses active parameters.
+    """
+    bandwidth = gpus * gpu.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB * decode_bandwidth_efficiency
+    flops = gpus * gpu.compute_tflops(precision) * units.FLOPS_PER_TFLOPS * prefill_compute_efficiency
+    per_token_flops = 2 * model.active_params_b * units.PARAMS_PER_BILLION
+    # Causal attention: QK^T and AV, 2 FLOPs each per (query, key) pair, per head dimension and layer.
+    per_pair_flops = 4 * model.layers * model.attention_heads * model.head_dim
+    share = model.experts_per_token / model.experts if model.experts and model.experts_per_token else 0.0
+    expert_params = (model.total_params_b - model.active_params_b) / (1 - share) if share else 0.0
+    bytes_per_param = units.BYTES_PER_PARAM[precision]
+    return StepModel(
+        b0_s=(model.total_params_b - expert_params) * units.PARAMS_PER_BILLION * bytes_per_param / bandwidth,
+        b_experts_s=expert_params * units.PARAMS_PER_BILLION * bytes_per_param / bandwidth,
+        expert_share=share,
+        b_prefill_s=per_token_flops / flops,
+        b_attn_s=per_pair_flops / flops,
+        b_decode_s=per_token_flops / flops,
+        b_kv_s=kv_bytes_per_token(model, precision) / bandwidth,
+        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, usable_memory_share),
+        gpus_per_replica=gpus,
+        source=PERF_SOURCE_ROOFLINE,
+    )
 
 
 def default_efficiency(name: str, value: float | None) -> float:
     return value if value is not None else catalog.owner_defaults()[name].value
+
+
+def for_option(option: SelfHostOption, gpus: int) -> StepModel:
+    """The step model of one replica of a self-hosted option."""
+    p = option.perf
+    return roofline(
+        catalog.model(option.model),
+        catalog.gpu(option.gpu),
+        option.precision,
+        gpus,
+        default_efficiency("decode_bandwidth_efficiency", p.decode_bandwidth_efficiency),
+        default_efficiency("prefill_compute_efficiency", p.prefill_compute_efficiency),
+        default_efficiency("usable_memory_share", p.usable_memory_share),
+    )
