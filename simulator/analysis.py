@@ -18,6 +18,7 @@ from simulator import catalog, privacy, units
 from simulator.catalog.api_prices import GENAI_PRICES_VERSION
 from simulator.economics import CASH, Assumption, Economics, OptionCosts
 from simulator.engine import TOKEN_KINDS, OptionUsage
+from simulator.engine.des import DesEngine
 from simulator.engine.fluid import FluidEngine
 from simulator.scenario import SENSITIVITY_LEVELS, ApiOption, HybridOption, Scenario, SelfHostOption, site_of
 
@@ -69,6 +70,12 @@ class OptionResult(BaseModel):
     replica_output_tok_per_s: float | None = None
     perf_source: str | None = None
     quality: QualityFigure | None = None
+    latency: dict[str, LatencyResult] | None = None
+    """Per class, from the des engine (null with the fluid engine)."""
+    slo_attainment: float | None = None
+    """Share of requests within their class's TTFT and TPOT targets (rejected ones count as misses)."""
+    rejected_requests: float | None = None
+    queue_mean: float | None = None
     privacy_score: float
     """Weighted privacy and control score, 0-100."""
     privacy_criteria: list[CriterionResult]
@@ -77,6 +84,16 @@ class OptionResult(BaseModel):
     compliance_reasons: list[str]
     sensitive_tokens_leaving_boundary: dict[str, float]
     """Tokens over the horizon, by sensitivity level, that reach someone outside the company."""
+
+
+class LatencyResult(BaseModel):
+    ttft_p50_ms: float
+    ttft_p95_ms: float
+    ttft_p99_ms: float
+    tpot_p50_ms: float
+    tpot_p95_ms: float
+    e2e_p95_ms: float
+    slo_attainment: float
 
 
 class BreakEven(BaseModel):
@@ -95,6 +112,8 @@ class RunResult(BaseModel):
     price_date: dt.date
     seed: int
     engine: str
+    break_even_engine: str
+    """Break-even searches run many evaluations, so they always use the fluid engine."""
     workload_scale: float
     tokens_per_month: float
     cheapest_option: str | None
@@ -210,13 +229,24 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         compliance_reasons=[f"class {c!r}: {reason}" for c, rs in compliance.items() for reason in rs],
         sensitive_tokens_leaving_boundary=_leaving_boundary(scenario, option, usage),
     )
+    if usage.latency is not None:
+        result.latency = {c: LatencyResult(**vars(s)) for c, s in usage.latency.items()}
+        result.slo_attainment = usage.slo_attainment
+        result.rejected_requests = usage.rejected_requests
+        result.queue_mean = usage.queue_mean
     if usage.fleet is not None:
         f = usage.fleet
         result.replicas_peak = int(f.replicas_peak.max())
         result.gpus_per_replica = f.gpus_per_replica
         result.gpus_peak = float(f.gpus_held.max())
         result.gpu_hours = float(f.gpu_hours.sum())
-        result.utilisation = float(f.busy_gpu_hours.sum() / f.gpu_hours.sum()) if f.gpu_hours.sum() else 0.0
+        result.utilisation = (
+            usage.utilisation
+            if usage.utilisation is not None
+            else float(f.busy_gpu_hours.sum() / f.gpu_hours.sum())
+            if f.gpu_hours.sum()
+            else 0.0
+        )
         result.decode_batch = f.batch
         result.replica_output_tok_per_s = f.capacity_tok_per_s
         result.perf_source = f.perf_source
@@ -225,16 +255,20 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
     return result
 
 
+ENGINES: dict[str, type[FluidEngine] | type[DesEngine]] = {"fluid": FluidEngine, "des": DesEngine}
+
+
 class Evaluator:
     """Horizon costs of options at any volume; what break-even searches call many times."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, engine: str = "fluid") -> None:
         self.scenario = scenario
+        self.engine = ENGINES[engine]
         self.economics = Economics(scenario)  # independent of volume, so its price tables are reused
 
     def costs(self, names: list[str], scale: float) -> dict[str, tuple[OptionUsage, OptionCosts]]:
         scaled = with_scale(self.scenario, scale)
-        engine = FluidEngine(scaled)
+        engine = self.engine(scaled)
         out = {}
         for name in names:
             usage = engine.option_usage(scaled.option(name))
@@ -279,10 +313,12 @@ def payback_month(option: OptionCosts, api: OptionCosts) -> int | None:
     return int(hits[0]) + 1 if len(hits) else None
 
 
-def run(scenario: Scenario) -> RunResult:
-    evaluator = Evaluator(scenario)
+def run(scenario: Scenario, engine: str | None = None) -> RunResult:
+    """Evaluate every option with `engine` (default: the scenario's `simulation.engine`)."""
+    engine = engine or scenario.simulation.engine
     names = [o.name for o in scenario.options]
-    evaluated = evaluator.costs(names, scenario.workload.scale)
+    evaluated = Evaluator(scenario, engine).costs(names, scenario.workload.scale)
+    evaluator = Evaluator(scenario)
     results = [_option_result(scenario, usage, costs) for usage, costs in evaluated.values()]
     feasible = [r for r in results if r.feasible]
     cheapest = min(feasible, key=lambda r: r.total_cost_usd).name if feasible else None
@@ -320,7 +356,8 @@ def run(scenario: Scenario) -> RunResult:
         horizon_months=months,
         price_date=scenario.economics.price_date,
         seed=scenario.seed,
-        engine=FluidEngine.name,
+        engine=engine,
+        break_even_engine=FluidEngine.name,
         workload_scale=today,
         tokens_per_month=tokens_per_month,
         cheapest_option=cheapest,

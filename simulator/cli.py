@@ -101,7 +101,7 @@ def _console() -> Console:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.set or [])
-    result = run(scenario)
+    result = run(scenario, args.engine)
     if args.json:
         print(result.model_dump_json(indent=2))
     else:
@@ -211,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. workload.scale=2")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--engine", choices=("fluid", "des"), help="override the scenario's simulation.engine")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("validate", help="check scenario files")

@@ -261,6 +261,15 @@ class ApiOption(_Section):
     region: str | None = Field(
         default=None, description="Processing region you pinned, one of the terms' regions.", examples=["eu"]
     )
+    rate_limit_rpm: int | None = Field(
+        default=None, gt=0, description="Requests per minute your account may send (DES engine).", examples=[10000]
+    )
+    rate_limit_tpm: int | None = Field(
+        default=None, gt=0, description="Input plus output tokens per minute (DES engine).", examples=[30000000]
+    )
+    on_rate_limit: Literal["queue", "reject"] = Field(
+        default="queue", description="Wait for the limit to refill, or drop the request.", examples=["reject"]
+    )
     fine_tuning: ApiFineTuning | None = Field(
         default=None,
         description="Fine-tuning runs; price the tuned model with an `api_prices` entry.",
@@ -279,6 +288,18 @@ class RentTerms(_Section):
         default=True,
         description="Follow the hourly load (on-demand and spot); reserved capacity is always paid 24/7.",
         examples=[True],
+    )
+    max_replicas: int | None = Field(
+        default=None, ge=1, description="Most replicas the autoscaler may run (DES engine).", examples=[16]
+    )
+    startup_s: float = Field(
+        default=300,
+        ge=0,
+        description="Seconds from asking for a replica to serving (node, image, weights).",
+        examples=[180],
+    )
+    scale_up_queue_per_replica: float = Field(
+        default=4, gt=0, description="Waiting requests per replica that make the autoscaler add one.", examples=[4]
     )
     spot_interruption_overhead: float | None = Field(
         default=None, ge=0, lt=1, description="Extra GPU-hours lost to preemptions (spot only).", examples=[0.1]
@@ -341,6 +362,17 @@ class PerfSettings(_Section):
         default=0.7, gt=0, le=1, description="Share of a replica's capacity planned to be busy at peak.", examples=[0.7]
     )
     max_batch: int = Field(default=256, ge=1, description="Most sequences decoded together.", examples=[256])
+    scheduling: Literal["chunked_prefill", "prefill_first"] = Field(
+        default="chunked_prefill",
+        description="Mix prompt chunks into decode steps, or run admitted prompts in a step of their own.",
+        examples=["prefill_first"],
+    )
+    chunk_tokens: int = Field(
+        default=2048,
+        ge=1,
+        description="Tokens per step under chunked prefill (max_num_batched_tokens).",
+        examples=[2048],
+    )
     decode_bandwidth_efficiency: float | None = Field(
         default=None,
         gt=0,
@@ -422,6 +454,18 @@ class HybridOption(_Section):
         description="In-house fleet also covers this quantile of the other classes' hourly load; the rest "
         "overflows to the API (0: only pinned classes in-house).",
         examples=[0.5],
+    )
+    overflow_queue_per_replica: float = Field(
+        default=4,
+        gt=0,
+        description="Waiting requests per in-house replica above which other classes go to the API (DES engine).",
+        examples=[4],
+    )
+    overflow_ttft_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="Predicted in-house TTFT above which other classes go to the API.",
+        examples=[2000],
     )
     defer_batchable: bool = Field(
         default=True, description="Run batchable classes on spare in-house capacity off-peak.", examples=[True]
@@ -539,6 +583,27 @@ class Privacy(_Section):
         return self
 
 
+class Simulation(_Section):
+    engine: Literal["fluid", "des"] = Field(
+        default="fluid",
+        description="fluid: analytic and instant; des: SimPy discrete-event simulation.",
+        examples=["des"],
+    )
+    window_minutes: float = Field(
+        default=15, gt=0, description="Length of each simulated window after warm-up (DES).", examples=[30]
+    )
+    warmup_minutes: float = Field(default=5, ge=0, description="Warm-up before each window (DES).", examples=[10])
+    load_bins: int = Field(
+        default=3, ge=1, le=24, description="Load levels of the week's hours, one window each (DES).", examples=[4]
+    )
+    sampled_months: int = Field(
+        default=4,
+        ge=1,
+        description="Months simulated (first, last, evenly between); others interpolated (DES).",
+        examples=[6],
+    )
+
+
 class Scenario(_Section):
     name: str = Field(description="Short name of the scenario.", examples=["support-assistant"])
     description: str = Field(
@@ -587,6 +652,11 @@ class Scenario(_Section):
         default_factory=Privacy,
         description="Requirements per sensitivity level and weights of the privacy and control criteria.",
         examples=[{"requirements": {"regulated": {"stays_in_boundary": True}}}],
+    )
+    simulation: Simulation = Field(
+        default_factory=Simulation,
+        description="Which engine runs the scenario and how the DES samples the horizon.",
+        examples=[{"engine": "des", "window_minutes": 30}],
     )
     seed: int = Field(default=0, ge=0, description="Seed of every random stream.", examples=[7])
 

@@ -131,3 +131,103 @@ def requests_by_local_hour(rate_grid: np.ndarray) -> np.ndarray:
     months = rate_grid.shape[0]
     per_slot = rate_grid * SECONDS_PER_WEEK_SLOT_PER_MONTH
     return per_slot.reshape(months, units.DAYS_PER_WEEK, units.HOURS_PER_DAY).sum(axis=1)
+
+
+# --- request frames for the discrete-event engine -------------------------------------------------
+
+
+@dataclass
+class Frame:
+    """Requests of one simulated window, sorted by arrival; shared by every option (common random numbers)."""
+
+    class_names: list[str]
+    arrival_s: np.ndarray
+    cls: np.ndarray
+    prompt_tokens: np.ndarray
+    cached_tokens: np.ndarray
+    output_tokens: np.ndarray
+    """Visible plus reasoning tokens: everything the server generates."""
+    reasoning_tokens: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.arrival_s)
+
+    def subset(self, mask: np.ndarray) -> Frame:
+        return Frame(
+            self.class_names,
+            self.arrival_s[mask],
+            self.cls[mask],
+            self.prompt_tokens[mask],
+            self.cached_tokens[mask],
+            self.output_tokens[mask],
+            self.reasoning_tokens[mask],
+        )
+
+
+def _draw_tokens(spec: FixedTokens | LognormalTokens | HistogramTokens, n: int, rng: np.random.Generator) -> np.ndarray:
+    if isinstance(spec, FixedTokens):
+        return np.full(n, spec.tokens, dtype=np.int64)
+    if isinstance(spec, LognormalTokens):
+        mu, sigma = TokenStats(spec)._lognormal
+        return np.maximum(1, np.rint(rng.lognormal(mu, sigma, n))).astype(np.int64)
+    w = np.asarray(spec.weights, dtype=float)
+    return rng.choice(np.asarray(spec.tokens, dtype=np.int64), size=n, p=w / w.sum())
+
+
+def poisson_arrivals(rates_per_s: np.ndarray, slot_s: float, rng: np.random.Generator) -> np.ndarray:
+    """Arrival times of a Poisson process whose rate is constant within each slot, sorted.
+
+    Exact: the count is Poisson with the integrated rate, and the times are the inverse of the
+    cumulative rate at sorted uniform points (the order statistics of a Poisson process given its count).
+    """
+    cumulative = np.concatenate([[0.0], np.cumsum(rates_per_s * slot_s)])
+    n = rng.poisson(cumulative[-1])
+    points = np.sort(rng.uniform(0.0, cumulative[-1], n))
+    knots = slot_s * np.arange(len(rates_per_s) + 1)
+    return np.interp(points, cumulative, knots)
+
+
+def generate_frame(
+    workload: Workload, rates_per_s: dict[str, np.ndarray], slot_s: float, seed: int, key: tuple[int, ...]
+) -> Frame:
+    """Requests for a window whose classes arrive at `rates_per_s` (per slot of `slot_s` seconds).
+
+    The rates include the volume that bursts add (as the rate grid does); bursts are drawn here as
+    explicit spikes, so the base rate is divided by the burst volume factor first. Each class and
+    stream has its own seeded generator, keyed by `key` (month, window) and class index.
+    """
+    names = [c.name for c in workload.classes]
+    duration_s = slot_s * len(next(iter(rates_per_s.values())))
+    burst_factor = burst_volume_factor(workload)
+    parts = []
+    for k, c in enumerate(workload.classes):
+        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed, spawn_key=(*key, k)).spawn(3)]
+        base = rates_per_s[c.name] / burst_factor
+        arrivals = [poisson_arrivals(base, slot_s, streams[0])]
+        for b in workload.bursts:
+            starts = streams[1].uniform(
+                0, duration_s, streams[1].poisson(b.per_day * duration_s / units.SECONDS_PER_DAY)
+            )
+            length_s = b.duration_minutes * 60
+            for start in starts:
+                slot = min(int(start // slot_s), len(base) - 1)
+                extra = streams[1].poisson((b.multiplier - 1) * base[slot] * length_s)
+                arrivals.append(np.minimum(start + streams[1].uniform(0, length_s, extra), duration_s))
+        t = np.concatenate(arrivals)
+        n = len(t)
+        rng = streams[2]
+        prompt = _draw_tokens(c.input_tokens, n, rng)
+        reasoning = np.full(n, round(c.reasoning_tokens_per_request), dtype=np.int64)
+        parts.append(
+            (
+                t,
+                np.full(n, k, dtype=np.int16),
+                prompt,
+                np.minimum(np.rint(prompt * c.cached_input_share).astype(np.int64), prompt - 1),
+                _draw_tokens(c.output_tokens, n, rng) + reasoning,
+                reasoning,
+            )
+        )
+    t, cls, prompt, cached, output, reasoning = (np.concatenate(x) for x in zip(*parts, strict=True))
+    order = np.argsort(t, kind="stable")
+    return Frame(names, t[order], cls[order], prompt[order], cached[order], output[order], reasoning[order])

@@ -210,3 +210,32 @@ class Terms(_Data):
 @cache
 def terms() -> Terms:
     return Terms.model_validate(_read("provider_terms.yaml"))
+
+
+class ApiLatency(_Data):
+    ttft_ms: float = Field(gt=0)
+    output_tok_per_s: float = Field(gt=0)
+    source: str
+    as_of: dt.date
+
+
+class ApiLatencyEntry(ApiLatency):
+    provider: str
+    model: str
+
+
+class ApiLatencyTable(_Data):
+    default: ApiLatency
+    models: list[ApiLatencyEntry]
+
+
+@cache
+def api_latency_table() -> ApiLatencyTable:
+    return ApiLatencyTable.model_validate(_read("api_latency.yaml"))
+
+
+def api_latency(provider: str, model: str) -> ApiLatency:
+    """Published latency of an API model (by exact name, else the longest listed prefix), else the default."""
+    table = api_latency_table()
+    matches = [m for m in table.models if m.provider == provider and model.startswith(m.model)]
+    return max(matches, key=lambda m: len(m.model), default=table.default)

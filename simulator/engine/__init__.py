@@ -42,6 +42,19 @@ class FleetUsage:
 
 
 @dataclass
+class LatencySummary:
+    """Latency of one class over the horizon, milliseconds, and the share of requests within its targets."""
+
+    ttft_p50_ms: float
+    ttft_p95_ms: float
+    ttft_p99_ms: float
+    tpot_p50_ms: float
+    tpot_p95_ms: float
+    e2e_p95_ms: float
+    slo_attainment: float
+
+
+@dataclass
 class OptionUsage:
     name: str
     kind: str
@@ -55,6 +68,13 @@ class OptionUsage:
     class_tokens: dict[str, dict[str, float]] = field(default_factory=lambda: {"api": {}, "in_house": {}})
     """Tokens served over the horizon by path ("api", "in_house") and class."""
     infeasible_reasons: list[str] = field(default_factory=list)
+    latency: dict[str, LatencySummary] | None = None
+    """Per class; only an engine that simulates requests (des) fills it."""
+    slo_attainment: float | None = None
+    utilisation: float | None = None
+    """In-house output tokens over what the replicas could produce at saturation."""
+    rejected_requests: float = 0.0
+    queue_mean: float | None = None
 
     @property
     def feasible(self) -> bool:

@@ -100,7 +100,7 @@ class FluidEngine:
 
     # --- shared pieces ------------------------------------------------------------------------
 
-    def _usage(self, name: str, kind: str) -> OptionUsage:
+    def new_usage(self, name: str, kind: str) -> OptionUsage:
         zeros = np.zeros(self.months)
         return OptionUsage(
             name=name,
@@ -111,7 +111,7 @@ class FluidEngine:
             requests=zeros.copy(),
         )
 
-    def _count(self, usage: OptionUsage, cls: str, requests: np.ndarray, via_api: bool) -> None:
+    def count(self, usage: OptionUsage, cls: str, requests: np.ndarray, via_api: bool) -> None:
         t = self.tokens[cls]
         usage.tokens["input"] += requests * t.input_mean * (1 - t.cached_share)
         usage.tokens["cached_input"] += requests * t.input_mean * t.cached_share
@@ -123,13 +123,13 @@ class FluidEngine:
         by_class = usage.class_tokens["api" if via_api else "in_house"]
         by_class[cls] = by_class.get(cls, 0.0) + float(requests.sum()) * (t.input_mean + t.output_mean)
 
-    def _send_to_api(self, usage: OptionUsage, api: ApiOption, cls: str, by_hour: np.ndarray) -> None:
+    def send_to_api(self, usage: OptionUsage, api: ApiOption, cls: str, by_hour: np.ndarray) -> None:
         if usage.api is None:
             usage.api = ApiUsage(option=api.name)
         batch = self.classes[cls].batchable and api.use_batch_api
         bucket = usage.api.batch if batch else usage.api.standard
         bucket[cls] = bucket.get(cls, 0) + by_hour
-        self._count(usage, cls, by_hour.sum(axis=1), via_api=True)
+        self.count(usage, cls, by_hour.sum(axis=1), via_api=True)
 
     def _api_reasons(self, api: ApiOption, classes: list[str]) -> list[str]:
         from simulator.catalog.api_prices import unit_prices
@@ -149,9 +149,9 @@ class FluidEngine:
     # --- the three kinds ----------------------------------------------------------------------
 
     def _api(self, option: ApiOption) -> OptionUsage:
-        usage = self._usage(option.name, option.kind)
+        usage = self.new_usage(option.name, option.kind)
         for cls in self.classes:
-            self._send_to_api(usage, option, cls, requests_by_local_hour(self.rates[cls]))
+            self.send_to_api(usage, option, cls, requests_by_local_hour(self.rates[cls]))
         usage.infeasible_reasons += self._api_reasons(option, list(self.classes))
         return usage
 
@@ -285,7 +285,7 @@ class FluidEngine:
         )
 
     def _self_host(self, option: SelfHostOption) -> OptionUsage:
-        usage = self._usage(option.name, option.kind)
+        usage = self.new_usage(option.name, option.kind)
         classes = list(self.classes)
         plan = self._plan(option, classes)
         usage.infeasible_reasons += plan.reasons + list(plan.class_reasons.values())
@@ -294,11 +294,11 @@ class FluidEngine:
         load = sum(self.rates[c] * plan.work_s[c] for c in classes)
         usage.fleet = self._fleet(option, plan, load, fleet=None)
         for c in classes:
-            self._count(usage, c, self.rates[c].sum(axis=1) * SECONDS_PER_WEEK_SLOT_PER_MONTH, via_api=False)
+            self.count(usage, c, self.rates[c].sum(axis=1) * SECONDS_PER_WEEK_SLOT_PER_MONTH, via_api=False)
         return usage
 
     def _hybrid(self, option: HybridOption) -> OptionUsage:
-        usage = self._usage(option.name, option.kind)
+        usage = self.new_usage(option.name, option.kind)
         sh = self.scenario.option(option.self_host)
         api = self.scenario.option(option.api)
         assert isinstance(sh, SelfHostOption) and isinstance(api, ApiOption)
@@ -322,7 +322,7 @@ class FluidEngine:
             shared, deferred = [], []
         for c in others:
             if c not in shared and c not in deferred:
-                self._send_to_api(usage, api, c, requests_by_local_hour(self.rates[c]))
+                self.send_to_api(usage, api, c, requests_by_local_hour(self.rates[c]))
         usage.infeasible_reasons += self._api_reasons(api, others)
         if plan.replica is None or not (pinned or shared or deferred):
             return usage  # nothing is served in-house, so no fleet is held
@@ -350,13 +350,13 @@ class FluidEngine:
 
         slot = SECONDS_PER_WEEK_SLOT_PER_MONTH
         for c in pinned:
-            self._count(usage, c, self.rates[c].sum(axis=1) * slot, via_api=False)
+            self.count(usage, c, self.rates[c].sum(axis=1) * slot, via_api=False)
         for c in shared:
             kept = self.rates[c] * kept_share
-            self._count(usage, c, kept.sum(axis=1) * slot, via_api=False)
-            self._send_to_api(usage, api, c, requests_by_local_hour(self.rates[c] - kept))
+            self.count(usage, c, kept.sum(axis=1) * slot, via_api=False)
+            self.send_to_api(usage, api, c, requests_by_local_hour(self.rates[c] - kept))
         for c in deferred:
-            self._count(usage, c, self._flat_rates[c].sum(axis=1) * slot * deferred_share, via_api=False)
+            self.count(usage, c, self._flat_rates[c].sum(axis=1) * slot * deferred_share, via_api=False)
             rest = requests_by_local_hour(self._flat_rates[c]) * (1 - deferred_share)[:, None]
-            self._send_to_api(usage, api, c, rest)
+            self.send_to_api(usage, api, c, rest)
         return usage

@@ -1,0 +1,273 @@
+"""One continuous-batching replica, simulated by skipping the steps in which its batch is fixed.
+
+Between an admission and a completion the running batch does not change, so decode step k of a
+stretch takes `a + c*k` seconds (the KV cache grows by one token per sequence per step) and n
+steps take `n*a + c*n*(n-1)/2`. The replica jumps over whole stretches in closed form and stops
+only where something happens: a completion, or the first step boundary after a request arrives.
+It is advanced lazily (`advance_to`), so a router can read its exact state at any arrival.
+
+Scheduling follows vLLM's: at every step boundary waiting requests are admitted in arrival order
+while the batch has room (`max_batch`) and the KV cache can hold their prompt and output.
+`prefill_first` runs admitted prompts in a step of their own (running sequences pause);
+`chunked_prefill` mixes up to `chunk_tokens` of prompts into every decode step. The first output
+token comes from the step that finishes a prompt.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from simulator.perf import StepModel
+
+Policy = Literal["prefill_first", "chunked_prefill"]
+
+
+@dataclass
+class Requests:
+    """Per-request inputs and the times the replica writes back (seconds; NaN until known)."""
+
+    arrival_s: np.ndarray
+    prompt_tokens: np.ndarray
+    cached_tokens: np.ndarray
+    output_tokens: np.ndarray
+    first_token_s: np.ndarray = field(init=False)
+    done_s: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.first_token_s = np.full(len(self.arrival_s), np.nan)
+        self.done_s = np.full(len(self.arrival_s), np.nan)
+        # Plain lists for the hot path, made once and shared by every replica of a fleet.
+        self.prompt = self.prompt_tokens.tolist()
+        self.cached = self.cached_tokens.tolist()
+        self.output = self.output_tokens.tolist()
+
+
+def steps_to_cover(a: float, c: float, span: float) -> int:
+    """Fewest steps n with n*a + c*n*(n-1)/2 >= span (steps of a, a+c, a+2c, ...)."""
+    if span <= 0:
+        return 0
+    if c == 0:
+        n = math.ceil(span / a)
+    else:
+        b = a - c / 2
+        n = math.ceil((-b + math.sqrt(b * b + 2 * c * span)) / c)
+    # The square root can land one off either way; settle on the exact integer.
+    while n > 0 and series_s(a, c, n - 1) >= span:
+        n -= 1
+    while series_s(a, c, n) < span:
+        n += 1
+    return n
+
+
+def series_s(a: float, c: float, n: int) -> float:
+    return n * a + c * n * (n - 1) / 2
+
+
+class Replica:
+    def __init__(
+        self,
+        step: StepModel,
+        requests: Requests,
+        policy: Policy = "prefill_first",
+        max_batch: int = 256,
+        chunk_tokens: int = 2048,
+    ) -> None:
+        self.step = step
+        self.r = requests
+        # Plain lists and floats in the hot path: indexing numpy scalars costs more than the arithmetic.
+        self.prompt, self.cached, self.output = requests.prompt, requests.cached, requests.output
+        self.first_token_s = requests.first_token_s
+        self.done_s = requests.done_s
+        self._b0, self._bx, self._hit_miss = step.b0_s, step.b_experts_s, 1 - step.expert_share
+        self._bp, self._ba, self._bd, self._bk = step.b_prefill_s, step.b_attn_s, step.b_decode_s, step.b_kv_s
+        self.policy = policy
+        self.max_batch = max_batch
+        self.chunk_tokens = chunk_tokens
+        self.now = 0.0
+        """Time of the last step boundary processed."""
+        self.waiting: deque[int] = deque()
+        self.prefilling: deque[int] = deque()  # admitted, prompt not finished (chunked prefill)
+        self.prefilled: dict[int, int] = {}  # prompt tokens already run, per prefilling request
+        # Running sequences as a heap of (decode step count at which they finish, request): one stretch
+        # of n steps then costs O(1) plus O(log batch) per completion, whatever the batch size.
+        self.decode_steps = 0
+        self.running: list[tuple[int, int]] = []
+        self.finish_sum = 0  # sum of the finish counts in `running`
+        self.waiting_tokens = 0
+        self.prefill_tokens = 0  # tokens (prompt left plus output) of requests in `prefilling`
+        self.kv_tokens = 0  # context tokens held by running sequences
+        self.kv_reserved = 0  # prompt + output tokens reserved at admission
+        self.busy_s = 0.0
+        self.output_tokens_done = 0
+        # The decode stretch in progress: it started at `now` and ends after `stretch_steps` steps.
+        self.stretch_steps = 0
+        self.stretch_a = 0.0
+        self.stretch_c = 0.0
+        self.stretch_end = 0.0
+        self._pending_prefill: list[int] = []  # prompts finishing in the prefill step in progress
+        self._pending_chunk: list[tuple[int, int, bool]] = []  # (request, tokens, finishes) of a chunked step
+
+    # --- what a router reads ------------------------------------------------------------------
+
+    def outstanding_tokens(self) -> int:
+        """Prompt and output tokens assigned here and not yet processed, as of the last step boundary."""
+        return self.waiting_tokens + self.prefill_tokens + self.finish_sum - self.decode_steps * len(self.running)
+
+    @property
+    def idle(self) -> bool:
+        return not (self.waiting or self.prefilling or self.running)
+
+    # --- driving ------------------------------------------------------------------------------
+
+    def submit(self, i: int, t: float) -> None:
+        """A request arrives at t; call `advance_to(t)` first."""
+        if self.idle and self.stretch_steps == 0:
+            self.now = max(self.now, t)
+        self.waiting.append(i)
+        self.waiting_tokens += self._tokens(i)
+        if self.stretch_steps > 1:
+            # The batch may change at the first step boundary at or after the arrival.
+            cut = max(1, steps_to_cover(self.stretch_a, self.stretch_c, t - self.now))
+            if cut < self.stretch_steps:
+                self.stretch_steps = cut
+                self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, cut)
+
+    def advance_to(self, t: float) -> None:
+        """Process every step boundary before t (one at t waits, so that a request arriving at t joins it)."""
+        while True:
+            # A step starting at t is planned only after the requests arriving at t have been submitted.
+            if self.stretch_steps == 0 and (self.now >= t or not self._start_next()):
+                return
+            end = self.stretch_end
+            if end >= t:
+                return
+            self._finish_stretch(end)
+
+    def run_to_completion(self) -> None:
+        self.advance_to(math.inf)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _tokens(self, i: int) -> int:
+        return self.prompt[i] - self.cached[i] + self.output[i]
+
+    def _step_s(self, prefill_tokens: float, pairs: float, decode_seqs: int, kv_tokens: int) -> float:
+        """StepModel.step_s in plain floats (the same sum, term by term)."""
+        fixed = self._b0 + (self._bx * (1 - self._hit_miss ** (prefill_tokens + decode_seqs)) if self._bx else 0.0)
+        return fixed + self._bp * prefill_tokens + self._ba * pairs + self._bd * decode_seqs + self._bk * kv_tokens
+
+    def _admit(self) -> list[int]:
+        admitted: list[int] = []
+        if not self.waiting:
+            return admitted
+        in_batch = len(self.running) + len(self.prefilling)
+        while self.waiting and in_batch + len(admitted) < self.max_batch:
+            i = self.waiting[0]
+            need = self.prompt[i] + self.output[i]
+            if self.kv_reserved + need > self.step.kv_capacity_tokens and (self.running or admitted or self.prefilling):
+                break  # wait for memory; a request alone always runs
+            self.waiting.popleft()
+            self.waiting_tokens -= self._tokens(i)
+            self.kv_reserved += need
+            admitted.append(i)
+        return admitted
+
+    def _start_next(self) -> bool:
+        """Plan the next step or stretch from `now`; False when there is nothing to run."""
+        admitted = self._admit()
+        prompt, cached = self.prompt, self.cached
+        if self.policy == "prefill_first" and admitted:
+            fresh, pairs = 0, 0.0
+            for i in admitted:
+                fresh += prompt[i] - cached[i]
+                pairs += (prompt[i] * prompt[i] - cached[i] * cached[i]) / 2
+            self._plan_single(self._step_s(fresh, pairs, 0, 0))
+            self._pending_prefill = admitted
+            self._pending_chunk = []
+            return True
+        if self.policy == "chunked_prefill":
+            self.prefilling.extend(admitted)
+            for i in admitted:
+                self.prefilled[i] = 0
+                self.prefill_tokens += self._tokens(i)
+            if self.prefilling:
+                chunk, budget, prompt_tokens, pairs = [], self.chunk_tokens - len(self.running), 0, 0.0
+                for i in self.prefilling:
+                    if budget <= 0:
+                        break
+                    left = prompt[i] - cached[i] - self.prefilled[i]
+                    take = min(left, budget)
+                    start = cached[i] + self.prefilled[i]
+                    pairs += ((start + take) * (start + take) - start * start) / 2
+                    prompt_tokens += take
+                    budget -= take
+                    chunk.append((i, take, take == left))
+                self._plan_single(self._step_s(prompt_tokens, pairs, len(self.running), self.kv_tokens))
+                self._pending_prefill = []
+                self._pending_chunk = chunk
+                return True
+        if not self.running:
+            return False
+        d = len(self.running)
+        self.stretch_a = self._step_s(0, 0.0, d, self.kv_tokens)
+        self.stretch_c = self._bk * d
+        self.stretch_steps = self.running[0][0] - self.decode_steps
+        self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, self.stretch_steps)
+        self._pending_prefill = []
+        self._pending_chunk = []
+        return True
+
+    def _plan_single(self, seconds: float) -> None:
+        self.stretch_a, self.stretch_c, self.stretch_steps = seconds, 0.0, 1
+        self.stretch_end = self.now + seconds
+
+    def _finish_stretch(self, end: float) -> None:
+        n = self.stretch_steps
+        self.busy_s += end - self.now
+        self.now = end
+        self.stretch_steps = 0
+        if self._pending_prefill:
+            for i in self._pending_prefill:
+                self._first_token(i, end)
+            return
+        # A decode step (alone or with a prompt chunk) advanced every running sequence by n tokens.
+        d = len(self.running)
+        if d:
+            self.kv_tokens += n * d
+            self.output_tokens_done += n * d
+            self.decode_steps += n
+            while self.running and self.running[0][0] <= self.decode_steps:
+                finish, i = heapq.heappop(self.running)
+                self.finish_sum -= finish
+                self._complete(i, end, decoding=True)
+        for i, take, finished in self._pending_chunk:
+            self.prefilled[i] += take
+            self.prefill_tokens -= take
+            if finished:
+                self.prefilling.remove(i)
+                del self.prefilled[i]
+                self.prefill_tokens -= self.output[i]
+                self._first_token(i, end)
+
+    def _first_token(self, i: int, t: float) -> None:
+        self.first_token_s[i] = t
+        self.output_tokens_done += 1
+        if self.output[i] <= 1:
+            self._complete(i, t, decoding=False)
+            return
+        finish = self.decode_steps + self.output[i] - 1
+        heapq.heappush(self.running, (finish, i))
+        self.finish_sum += finish
+        self.kv_tokens += self.prompt[i] + 1
+
+    def _complete(self, i: int, t: float, decoding: bool) -> None:
+        self.done_s[i] = t
+        self.kv_reserved -= self.prompt[i] + self.output[i]
+        if decoding:  # its whole context leaves the cache
+            self.kv_tokens -= self.prompt[i] + self.output[i]
