@@ -16,22 +16,20 @@ queueing or rejecting, and answers at the provider's published latency.
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from simulator import catalog, perf, privacy, units
 from simulator.engine import LatencySummary, OptionUsage
+from simulator.engine.fleet import Autoscale, FleetSettings, saturation_tok_per_s, simulate_fleet
 from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.replica import Replica, Requests
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
 from simulator.workload import SECONDS_PER_WEEK_SLOT_PER_MONTH, Frame, generate_frame, requests_by_local_hour
 
 ENGINE_NAME = "des"
-CONTROL_INTERVAL_S = 10.0  # how often the arrival process yields to SimPy and the autoscaler looks
 IN_HOUSE, API, REJECTED, DEFERRED = 0, 1, 2, 3  # DEFERRED: moved to an off-peak window
 
 
@@ -184,15 +182,42 @@ class DesEngine:
     ) -> WindowResult:
         """Play one window; `path` says where each request starts (in-house, API or deferred)."""
         n = len(frame)
-        in_house = path == IN_HOUSE
-        requests = Requests(frame.arrival_s, frame.prompt_tokens, frame.cached_tokens, frame.output_tokens)
         end_s = self.warmup_s + self.window_s
         result = WindowResult(frame.cls, path, np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan))
-        if step is not None and option is not None and in_house.any():
-            self._run_fleet(frame, requests, step, option, replicas, path, overflow, pinned, autoscale, end_s, result)
+        if step is not None and option is not None and (path == IN_HOUSE).any():
+            r = Requests(frame.arrival_s, frame.prompt_tokens, frame.cached_tokens, frame.output_tokens)
+            p = option.perf
+            context = float(np.mean(frame.prompt_tokens + frame.output_tokens / 2))
+            saturation = saturation_tok_per_s(step, p.max_batch, context)
+            auto = (
+                Autoscale(
+                    option.min_replicas,
+                    option.rent.max_replicas or 10 * max(replicas, 1),
+                    option.rent.startup_s,
+                    option.rent.scale_up_queue_per_replica,
+                    p.target_utilisation,
+                    saturation,
+                )
+                if autoscale
+                else None
+            )
+            settings = FleetSettings(replicas, p.scheduling, p.max_batch, p.chunk_tokens, auto)
+            divert = None
+            if overflow is not None:
+
+                def divert(i: int, fleet: list[Replica], up: list[int]) -> bool:
+                    return not pinned[frame.cls[i]] and self._overflows(fleet, up, overflow, step, r, i)
+
+            outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, self.warmup_s, divert)
+            path[outcome.diverted] = API
             served = path == IN_HOUSE
-            result.ttft_s[served] = requests.first_token_s[served] - frame.arrival_s[served]
-            result.e2e_s[served] = requests.done_s[served] - frame.arrival_s[served]
+            result.ttft_s[served] = r.first_token_s[served] - frame.arrival_s[served]
+            result.e2e_s[served] = r.done_s[served] - frame.arrival_s[served]
+            result.gpu_seconds = outcome.replica_seconds * step.gpus_per_replica
+            result.saturation_tok_per_s_seconds = outcome.replica_seconds * saturation
+            in_window = (frame.arrival_s >= self.warmup_s) & served
+            result.output_tokens_in_house = float(frame.output_tokens[in_window].sum())
+            result.queue_time_avg = outcome.queue_mean
         to_api = path == API
         if api is not None and to_api.any():
             latency = catalog.api_latency(api.provider, api.model)
@@ -221,127 +246,6 @@ class DesEngine:
         result.ttft_s, result.tpot_s, result.e2e_s = result.ttft_s[keep], result.tpot_s[keep], result.e2e_s[keep]
         return result
 
-    def _run_fleet(
-        self,
-        frame: Frame,
-        requests: Requests,
-        step: perf.StepModel,
-        option: SelfHostOption,
-        replicas: int,
-        path: np.ndarray,
-        overflow: HybridOption | None,
-        pinned: np.ndarray,
-        autoscale: bool,
-        end_s: float,
-        result: WindowResult,
-    ) -> None:
-        env = simpy.Environment()
-        p = option.perf
-        make = lambda: Replica(step, requests, p.scheduling, p.max_batch, p.chunk_tokens)  # noqa: E731
-        fleet: list[Replica] = [make() for _ in range(max(replicas, 1))]
-        ready_at = [0.0] * len(fleet)
-        up_since = [0.0] * len(fleet)
-        retired_at: list[float | None] = [None] * len(fleet)
-        saturation = self._saturation_tok_per_s(step, option, frame)
-        max_replicas = option.rent.max_replicas or 10 * len(fleet)
-        queue_area = [0.0]
-
-        def live(t: float) -> list[int]:
-            return [k for k in range(len(fleet)) if retired_at[k] is None and ready_at[k] <= t]
-
-        # Replicas are advanced only when one of their step boundaries has passed: a heap holds each
-        # replica's next boundary, and routing reads outstanding tokens as of each one's last boundary.
-        boundaries: list[tuple[float, int]] = []
-        outstanding = np.zeros(len(fleet))
-        ready_mask = np.ones(len(fleet), dtype=bool)
-
-        def touched(k: int) -> None:
-            outstanding[k] = fleet[k].outstanding_tokens()
-            if fleet[k].stretch_steps:
-                heapq.heappush(boundaries, (fleet[k].stretch_end, k))
-
-        def catch_up(t: float) -> None:
-            while boundaries and boundaries[0][0] < t:
-                end, k = heapq.heappop(boundaries)
-                if fleet[k].stretch_steps and fleet[k].stretch_end == end:
-                    fleet[k].advance_to(t)
-                    touched(k)
-
-        def arrivals():
-            i, n = 0, len(frame)
-            while i < n:
-                horizon = env.now + CONTROL_INTERVAL_S
-                while i < n and frame.arrival_s[i] < horizon:
-                    if path[i] == IN_HOUSE:
-                        t = float(frame.arrival_s[i])
-                        catch_up(t)
-                        if (
-                            overflow is not None
-                            and not pinned[frame.cls[i]]
-                            and self._overflows(fleet, live(t), overflow, step, requests, i)
-                        ):
-                            path[i] = API
-                        else:
-                            k = int(np.argmin(np.where(ready_mask, outstanding, np.inf)))
-                            fleet[k].advance_to(t)
-                            fleet[k].submit(i, t)
-                            touched(k)
-                    i += 1
-                waiting = sum(len(fleet[k].waiting) for k in live(env.now))
-                queue_area[0] += waiting * CONTROL_INTERVAL_S
-                yield env.timeout(CONTROL_INTERVAL_S)
-
-        def start(k: int):
-            yield env.timeout(option.rent.startup_s)
-            ready_at[k] = env.now
-            ready_mask[k] = True
-
-        def autoscaler():
-            # Add a replica while queues build; retire an idle one when the rest could carry the
-            # last interval's output at the target utilisation.
-            nonlocal outstanding, ready_mask
-            produced_before = 0
-            while env.now < end_s:
-                yield env.timeout(CONTROL_INTERVAL_S)
-                ready = live(env.now)
-                for k in ready:
-                    fleet[k].advance_to(env.now)
-                produced = sum(r.output_tokens_done for r in fleet)
-                rate = (produced - produced_before) / CONTROL_INTERVAL_S
-                produced_before = produced
-                waiting = sum(len(fleet[k].waiting) for k in ready)
-                active = [k for k in range(len(fleet)) if retired_at[k] is None]
-                starting = len(active) - len(ready)
-                if waiting > option.rent.scale_up_queue_per_replica * len(ready) and len(active) < max_replicas:
-                    fleet.append(make())
-                    ready_at.append(math.inf)
-                    up_since.append(env.now)
-                    retired_at.append(None)
-                    outstanding = np.append(outstanding, 0.0)
-                    ready_mask = np.append(ready_mask, False)
-                    env.process(start(len(fleet) - 1))
-                elif not waiting and not starting and len(ready) > max(option.min_replicas, 1):
-                    idle = [k for k in ready if fleet[k].idle]
-                    if idle and rate < (len(ready) - 1) * saturation * option.perf.target_utilisation:
-                        retired_at[idle[0]] = env.now
-                        ready_mask[idle[0]] = False
-
-        env.process(arrivals())
-        if autoscale:
-            env.process(autoscaler())
-        env.run(until=end_s + CONTROL_INTERVAL_S)
-        for replica in fleet:
-            replica.run_to_completion()
-        for k in range(len(fleet)):
-            on = max(up_since[k], self.warmup_s)
-            off = min(retired_at[k] if retired_at[k] is not None else end_s, end_s)
-            if off > on:
-                result.gpu_seconds += (off - on) * step.gpus_per_replica
-                result.saturation_tok_per_s_seconds += (off - on) * saturation
-        in_window = (frame.arrival_s >= self.warmup_s) & (path == IN_HOUSE)
-        result.output_tokens_in_house = float(frame.output_tokens[in_window].sum())
-        result.queue_time_avg = queue_area[0] / (end_s + CONTROL_INTERVAL_S)
-
     def _overflows(
         self, fleet: list[Replica], ready: list[int], h: HybridOption, step: perf.StepModel, requests: Requests, i: int
     ) -> bool:
@@ -355,13 +259,6 @@ class DesEngine:
         new = requests.prompt[i] - requests.cached[i]
         predicted_s = step.b0_s + step.b_prefill_s * (ahead + new)
         return predicted_s > units.ms_to_seconds(h.overflow_ttft_ms)
-
-    @staticmethod
-    def _saturation_tok_per_s(step: perf.StepModel, option: SelfHostOption, frame: Frame) -> float:
-        """Output tokens per second of one replica at the largest batch its KV cache holds."""
-        context = float(np.mean(frame.prompt_tokens + frame.output_tokens / 2)) if len(frame) else 1.0
-        batch = max(1, min(option.perf.max_batch, int(step.kv_capacity_tokens // max(context, 1.0))))
-        return batch / float(step.decode_step_s(np.array([batch]), context)[0])
 
     # --- an option over the horizon -----------------------------------------------------------
 

@@ -120,6 +120,11 @@ class Replica:
         return self.waiting_tokens + self.prefill_tokens + self.finish_sum - self.decode_steps * len(self.running)
 
     @property
+    def decoding(self) -> bool:
+        """A decode-only stretch is in progress (its steps advance every running sequence)."""
+        return self.stretch_steps > 0 and not self._pending_prefill and not self._pending_chunk
+
+    @property
     def idle(self) -> bool:
         return not (self.waiting or self.prefilling or self.running)
 

@@ -1,0 +1,196 @@
+"""A fleet of continuous-batching replicas in SimPy: routing, a fixed size or an autoscaler.
+
+SimPy keeps the clock: the arrival process hands each request to a replica at its arrival time
+and yields every `control_interval_s`, the autoscaler acts on the same ticks, and a replica the
+autoscaler asks for becomes ready after its start-up delay. Replicas are advanced only when one of
+their step boundaries has passed (a heap holds each replica's next boundary), so a request costs
+the events it causes, not one per replica.
+
+Routing sends each request to the ready replica with the fewest outstanding tokens at its arrival,
+counting the decode steps already run inside the stretch in progress.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from simulator.engine.replica import Policy, Replica, Requests
+from simulator.perf import StepModel
+
+CONTROL_INTERVAL_S = 10.0
+
+
+@dataclass(frozen=True)
+class Autoscale:
+    min_replicas: int
+    max_replicas: int
+    startup_s: float
+    scale_up_queue_per_replica: float
+    target_utilisation: float
+    saturation_tok_per_s: float
+    """Output tokens per second one replica sustains at its largest batch."""
+
+
+@dataclass(frozen=True)
+class FleetSettings:
+    replicas: int
+    scheduling: Policy = "chunked_prefill"
+    max_batch: int = 256
+    chunk_tokens: int = 2048
+    autoscale: Autoscale | None = None
+    control_interval_s: float = CONTROL_INTERVAL_S
+
+
+@dataclass
+class FleetOutcome:
+    replica_seconds: float
+    """Replica time held between `count_from_s` and `end_s` (from a replica's request, for autoscaling)."""
+    queue_mean: float
+    """Requests waiting for admission, averaged over the control ticks after `count_from_s`."""
+    diverted: np.ndarray
+    """Requests the `divert` rule sent elsewhere."""
+    replicas_max: int
+
+
+def simulate_fleet(
+    step: StepModel,
+    r: Requests,
+    serve: np.ndarray,
+    settings: FleetSettings,
+    end_s: float,
+    count_from_s: float = 0.0,
+    divert: Callable[[int, list[Replica], list[int]], bool] | None = None,
+) -> FleetOutcome:
+    """Serve the requests marked in `serve` (arrival order) and write their times into `r`."""
+    env = simpy.Environment()
+    tick = settings.control_interval_s
+    auto = settings.autoscale
+
+    def make() -> Replica:
+        return Replica(step, r, settings.scheduling, settings.max_batch, settings.chunk_tokens)
+
+    fleet = [make() for _ in range(max(settings.replicas, 1))]
+    ready_at = [0.0] * len(fleet)
+    up_since = [0.0] * len(fleet)
+    retired_at: list[float | None] = [None] * len(fleet)
+    diverted = np.zeros(len(r.arrival_s), dtype=bool)
+    boundaries: list[tuple[float, int]] = []
+    # Per replica, for routing: tokens outstanding at its last boundary and the stretch in progress.
+    state = np.zeros((5, len(fleet)))  # outstanding, stretch start, 1 / first step, steps, decoding sequences
+    ready = np.ones(len(fleet), dtype=bool)
+    queue_samples: list[int] = []
+
+    def touched(k: int) -> None:
+        rep = fleet[k]
+        state[:, k] = (
+            rep.outstanding_tokens(),
+            rep.now,
+            1 / rep.stretch_a if rep.stretch_a else 0.0,
+            rep.stretch_steps,
+            len(rep.running) if rep.decoding else 0,
+        )
+        if rep.stretch_steps:
+            heapq.heappush(boundaries, (rep.stretch_end, k))
+
+    def catch_up(t: float) -> None:
+        while boundaries and boundaries[0][0] < t:
+            end, k = heapq.heappop(boundaries)
+            if fleet[k].stretch_steps and fleet[k].stretch_end == end:
+                fleet[k].advance_to(t)
+                touched(k)
+
+    def outstanding_at(t: float) -> np.ndarray:
+        # Decode steps run since each stretch began, counted at the stretch's first (shortest) step:
+        # exact while the KV term is zero, and within a step of it otherwise.
+        out, start, inv_a, steps, decoding = state
+        done = np.minimum(np.floor((t - start).clip(min=0) * inv_a), steps)
+        return np.where(ready, out - done * decoding, np.inf)
+
+    def live() -> list[int]:
+        return [k for k in range(len(fleet)) if ready[k]]
+
+    def arrivals():
+        i, n = 0, len(r.arrival_s)
+        arrival = r.arrival_s
+        while i < n:
+            horizon = env.now + tick
+            while i < n and arrival[i] < horizon:
+                if serve[i]:
+                    t = float(arrival[i])
+                    catch_up(t)
+                    if divert is not None and divert(i, fleet, live()):
+                        diverted[i] = True
+                    else:
+                        k = int(np.argmin(outstanding_at(t))) if len(fleet) > 1 else 0
+                        fleet[k].advance_to(t)
+                        fleet[k].submit(i, t)
+                        touched(k)
+                i += 1
+            if env.now >= count_from_s:
+                queue_samples.append(sum(len(fleet[k].waiting) for k in live()))
+            yield env.timeout(tick)
+
+    def start(k: int):
+        assert auto is not None
+        yield env.timeout(auto.startup_s)
+        ready_at[k] = env.now
+        ready[k] = True
+
+    def autoscaler():
+        # Add a replica while queues build; retire an idle one when the others could carry the last
+        # interval's output at the target utilisation.
+        nonlocal state, ready
+        assert auto is not None
+        produced_before = 0
+        while env.now < end_s:
+            yield env.timeout(tick)
+            catch_up(env.now)
+            up = live()
+            produced = sum(rep.output_tokens_done for rep in fleet)
+            rate = (produced - produced_before) / tick
+            produced_before = produced
+            waiting = sum(len(fleet[k].waiting) for k in up)
+            active = sum(1 for k in range(len(fleet)) if retired_at[k] is None)
+            if waiting > auto.scale_up_queue_per_replica * len(up) and active < auto.max_replicas:
+                fleet.append(make())
+                ready_at.append(math.inf)
+                up_since.append(env.now)
+                retired_at.append(None)
+                state = np.append(state, np.zeros((5, 1)), axis=1)
+                ready = np.append(ready, False)
+                env.process(start(len(fleet) - 1))
+            elif not waiting and active == len(up) and len(up) > max(auto.min_replicas, 1):
+                idle = [k for k in up if fleet[k].idle]
+                if idle and rate < (len(up) - 1) * auto.saturation_tok_per_s * auto.target_utilisation:
+                    retired_at[idle[0]] = env.now
+                    ready[idle[0]] = False
+
+    env.process(arrivals())
+    if auto is not None:
+        env.process(autoscaler())
+    env.run(until=end_s + tick)
+    for rep in fleet:
+        rep.run_to_completion()
+    held = 0.0
+    for k in range(len(fleet)):
+        on = max(up_since[k], count_from_s)
+        off = min(retired_at[k] if retired_at[k] is not None else end_s, end_s)
+        held += max(off - on, 0.0)
+    return FleetOutcome(
+        replica_seconds=held,
+        queue_mean=float(np.mean(queue_samples)) if queue_samples else 0.0,
+        diverted=diverted,
+        replicas_max=len(fleet),
+    )
+
+
+def saturation_tok_per_s(step: StepModel, max_batch: int, context_tokens: float) -> float:
+    """Output tokens per second of one replica at the largest batch its KV cache holds."""
+    batch = max(1, min(max_batch, int(step.kv_capacity_tokens // max(context_tokens, 1.0))))
+    return batch / float(step.decode_step_s(np.array([batch]), context_tokens)[0])
