@@ -196,6 +196,57 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_capacity(args: argparse.Namespace) -> int:
+    from simulator.capacity import capacity
+
+    result = capacity(
+        args.model,
+        args.gpu,
+        args.rates,
+        args.input_tokens,
+        args.output_tokens,
+        args.gpus_per_replica,
+        args.precision,
+        args.duration_s,
+        args.slo_ttft_p95_ms,
+        args.slo_tpot_p95_ms,
+        args.seed,
+    )
+    if args.json:
+        print(result.model_dump_json(indent=2))
+        return EXIT_OK
+    table = Table(
+        title=f"{result.model} on {result.gpus_per_replica} x {result.gpu} ({result.precision}, "
+        f"{result.perf_source}), {result.input_tokens} in / {result.output_tokens} out"
+    )
+    columns = (
+        "rate_rps",
+        "achieved_rps",
+        "output_tok_per_s",
+        "ttft_p50_ms",
+        "ttft_p95_ms",
+        "tpot_p50_ms",
+        "tpot_p95_ms",
+        "e2e_p95_ms",
+    )
+    for c in columns:
+        table.add_column(c, justify="right")
+    for p in result.points:
+        table.add_row(*(f"{getattr(p, c):,.1f}" for c in columns))
+    console = _console()
+    console.print(table)
+    if result.max_rate_rps_within_slo is not None:
+        console.print(f"Highest rate within the targets: {result.max_rate_rps_within_slo:.2f} requests/s")
+    return EXIT_OK
+
+
+def _rates(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected rates like 1,5,10,25, got {text!r}") from None
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -213,6 +264,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--engine", choices=("fluid", "des"), help="override the scenario's simulation.engine")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("capacity", help="what one replica serves: Poisson load at each rate, simulated")
+    p.add_argument("--model", required=True, help="open-weight model from `catalog models`")
+    p.add_argument("--gpu", required=True, help="GPU from `catalog gpus`")
+    p.add_argument("--gpus-per-replica", type=int, default=1)
+    p.add_argument("--precision", choices=("fp16", "bf16", "fp8", "int8", "int4"), default="fp16")
+    p.add_argument("--input-tokens", type=int, required=True)
+    p.add_argument("--output-tokens", type=int, required=True)
+    p.add_argument("--rates", type=_rates, required=True, help="requests per second, e.g. 1,5,10,25")
+    p.add_argument("--duration-s", type=float, default=600.0, help="simulated seconds per rate")
+    p.add_argument("--slo-ttft-p95-ms", type=float)
+    p.add_argument("--slo-tpot-p95-ms", type=float)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_capacity)
 
     p = sub.add_parser("validate", help="check scenario files")
     p.add_argument("scenarios", nargs="+")

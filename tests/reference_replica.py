@@ -96,5 +96,9 @@ def simulate(step: StepModel, r: Requests, policy: str, max_batch: int, chunk_to
 
 def requests(arrivals, prompts, cached, outputs) -> Requests:
     order = np.argsort(arrivals, kind="stable")
-    return Requests(np.asarray(arrivals, float)[order], np.asarray(prompts)[order], np.asarray(cached)[order],
-                    np.asarray(outputs)[order])
+    return Requests(
+        np.asarray(arrivals, float)[order],
+        np.asarray(prompts)[order],
+        np.asarray(cached)[order],
+        np.asarray(outputs)[order],
+    )

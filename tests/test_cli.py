@@ -264,3 +264,103 @@ def test_summary_states_the_cost_of_privacy(capsys) -> None:
     assert code == 0 and "No option is feasible" not in out
     assert "Cheapest feasible option: gpt-4.1-mini-eu-zdr" in out
     assert "Cheapest option meeting every privacy requirement: llama-70b-on-premises" in out
+
+
+def test_capacity_json_contract_and_knee(capsys) -> None:
+    code, out, _ = run_cli(
+        capsys,
+        "capacity",
+        "--model",
+        "llama-3.1-8b-instruct",
+        "--gpu",
+        "h100-sxm",
+        "--input-tokens",
+        "1000",
+        "--output-tokens",
+        "200",
+        "--rates",
+        "2,10,40",
+        "--duration-s",
+        "300",
+        "--slo-ttft-p95-ms",
+        "500",
+        "--slo-tpot-p95-ms",
+        "50",
+        "--json",
+    )
+    doc = json.loads(out)
+    assert code == 0 and doc["perf_source"] == "roofline-estimate"
+    for key in ("model", "gpu", "precision", "points", "max_rate_rps_within_slo"):
+        assert key in doc
+    low, mid, high = doc["points"]
+    for p in doc["points"]:
+        assert {
+            "rate_rps",
+            "achieved_rps",
+            "output_tok_per_s",
+            "ttft_p50_ms",
+            "ttft_p95_ms",
+            "tpot_p50_ms",
+            "tpot_p95_ms",
+            "e2e_p95_ms",
+        } <= p.keys()
+    assert low["achieved_rps"] == pytest.approx(2, rel=0.15)
+    assert high["achieved_rps"] < 40 * 0.8 and high["ttft_p95_ms"] > 10 * mid["ttft_p95_ms"]  # past the knee
+    assert 10 <= doc["max_rate_rps_within_slo"] < 40
+
+
+def test_capacity_bad_input(capsys) -> None:
+    code, _, err = run_cli(
+        capsys,
+        "capacity",
+        "--model",
+        "llama-3-8b",
+        "--gpu",
+        "h100-sxm",
+        "--input-tokens",
+        "10",
+        "--output-tokens",
+        "10",
+        "--rates",
+        "1",
+    )
+    assert code == 2 and "--model: unknown model 'llama-3-8b'" in err and err.count("\n") == 1
+    code, _, err = run_cli(
+        capsys,
+        "capacity",
+        "--model",
+        "llama-3.1-405b-instruct",
+        "--gpu",
+        "l4",
+        "--input-tokens",
+        "10",
+        "--output-tokens",
+        "10",
+        "--rates",
+        "1",
+    )
+    assert code == 2 and "does not fit" in err
+
+
+def test_run_des_reports_latency_per_class(capsys) -> None:
+    code, out, _ = run_cli(capsys, "run", str(ROOT / "scenarios" / "regulated-rag.yaml"), "--engine", "des", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["engine"] == "des" and doc["break_even_engine"] == "fluid"
+    by = {o["name"]: o for o in doc["options"]}
+    for o in doc["options"]:
+        assert 0 <= o["slo_attainment"] <= 1
+        assert set(o["latency"]) == {"clinician-qa", "discharge-summary", "staff-policy-qa", "public-faq"}
+        for lat in o["latency"].values():
+            assert {
+                "ttft_p50_ms",
+                "ttft_p95_ms",
+                "ttft_p99_ms",
+                "tpot_p50_ms",
+                "tpot_p95_ms",
+                "e2e_p95_ms",
+            } <= lat.keys()
+            assert lat["ttft_p50_ms"] <= lat["ttft_p95_ms"] <= lat["ttft_p99_ms"]
+    assert 0 < by["llama-70b-on-premises"]["utilisation"] <= 1
+    assert 0 < by["regulated-in-house"]["api_share"] < 1
+    # The API's latency is the provider's published one (catalogue), before any rate limiting.
+    assert by["gpt-4.1-mini-eu-zdr"]["latency"]["public-faq"]["ttft_p50_ms"] == 450

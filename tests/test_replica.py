@@ -11,10 +11,30 @@ from reference_replica import requests, simulate
 from simulator.engine.replica import Replica, series_s, steps_to_cover
 from simulator.perf import StepModel
 
-STEP = StepModel(b0_s=0.008, b_experts_s=0.0, expert_share=0.0, b_prefill_s=3e-5, b_attn_s=1e-9, b_decode_s=4e-5,
-                 b_kv_s=7e-8, kv_capacity_tokens=60_000, gpus_per_replica=1, source="test")
-MOE = StepModel(b0_s=0.004, b_experts_s=0.02, expert_share=0.0625, b_prefill_s=2e-5, b_attn_s=5e-10,
-                b_decode_s=2e-5, b_kv_s=5e-8, kv_capacity_tokens=30_000, gpus_per_replica=2, source="test")
+STEP = StepModel(
+    b0_s=0.008,
+    b_experts_s=0.0,
+    expert_share=0.0,
+    b_prefill_s=3e-5,
+    b_attn_s=1e-9,
+    b_decode_s=4e-5,
+    b_kv_s=7e-8,
+    kv_capacity_tokens=60_000,
+    gpus_per_replica=1,
+    source="test",
+)
+MOE = StepModel(
+    b0_s=0.004,
+    b_experts_s=0.02,
+    expert_share=0.0625,
+    b_prefill_s=2e-5,
+    b_attn_s=5e-10,
+    b_decode_s=2e-5,
+    b_kv_s=5e-8,
+    kv_capacity_tokens=30_000,
+    gpus_per_replica=2,
+    source="test",
+)
 
 
 def skip(step: StepModel, r, policy: str, max_batch: int, chunk: int = 2048) -> None:
@@ -36,8 +56,13 @@ def workloads(draw):
 
 
 @settings(max_examples=150, deadline=None)
-@given(workloads(), st.sampled_from(["prefill_first", "chunked_prefill"]), st.integers(1, 64),
-       st.sampled_from([STEP, MOE]), st.sampled_from([256, 2048]))
+@given(
+    workloads(),
+    st.sampled_from(["prefill_first", "chunked_prefill"]),
+    st.integers(1, 64),
+    st.sampled_from([STEP, MOE]),
+    st.sampled_from([256, 2048]),
+)
 def test_event_skipping_equals_the_per_step_reference(load, policy, max_batch, step, chunk) -> None:
     a, b = requests(*load), requests(*load)
     simulate(step, a, policy, max_batch, chunk)
@@ -72,8 +97,10 @@ def test_lone_decode_time_is_the_arithmetic_series() -> None:
     assert r.done_s[0] - r.first_token_s[0] == pytest.approx(decode, rel=1e-12)
 
 
-@pytest.mark.parametrize(("a", "c", "span"), [(0.01, 0.0, 0.05), (0.01, 1e-5, 0.05), (0.01, 1e-5, 0.0500001),
-                                              (0.02, 3e-6, 100.0), (1.0, 0.0, 1.0)])
+@pytest.mark.parametrize(
+    ("a", "c", "span"),
+    [(0.01, 0.0, 0.05), (0.01, 1e-5, 0.05), (0.01, 1e-5, 0.0500001), (0.02, 3e-6, 100.0), (1.0, 0.0, 1.0)],
+)
 def test_steps_to_cover_is_the_least_sufficient_count(a: float, c: float, span: float) -> None:
     n = steps_to_cover(a, c, span)
     assert series_s(a, c, n) >= span and series_s(a, c, n - 1) < span

@@ -48,6 +48,7 @@ class WindowResult:
     """Replica-seconds times each replica's saturation output rate: the denominator of utilisation."""
     queue_time_avg: float = 0.0
     """Time-averaged requests waiting in-house."""
+    replicas_end: int = 0
 
 
 @dataclass
@@ -189,18 +190,19 @@ class DesEngine:
             p = option.perf
             context = float(np.mean(frame.prompt_tokens + frame.output_tokens / 2))
             saturation = saturation_tok_per_s(step, p.max_batch, context)
-            auto = (
-                Autoscale(
+            auto = None
+            if autoscale:
+                plan = self.fluid._plan(option, self.class_names)
+                counts = np.bincount(frame.cls[path == IN_HOUSE], minlength=len(self.class_names))
+                work = sum(counts[k] * plan.work_s.get(c, 0.0) for k, c in enumerate(self.class_names))
+                auto = Autoscale(
                     option.min_replicas,
                     option.rent.max_replicas or 10 * max(replicas, 1),
                     option.rent.startup_s,
                     option.rent.scale_up_queue_per_replica,
                     p.target_utilisation,
-                    saturation,
+                    work / max(counts.sum(), 1),
                 )
-                if autoscale
-                else None
-            )
             settings = FleetSettings(replicas, p.scheduling, p.max_batch, p.chunk_tokens, auto)
             divert = None
             if overflow is not None:
@@ -218,6 +220,7 @@ class DesEngine:
             in_window = (frame.arrival_s >= self.warmup_s) & served
             result.output_tokens_in_house = float(frame.output_tokens[in_window].sum())
             result.queue_time_avg = outcome.queue_mean
+            result.replicas_end = outcome.replicas_end
         to_api = path == API
         if api is not None and to_api.any():
             latency = catalog.api_latency(api.provider, api.model)
@@ -286,6 +289,7 @@ class DesEngine:
         for m in self.sampled:
             results[m] = []
             levels = self.bins[m]
+            carried = 0  # levels run from quiet to busy; an autoscaled fleet keeps what it grew to
             for b, level in enumerate(levels):
                 frame = self.frame(m, b)
                 if step is None:
@@ -294,8 +298,10 @@ class DesEngine:
                     path = np.where(eligible[frame.cls], IN_HOUSE, API).astype(np.int8)
                     if b >= len(levels) / 2:  # peak levels: deferrable work waits for the off-peak windows
                         path[deferred[frame.cls]] = DEFERRED
-                replicas = self._replicas(own, base, m, level, autoscale) if step is not None else 0
-                results[m].append(self._simulate(frame, step, own, replicas, api, path, h, pinned, autoscale))
+                replicas = max(self._replicas(own, base, m, level, autoscale), carried) if step is not None else 0
+                window = self._simulate(frame, step, own, replicas, api, path, h, pinned, autoscale)
+                carried = window.replicas_end if autoscale else 0
+                results[m].append(window)
         return self._usage(option, base, results, autoscale)
 
     def _parts(

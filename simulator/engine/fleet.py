@@ -33,8 +33,10 @@ class Autoscale:
     startup_s: float
     scale_up_queue_per_replica: float
     target_utilisation: float
-    saturation_tok_per_s: float
-    """Output tokens per second one replica sustains at its largest batch."""
+    replica_s_per_request: float
+    """Replica time one request takes at the planned batch (the fluid plan's work per request)."""
+    lookback_s: float = 300.0
+    """Arrivals over this long set the load the fleet scales down to."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class FleetOutcome:
     diverted: np.ndarray
     """Requests the `divert` rule sent elsewhere."""
     replicas_max: int
+    replicas_end: int
+    """Replicas serving or starting when the run ended."""
 
 
 def simulate_fleet(
@@ -85,6 +89,8 @@ def simulate_fleet(
     state = np.zeros((5, len(fleet)))  # outstanding, stretch start, 1 / first step, steps, decoding sequences
     ready = np.ones(len(fleet), dtype=bool)
     queue_samples: list[int] = []
+    draining: list[int] = []
+    served_per_tick: list[int] = []
 
     def touched(k: int) -> None:
         rep = fleet[k]
@@ -97,11 +103,14 @@ def simulate_fleet(
         )
         if rep.stretch_steps:
             heapq.heappush(boundaries, (rep.stretch_end, k))
+        elif not rep.idle:  # work submitted at its last boundary: plan it at the next arrival
+            heapq.heappush(boundaries, (rep.now, k))
 
     def catch_up(t: float) -> None:
         while boundaries and boundaries[0][0] < t:
             end, k = heapq.heappop(boundaries)
-            if fleet[k].stretch_steps and fleet[k].stretch_end == end:
+            rep = fleet[k]
+            if (rep.stretch_end == end) if rep.stretch_steps else not rep.idle:
                 fleet[k].advance_to(t)
                 touched(k)
 
@@ -119,9 +128,14 @@ def simulate_fleet(
         i, n = 0, len(r.arrival_s)
         arrival = r.arrival_s
         while i < n:
+            if env.now >= count_from_s:  # sample the line before this tick's arrivals join it
+                catch_up(env.now)
+                queue_samples.append(sum(len(fleet[k].waiting) for k in live()))
             horizon = env.now + tick
+            served_per_tick.append(0)
             while i < n and arrival[i] < horizon:
                 if serve[i]:
+                    served_per_tick[-1] += 1
                     t = float(arrival[i])
                     catch_up(t)
                     if divert is not None and divert(i, fleet, live()):
@@ -132,8 +146,6 @@ def simulate_fleet(
                         fleet[k].submit(i, t)
                         touched(k)
                 i += 1
-            if env.now >= count_from_s:
-                queue_samples.append(sum(len(fleet[k].waiting) for k in live()))
             yield env.timeout(tick)
 
     def start(k: int):
@@ -143,21 +155,21 @@ def simulate_fleet(
         ready[k] = True
 
     def autoscaler():
-        # Add a replica while queues build; retire an idle one when the others could carry the last
-        # interval's output at the target utilisation.
+        # Add a replica while queues build; drain one when the others could carry the recent arrivals
+        # at the target utilisation (it takes no new requests and retires once empty).
         nonlocal state, ready
         assert auto is not None
-        produced_before = 0
+        lookback = max(1, round(auto.lookback_s / tick))
         while env.now < end_s:
             yield env.timeout(tick)
             catch_up(env.now)
             up = live()
-            produced = sum(rep.output_tokens_done for rep in fleet)
-            rate = (produced - produced_before) / tick
-            produced_before = produced
+            recent = served_per_tick[-lookback:]
+            busy_replicas = sum(recent) / (max(len(recent), 1) * tick) * auto.replica_s_per_request
             waiting = sum(len(fleet[k].waiting) for k in up)
-            active = sum(1 for k in range(len(fleet)) if retired_at[k] is None)
-            if waiting > auto.scale_up_queue_per_replica * len(up) and active < auto.max_replicas:
+            active = sum(1 for k in range(len(fleet)) if retired_at[k] is None and k not in draining)
+            # Replicas still starting count as capacity, so one queue does not order a dozen.
+            if waiting > auto.scale_up_queue_per_replica * active and active < auto.max_replicas:
                 fleet.append(make())
                 ready_at.append(math.inf)
                 up_since.append(env.now)
@@ -165,11 +177,20 @@ def simulate_fleet(
                 state = np.append(state, np.zeros((5, 1)), axis=1)
                 ready = np.append(ready, False)
                 env.process(start(len(fleet) - 1))
-            elif not waiting and active == len(up) and len(up) > max(auto.min_replicas, 1):
-                idle = [k for k in up if fleet[k].idle]
-                if idle and rate < (len(up) - 1) * auto.saturation_tok_per_s * auto.target_utilisation:
-                    retired_at[idle[0]] = env.now
-                    ready[idle[0]] = False
+            elif (
+                not waiting
+                and active == len(up)
+                and len(up) > max(auto.min_replicas, 1)
+                and busy_replicas < (len(up) - 1) * auto.target_utilisation
+            ):
+                k = min(up, key=lambda k: fleet[k].outstanding_tokens())
+                ready[k] = False
+                draining.append(k)
+            for k in list(draining):
+                fleet[k].advance_to(env.now)
+                if fleet[k].idle:
+                    retired_at[k] = env.now
+                    draining.remove(k)
 
     env.process(arrivals())
     if auto is not None:
@@ -187,6 +208,7 @@ def simulate_fleet(
         queue_mean=float(np.mean(queue_samples)) if queue_samples else 0.0,
         diverted=diverted,
         replicas_max=len(fleet),
+        replicas_end=sum(1 for k in range(len(fleet)) if retired_at[k] is None and k not in draining),
     )
 
 
