@@ -585,7 +585,7 @@ class Privacy(_Section):
 
 class Simulation(_Section):
     engine: Literal["fluid", "des"] = Field(
-        default="fluid",
+        default="des",
         description="fluid: analytic and instant; des: SimPy discrete-event simulation.",
         examples=["des"],
     )

@@ -18,6 +18,8 @@ BASE: dict[str, Any] = {
     },
     "options": [{"name": "api", "kind": "api", "provider": "openai", "model": "gpt-4o"}],
     "economics": {"horizon_months": 12, "price_date": "2026-11-01", "discount_rate_per_year": 0.0},
+    # Unit tests of pricing, costs and analysis use the instant engine; DES tests ask for "des".
+    "simulation": {"engine": "fluid"},
 }
 
 

@@ -67,7 +67,7 @@ def test_no_break_even_when_the_option_never_wins() -> None:
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_costs_match_at_the_reported_break_even(path) -> None:
     scenario = load_scenario(path)
-    result = run(scenario)
+    result = run(scenario, "fluid")  # break-even searches always run on the fluid engine
     evaluator = Evaluator(scenario)
     for be in result.break_even:
         if be.scale is None or be.scale == 0:

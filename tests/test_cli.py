@@ -55,7 +55,7 @@ def test_run_json_contract(capsys) -> None:
         "break_even",
     ):
         assert key in doc, key
-    assert doc["engine"] == "fluid" and doc["horizon_months"] == 36
+    assert doc["engine"] == "des" and doc["horizon_months"] == 36
     for option in doc["options"]:
         assert option.keys() >= CONTRACT_OPTION_FIELDS
         assert set(option["tokens"]) == {"input", "cached_input", "output"}

@@ -29,7 +29,7 @@ def self_host(**fields) -> dict:
 
 def costs(option: dict, **economics) -> tuple[dict[str, float], object]:
     s = make(options=[option], economics={**economics})
-    result = run(s).options[0]
+    result = run(s, "fluid").options[0]
     return result.cost_by_category_usd, result
 
 

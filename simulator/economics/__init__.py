@@ -231,7 +231,17 @@ class Economics:
         decline_per_year = self.scenario.economics.gpu_rental_price_decline_per_year
         term = {"reserved_1y": units.MONTHS_PER_YEAR, "reserved_3y": 3 * units.MONTHS_PER_YEAR}.get(terms.tier)
         if term is None:
-            costs.add("gpu_rental", fleet.gpu_hours * rate * units.decline_factor(decline_per_year, self.month_index))
+            billed_hours = fleet.gpu_hours
+            if terms.tier == "spot":  # preempted work is redone on hours that are billed too
+                overhead = _sourced(
+                    costs,
+                    "spot interruptions",
+                    terms.spot_interruption_overhead,
+                    "spot_interruption_overhead",
+                    "share_of_gpu_hours",
+                )
+                billed_hours = billed_hours * (1 + overhead)
+            costs.add("gpu_rental", billed_hours * rate * units.decline_factor(decline_per_year, self.month_index))
             return
         # A reservation runs its full term from the month it is made, at the price of that month's
         # term start: GPUs added in month j are held until month j + term - 1.

@@ -32,7 +32,7 @@ class FleetUsage:
     gpus_held: np.ndarray
     """GPUs owned (buy) or reserved (fixed rentals) in the month; peak GPUs up for autoscaled rentals."""
     gpu_hours: np.ndarray
-    """GPU-hours billed (rent) or powered (buy)."""
+    """GPU-hours held: rented (spot interruptions are added when billed) or powered (buy)."""
     busy_gpu_hours: np.ndarray
     """GPU-hours spent serving, at the roofline's pace: the basis of power draw and utilisation."""
     capacity_tok_per_s: float

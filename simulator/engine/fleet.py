@@ -85,16 +85,17 @@ def simulate_fleet(
     retired_at: list[float | None] = [None] * len(fleet)
     diverted = np.zeros(len(r.arrival_s), dtype=bool)
     boundaries: list[tuple[float, int]] = []
-    # Per replica, for routing: tokens outstanding at its last boundary and the stretch in progress.
-    state = np.zeros((5, len(fleet)))  # outstanding, stretch start, 1 / first step, steps, decoding sequences
-    ready = np.ones(len(fleet), dtype=bool)
+    # Per replica, for routing: (tokens outstanding at its last boundary, stretch start,
+    # 1 / first step of the stretch, steps in it, sequences it decodes).
+    state = [(0.0, 0.0, 0.0, 0, 0)] * len(fleet)
+    ready = [True] * len(fleet)
     queue_samples: list[int] = []
     draining: list[int] = []
     served_per_tick: list[int] = []
 
     def touched(k: int) -> None:
         rep = fleet[k]
-        state[:, k] = (
+        state[k] = (
             rep.outstanding_tokens(),
             rep.now,
             1 / rep.stretch_a if rep.stretch_a else 0.0,
@@ -114,15 +115,37 @@ def simulate_fleet(
                 fleet[k].advance_to(t)
                 touched(k)
 
-    def outstanding_at(t: float) -> np.ndarray:
+    def least_loaded(t: float) -> int:
         # Decode steps run since each stretch began, counted at the stretch's first (shortest) step:
         # exact while the KV term is zero, and within a step of it otherwise.
-        out, start, inv_a, steps, decoding = state
-        done = np.minimum(np.floor((t - start).clip(min=0) * inv_a), steps)
-        return np.where(ready, out - done * decoding, np.inf)
+        best, best_k = math.inf, 0
+        for k, (out, start, inv_a, steps, decoding) in enumerate(state):
+            if ready[k]:
+                left = out - min(math.floor(max(t - start, 0.0) * inv_a), steps) * decoding if decoding else out
+                if left < best:
+                    best, best_k = left, k
+        return best_k
 
     def live() -> list[int]:
         return [k for k in range(len(fleet)) if ready[k]]
+
+    def one_replica():
+        # One fixed replica needs no routing: hand it each arrival directly.
+        rep = fleet[0]
+        arrival, wanted = r.arrival_s.tolist(), serve.tolist()
+        n, i = len(arrival), 0
+        while i < n:
+            if env.now >= count_from_s:
+                rep.advance_to(env.now)
+                queue_samples.append(len(rep.waiting))
+            horizon = env.now + tick
+            while i < n and arrival[i] < horizon:
+                if wanted[i]:
+                    t = arrival[i]
+                    rep.advance_to(t)
+                    rep.submit(i, t)
+                i += 1
+            yield env.timeout(tick)
 
     def arrivals():
         i, n = 0, len(r.arrival_s)
@@ -141,7 +164,7 @@ def simulate_fleet(
                     if divert is not None and divert(i, fleet, live()):
                         diverted[i] = True
                     else:
-                        k = int(np.argmin(outstanding_at(t))) if len(fleet) > 1 else 0
+                        k = least_loaded(t) if len(fleet) > 1 else 0
                         fleet[k].advance_to(t)
                         fleet[k].submit(i, t)
                         touched(k)
@@ -157,7 +180,6 @@ def simulate_fleet(
     def autoscaler():
         # Add a replica while queues build; drain one when the others could carry the recent arrivals
         # at the target utilisation (it takes no new requests and retires once empty).
-        nonlocal state, ready
         assert auto is not None
         lookback = max(1, round(auto.lookback_s / tick))
         while env.now < end_s:
@@ -174,8 +196,8 @@ def simulate_fleet(
                 ready_at.append(math.inf)
                 up_since.append(env.now)
                 retired_at.append(None)
-                state = np.append(state, np.zeros((5, 1)), axis=1)
-                ready = np.append(ready, False)
+                state.append((0.0, 0.0, 0.0, 0, 0))
+                ready.append(False)
                 env.process(start(len(fleet) - 1))
             elif (
                 not waiting
@@ -192,7 +214,8 @@ def simulate_fleet(
                     retired_at[k] = env.now
                     draining.remove(k)
 
-    env.process(arrivals())
+    single = len(fleet) == 1 and auto is None and divert is None
+    env.process(one_replica() if single else arrivals())
     if auto is not None:
         env.process(autoscaler())
     env.run(until=end_s + tick)

@@ -268,9 +268,6 @@ class FluidEngine:
             peak = fleet if fleet is not None else self._fixed_fleet(option, load.max(axis=1) * self.burst_peak)
             replicas = peak[:, None]
             gpu_hours = peak * g * units.HOURS_PER_MONTH
-        if option.procurement == "rent" and option.rent.tier == "spot":
-            overhead = perf.default_efficiency("spot_interruption_overhead", option.rent.spot_interruption_overhead)
-            gpu_hours = gpu_hours * (1 + overhead)
         busy = np.minimum(load, replicas).sum(axis=1) * g * SLOT_HOURS
         return FleetUsage(
             option=option.name,
