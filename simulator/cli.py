@@ -42,6 +42,7 @@ def _print_summary(result: RunResult, console: Console) -> None:
         ("USD/Mtok", "right"),
         ("GPUs", "right"),
         ("perf", "left"),
+        ("SLO met", "right"),
         ("privacy", "right"),
         ("feasible", "left"),
         ("compliant", "left"),
@@ -56,6 +57,7 @@ def _print_summary(result: RunResult, console: Console) -> None:
             f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
             f"{o.gpus_peak:g}" if o.gpus_peak is not None else "-",
             o.perf_source or "-",
+            f"{o.slo_attainment:.0%}" if o.slo_attainment is not None else "-",
             f"{o.privacy_score:.0f}",
             "yes" if o.feasible else "[red]no[/]: " + "; ".join(o.infeasible_reasons),
             "yes"
