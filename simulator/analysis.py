@@ -92,7 +92,10 @@ class LatencyResult(BaseModel):
     ttft_p99_ms: float
     tpot_p50_ms: float
     tpot_p95_ms: float
+    tpot_p99_ms: float
+    e2e_p50_ms: float
     e2e_p95_ms: float
+    e2e_p99_ms: float
     slo_attainment: float
 
 

@@ -301,6 +301,12 @@ class RentTerms(_Section):
     scale_up_queue_per_replica: float = Field(
         default=4, gt=0, description="Waiting requests per replica that make the autoscaler add one.", examples=[4]
     )
+    scale_up_ttft_ms: float | None = Field(
+        default=None,
+        gt=0,
+        description="Predicted TTFT of a new request that makes the autoscaler add a replica.",
+        examples=[1000],
+    )
     spot_interruption_overhead: float | None = Field(
         default=None, ge=0, lt=1, description="Extra GPU-hours lost to preemptions (spot only).", examples=[0.1]
     )

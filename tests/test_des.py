@@ -351,3 +351,35 @@ def test_token_bucket_rejects_beyond_the_limit() -> None:
     assert out.rejected.sum() == pytest.approx(3600 - 1200 - 1200, abs=5)  # full bucket + one minute of refill
     too_big = token_bucket(np.array([0.0]), np.array([2_000_000]), rpm=None, tpm=1_000_000, reject=False)
     assert too_big.rejected.all()
+
+
+@pytest.mark.parametrize("ttft_trigger_s", [None, 0.5])
+def test_autoscaler_adds_replicas_on_queue_or_predicted_ttft(ttft_trigger_s: float | None) -> None:
+    from simulator.engine.fleet import Autoscale
+
+    option = make(
+        options=[
+            {"name": "own", "kind": "self_host", "model": "llama-3.1-8b-instruct", "gpu": "l40s", "procurement": "rent"}
+        ]
+    ).options[0]
+    step = perf.for_option(option, 1)
+    rng = np.random.default_rng(4)
+    n = 6000
+    arrivals = np.sort(rng.uniform(0, 1200, n))  # 5 requests/s, several replicas' worth
+    r = Requests(arrivals, np.full(n, 3000), np.zeros(n, dtype=np.int64), np.full(n, 100))
+    # A queue trigger no burst reaches: only the TTFT trigger (when set) can add replicas.
+    auto = Autoscale(
+        1,
+        8,
+        startup_s=60,
+        scale_up_queue_per_replica=1e9,
+        target_utilisation=0.7,
+        replica_s_per_request=0.5,
+        scale_up_ttft_s=ttft_trigger_s,
+    )
+    outcome = simulate_fleet(step, r, np.ones(n, dtype=bool), FleetSettings(1, autoscale=auto), end_s=1200.0)
+    ttft_p95 = float(np.percentile(r.first_token_s - r.arrival_s, 95))
+    if ttft_trigger_s is None:
+        assert outcome.replicas_max == 1
+    else:
+        assert outcome.replicas_max > 1 and ttft_p95 < 60, (outcome.replicas_max, ttft_p95)

@@ -202,6 +202,7 @@ class DesEngine:
                     option.rent.scale_up_queue_per_replica,
                     p.target_utilisation,
                     work / max(counts.sum(), 1),
+                    None if option.rent.scale_up_ttft_ms is None else units.ms_to_seconds(option.rent.scale_up_ttft_ms),
                 )
             settings = FleetSettings(replicas, p.scheduling, p.max_batch, p.chunk_tokens, auto)
             divert = None
@@ -433,7 +434,10 @@ class DesEngine:
                 ttft_p99_ms=units.seconds_to_ms(weighted_percentile(ttft_s[mine], w, 99)),
                 tpot_p50_ms=units.seconds_to_ms(weighted_percentile(tpot_s[mine], w, 50)),
                 tpot_p95_ms=units.seconds_to_ms(weighted_percentile(tpot_s[mine], w, 95)),
+                tpot_p99_ms=units.seconds_to_ms(weighted_percentile(tpot_s[mine], w, 99)),
+                e2e_p50_ms=units.seconds_to_ms(weighted_percentile(e2e_s[mine], w, 50)),
                 e2e_p95_ms=units.seconds_to_ms(weighted_percentile(e2e_s[mine], w, 95)),
+                e2e_p99_ms=units.seconds_to_ms(weighted_percentile(e2e_s[mine], w, 99)),
                 slo_attainment=float(w[ok].sum() / w.sum()),
             )
         return out, met_weight / float(wt.sum()) if wt.sum() else math.nan

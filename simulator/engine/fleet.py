@@ -35,6 +35,8 @@ class Autoscale:
     target_utilisation: float
     replica_s_per_request: float
     """Replica time one request takes at the planned batch (the fluid plan's work per request)."""
+    scale_up_ttft_s: float | None = None
+    """Add a replica when the prompts queued at the least-loaded replica would delay a new one this long."""
     lookback_s: float = 300.0
     """Arrivals over this long set the load the fleet scales down to."""
 
@@ -126,6 +128,11 @@ def simulate_fleet(
                     best, best_k = left, k
         return best_k
 
+    def predicted_ttft_s(up: list[int]) -> float:
+        """Prefill of the prompts waiting at the least-loaded replica, then one step."""
+        ahead = min(sum(r.prompt[j] - r.cached[j] for j in fleet[k].waiting) for k in up)
+        return step.b0_s + step.b_prefill_s * ahead
+
     def live() -> list[int]:
         return [k for k in range(len(fleet)) if ready[k]]
 
@@ -191,7 +198,14 @@ def simulate_fleet(
             waiting = sum(len(fleet[k].waiting) for k in up)
             active = sum(1 for k in range(len(fleet)) if retired_at[k] is None and k not in draining)
             # Replicas still starting count as capacity, so one queue does not order a dozen.
-            if waiting > auto.scale_up_queue_per_replica * active and active < auto.max_replicas:
+            queued = waiting > auto.scale_up_queue_per_replica * active
+            slow = (
+                auto.scale_up_ttft_s is not None
+                and active == len(up)
+                and up
+                and predicted_ttft_s(up) > auto.scale_up_ttft_s
+            )
+            if (queued or slow) and active < auto.max_replicas:
                 fleet.append(make())
                 ready_at.append(math.inf)
                 up_since.append(env.now)
