@@ -89,6 +89,7 @@ def capacity(
     seed: int = 0,
     scheduling: Policy = "chunked_prefill",
     max_batch: int = 256,
+    measured_file: str | None = None,
 ) -> CapacityResult:
     m, g = catalog.model(model, "--model"), catalog.gpu(gpu, "--gpu")
     for name, value in (
@@ -100,15 +101,18 @@ def capacity(
         if value <= 0:
             raise InputError("capacity", name, f"must be > 0, got {value:g}", "give a positive number")
     d = catalog.owner_defaults()
-    step = perf.roofline(
-        m,
-        g,
-        precision,
-        gpus_per_replica,
-        d["decode_bandwidth_efficiency"].value,
-        d["prefill_compute_efficiency"].value,
-        d["usable_memory_share"].value,
-    )
+    if measured_file is not None:
+        step = perf.measured(measured_file, m, g, precision, gpus_per_replica, d["usable_memory_share"].value)
+    else:
+        step = perf.roofline(
+            m,
+            g,
+            precision,
+            gpus_per_replica,
+            d["decode_bandwidth_efficiency"].value,
+            d["prefill_compute_efficiency"].value,
+            d["usable_memory_share"].value,
+        )
     if step.kv_capacity_tokens < input_tokens + output_tokens:
         raise InputError(
             "capacity",

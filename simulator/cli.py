@@ -213,6 +213,7 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
         args.slo_ttft_p95_ms,
         args.slo_tpot_p95_ms,
         args.seed,
+        measured_file=args.perf,
     )
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -276,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-tokens", type=int, required=True)
     p.add_argument("--rates", type=_rates, required=True, help="requests per second, e.g. 1,5,10,25")
     p.add_argument("--duration-s", type=float, default=600.0, help="simulated seconds per rate")
+    p.add_argument("--perf", help="a probe's measured file: fit step times to it instead of the roofline")
     p.add_argument("--slo-ttft-p95-ms", type=float)
     p.add_argument("--slo-tpot-p95-ms", type=float)
     p.add_argument("--seed", type=int, default=0)

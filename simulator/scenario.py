@@ -392,6 +392,11 @@ class PerfSettings(_Section):
     usable_memory_share: float | None = Field(
         default=None, gt=0, le=1, description="Share of GPU memory for weights and KV cache.", examples=[0.9]
     )
+    measured: str | None = Field(
+        default=None,
+        description="A probe's measured file (relative to the scenario) to fit step times to, instead of the roofline.",
+        examples=["../measured/tinyllama-q4_0-cpu.json"],
+    )
 
 
 class SelfHostOption(_Section):
@@ -791,6 +796,24 @@ def apply_override(data: dict[str, Any], path: list[str | int], value: Any, labe
             node = node[part]
 
 
+def _resolve_measured(scenario: Scenario, base: Path) -> Scenario:
+    """Make measured-file paths absolute (relative to the scenario) and check they load and fit."""
+    from simulator.probe.measured import fit, load
+
+    options = list(scenario.options)
+    for i, o in enumerate(options):
+        if isinstance(o, SelfHostOption) and o.perf.measured is not None:
+            path = (base / o.perf.measured).resolve()
+            try:
+                fit(load(path))
+            except InputError as e:
+                raise InputError(
+                    "", f"options[{i}].perf.measured", str(e), "point it at a probe's measured file"
+                ) from None
+            options[i] = o.model_copy(update={"perf": o.perf.model_copy(update={"measured": str(path)})})
+    return scenario.model_copy(update={"options": options})
+
+
 def _check_catalogue_references(scenario: Scenario) -> None:
     from simulator.catalog.api_prices import check_api_model
 
@@ -874,6 +897,7 @@ def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scen
         raise _from_validation_error(source, e) from None
     try:
         _check_catalogue_references(scenario)
+        scenario = _resolve_measured(scenario, Path(source).parent)
     except InputError as e:
         raise e.at(source) from None
     return scenario

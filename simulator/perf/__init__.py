@@ -18,6 +18,7 @@ maximum. Coefficients come from a roofline of the GPU and model shape at stated 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -128,9 +129,41 @@ def default_efficiency(name: str, value: float | None) -> float:
     return value if value is not None else catalog.owner_defaults()[name].value
 
 
+def measured(
+    path: str, model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, usable_memory_share: float
+) -> StepModel:
+    """Step times fitted to a probe's measured file; the KV cache still comes from the GPU's memory."""
+    from simulator.probe.measured import fit, load
+
+    m = load(path)
+    f = fit(m)
+    proxy = ", random-weight proxy" if m.model.proxy else ""
+    return StepModel(
+        b0_s=f.b0_s,
+        b_experts_s=0.0,
+        expert_share=0.0,
+        b_prefill_s=f.b_prefill_s,
+        b_attn_s=0.0,
+        b_decode_s=f.b_decode_s,
+        b_kv_s=f.b_kv_s,
+        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, usable_memory_share),
+        gpus_per_replica=gpus,
+        source=f"measured: {Path(path).name} ({m.backend.name} {m.backend.version}, {m.model.precision}{proxy})",
+    )
+
+
 def for_option(option: SelfHostOption, gpus: int) -> StepModel:
-    """The step model of one replica of a self-hosted option."""
+    """The step model of one replica of a self-hosted option: measured when a file is given."""
     p = option.perf
+    if p.measured is not None:
+        return measured(
+            p.measured,
+            catalog.model(option.model),
+            catalog.gpu(option.gpu),
+            option.precision,
+            gpus,
+            default_efficiency("usable_memory_share", p.usable_memory_share),
+        )
     return roofline(
         catalog.model(option.model),
         catalog.gpu(option.gpu),

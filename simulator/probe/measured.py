@@ -1,0 +1,266 @@
+"""The measured format: one JSON file per probe run, versioned, written atomically.
+
+A file holds where it was measured (hardware fingerprint), with what (backend and version), on which
+model (name, shape, precision, file hash, and whether the weights were a random-weight proxy of the
+real shape), the sweep points with their percentiles and raw samples, and the noise seen while
+measuring. `fit` turns the points into step-time coefficients for the simulator.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from simulator import units
+from simulator.errors import InputError
+
+SCHEMA_VERSION = 1
+NOISY_OTHER_CPU_SHARE = 0.15  # other processes took more than this share of the CPU while measuring
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GpuInfo(_Record):
+    name: str
+    memory_gb: float
+    driver: str | None = None
+
+
+class Hardware(_Record):
+    cpu_model: str
+    cpu_cores: int
+    memory_gb: float
+    gpus: list[GpuInfo] = []
+    platform: str
+
+
+class Backend(_Record):
+    name: str
+    version: str
+
+
+class ModelInfo(_Record):
+    name: str
+    catalogue_name: str | None = None
+    """The catalogue model whose shape this is, when there is one."""
+    precision: str
+    parameters: float | None = None
+    file_sha256: str | None = None
+    proxy: bool = False
+    """Random weights of the real shape: speed matches, outputs are meaningless."""
+
+
+class Point(_Record):
+    """One sweep point: a batch of parallel sequences (in-process) or a concurrency or rate (server)."""
+
+    batch: int | None = None
+    concurrency: int | None = None
+    rate_rps: float | None = None
+    prompt_tokens: float
+    gen_tokens: float
+    prefill_tok_per_s: float | None = None
+    decode_tok_per_s: float | None = None
+    """Output tokens per second summed over the batch."""
+    decode_step_ms: float | None = None
+    """Median time of one decode step of the whole batch."""
+    ttft_ms_p50: float | None = None
+    ttft_ms_p95: float | None = None
+    tpot_ms_p50: float | None = None
+    tpot_ms_p95: float | None = None
+    itl_ms_p50: float | None = None
+    e2e_ms_p50: float | None = None
+    e2e_ms_p95: float | None = None
+    output_tok_per_s: float | None = None
+    total_tok_per_s: float | None = None
+    errors: int = 0
+    samples: dict[str, list[float]] = {}
+    """Raw samples behind the medians and percentiles, by name and unit."""
+    other_cpu_share: float | None = None
+    noisy: bool = False
+
+
+class Measured(_Record):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    kind: Literal["llamacpp", "openai", "llama-bench", "vllm-bench-serve", "guidellm"]
+    created: dt.datetime
+    hardware: Hardware
+    backend: Backend
+    model: ModelInfo
+    settings: dict[str, float | int | str | bool | None] = {}
+    points: list[Point] = Field(min_length=1)
+    partial: bool = False
+    """A fault stopped the sweep; the points before it are kept."""
+    fault: str | None = None
+
+
+def fingerprint() -> Hardware:
+    """This machine: CPU model, cores, memory, and NVIDIA GPUs when NVML answers."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        pages, page = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        memory_gb = pages * page / units.BYTES_PER_GB
+    except (ValueError, OSError):
+        memory_gb = 0.0
+    return Hardware(
+        cpu_model=cpu,
+        cpu_cores=os.cpu_count() or 1,
+        memory_gb=round(memory_gb, 1),
+        gpus=_nvml_gpus(),
+        platform=f"{platform.system()} {platform.release()} {platform.machine()}",
+    )
+
+
+def _nvml_gpus() -> list[GpuInfo]:
+    try:
+        import pynvml  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # no driver: a CPU machine
+        return []
+    try:
+        driver = pynvml.nvmlSystemGetDriverVersion()
+        gpus = []
+        for k in range(pynvml.nvmlDeviceGetCount()):
+            handle = pynvml.nvmlDeviceGetHandleByIndex(k)
+            memory = pynvml.nvmlDeviceGetMemoryInfo(handle).total / units.BYTES_PER_GB
+            name = pynvml.nvmlDeviceGetName(handle)
+            gpus.append(
+                GpuInfo(
+                    name=name if isinstance(name, str) else name.decode(),
+                    memory_gb=round(memory, 1),
+                    driver=driver if isinstance(driver, str) else driver.decode(),
+                )
+            )
+        return gpus
+    finally:
+        pynvml.nvmlShutdown()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write next to the target and rename over it: a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(measured: Measured, path: Path) -> None:
+    write_atomic(path, measured.model_dump_json(indent=2, exclude_none=True) + "\n")
+
+
+def load(path: str | Path) -> Measured:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except OSError as e:
+        raise InputError(str(path), "", f"cannot read the measured file: {e.strerror}", "check the path") from None
+    except json.JSONDecodeError as e:
+        raise InputError(str(path), f"line {e.lineno}", f"not JSON: {e.msg}", "re-run the probe") from None
+    try:
+        return Measured.model_validate(data)
+    except ValidationError as e:
+        first = e.errors(include_url=False)[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise InputError(
+            str(path), where, first["msg"], f"a measured file of schema_version {SCHEMA_VERSION}"
+        ) from None
+
+
+class Fit(BaseModel):
+    """Step-time coefficients fitted to a measured file, and how well they reproduce it."""
+
+    b0_s: float
+    b_prefill_s: float
+    b_decode_s: float
+    b_kv_s: float
+    residuals_ms: list[float]
+    """Measured minus fitted step time at each point used."""
+    max_relative_error: float
+    points_used: int
+
+
+def fit(measured: Measured) -> Fit:
+    """Least-squares fit of t_step = b0 + (b_decode + b_kv * context) * batch to decode steps.
+
+    In-process sweeps give the decode step time at each batch size directly; server sweeps give
+    TPOT at each concurrency, which is the step time of a batch that size. With one context length
+    `b_kv * context` cannot be told apart from `b_decode`, so `b_kv` is 0 and `b_decode` carries it.
+    The prefill coefficient is the measured prefill time per prompt token beyond `b0`.
+    """
+    rows, times = [], []
+    for p in measured.points:
+        batch = p.batch or p.concurrency
+        step_ms = p.decode_step_ms if p.decode_step_ms is not None else p.tpot_ms_p50
+        if batch and step_ms:
+            context = p.prompt_tokens + p.gen_tokens / 2
+            rows.append((1.0, batch, batch * context))
+            times.append(units.ms_to_seconds(step_ms))
+    if len(rows) < 2:
+        raise InputError("", "points", f"{len(rows)} decode point(s) to fit", "sweep at least two batch sizes")
+    a, y = np.array(rows), np.array(times)
+    contexts = a[:, 2] / a[:, 1]
+    if np.ptp(contexts) < 1e-9 * max(contexts.max(), 1):
+        coef, *_ = np.linalg.lstsq(a[:, :2], y, rcond=None)
+        b0, b_decode, b_kv = float(coef[0]), float(coef[1]), 0.0
+    else:
+        coef, *_ = np.linalg.lstsq(a, y, rcond=None)
+        b0, b_decode, b_kv = (float(x) for x in coef)
+    b0 = max(b0, 0.0)
+    predicted = b0 + a[:, 1] * b_decode + a[:, 2] * b_kv
+    prefill = [p for p in measured.points if p.prefill_tok_per_s]
+    if prefill:
+        per_token = [1 / p.prefill_tok_per_s - b0 / p.prompt_tokens for p in prefill]  # type: ignore[operator]
+        b_prefill = max(float(np.median(per_token)), 0.0)
+    else:
+        ttft = [p for p in measured.points if p.ttft_ms_p50 and (p.concurrency or p.batch) == 1]
+        b_prefill = (
+            max(
+                float(
+                    np.median(
+                        [
+                            (units.ms_to_seconds(p.ttft_ms_p50) - b0) / p.prompt_tokens  # type: ignore[arg-type]
+                            for p in ttft
+                        ]
+                    )
+                ),
+                0.0,
+            )
+            if ttft
+            else 0.0
+        )
+    residuals = y - predicted
+    return Fit(
+        b0_s=b0,
+        b_prefill_s=b_prefill,
+        b_decode_s=b_decode,
+        b_kv_s=b_kv,
+        residuals_ms=[units.seconds_to_ms(float(x)) for x in residuals],
+        max_relative_error=float(np.max(np.abs(residuals) / y)),
+        points_used=len(rows),
+    )

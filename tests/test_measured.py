@@ -1,0 +1,165 @@
+"""The measured format: atomic writes, loading errors, and a fit that recovers known coefficients."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+from simulator.probe import measured as mf
+
+
+def synthetic(
+    b0_ms: float,
+    b_decode_ms: float,
+    b_kv_ms: float,
+    contexts: tuple[int, ...] = (512,),
+    prefill_ms_per_token: float = 0.05,
+) -> mf.Measured:
+    points = []
+    for prompt in contexts:
+        for batch in (1, 2, 4, 8, 16):
+            context = prompt + 64 / 2
+            step_ms = b0_ms + (b_decode_ms + b_kv_ms * context) * batch
+            points.append(
+                mf.Point(
+                    batch=batch,
+                    prompt_tokens=prompt,
+                    gen_tokens=64,
+                    decode_step_ms=step_ms,
+                    decode_tok_per_s=batch / step_ms * 1000,
+                    prefill_tok_per_s=prompt / (b0_ms + prefill_ms_per_token * prompt) * 1000,
+                )
+            )
+    return mf.Measured(
+        kind="llamacpp",
+        created=dt.datetime(2026, 11, 28, tzinfo=dt.UTC),
+        hardware=mf.fingerprint(),
+        backend=mf.Backend(name="llama.cpp", version="test"),
+        model=mf.ModelInfo(name="tiny", catalogue_name="llama-3.1-8b-instruct", precision="q4_0", proxy=True),
+        points=points,
+    )
+
+
+def test_fit_recovers_known_coefficients() -> None:
+    f = mf.fit(synthetic(b0_ms=5.0, b_decode_ms=0.3, b_kv_ms=0.0))
+    assert f.b0_s == pytest.approx(5e-3, rel=1e-9)
+    assert f.b_decode_s == pytest.approx(0.3e-3, rel=1e-9)
+    assert f.b_prefill_s == pytest.approx(0.05e-3, rel=1e-9)
+    assert f.max_relative_error < 1e-9 and f.points_used == 5
+
+
+def test_fit_separates_kv_reads_with_two_contexts() -> None:
+    f = mf.fit(synthetic(b0_ms=4.0, b_decode_ms=0.2, b_kv_ms=1e-4, contexts=(256, 2048)))
+    assert (f.b0_s, f.b_decode_s, f.b_kv_s) == pytest.approx((4e-3, 0.2e-3, 1e-7), rel=1e-6)
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    m = synthetic(5.0, 0.3, 0.0)
+    path = tmp_path / "run.json"
+    mf.save(m, path)
+    assert mf.load(path) == m
+    assert json.loads(path.read_text())["schema_version"] == 1
+
+
+def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "run.json"
+    path.write_text("old")
+
+    def broken(src: str, dst: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mf.os, "replace", broken)
+    with pytest.raises(OSError):
+        mf.write_atomic(path, "new")
+    assert path.read_text() == "old" and list(tmp_path.iterdir()) == [path]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "cannot read the measured file"),
+        ("{not json", "line 1: not JSON"),
+        ('{"schema_version": 2}', "schema_version"),
+    ],
+)
+def test_bad_measured_files_are_one_line_exit_2(tmp_path: Path, capsys, content: str | None, expected: str) -> None:
+    path = tmp_path / "m.json"
+    if content is not None:
+        path.write_text(content)
+    code = main(
+        [
+            "capacity",
+            "--model",
+            "llama-3.1-8b-instruct",
+            "--gpu",
+            "h100-sxm",
+            "--input-tokens",
+            "100",
+            "--output-tokens",
+            "10",
+            "--rates",
+            "1",
+            "--perf",
+            str(path),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and expected in err and err.count("\n") == 1, err
+
+
+def test_capacity_uses_the_measured_fit(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "m.json"
+    mf.save(synthetic(b0_ms=20.0, b_decode_ms=2.0, b_kv_ms=0.0), path)
+    code = main(
+        [
+            "capacity",
+            "--model",
+            "llama-3.1-8b-instruct",
+            "--gpu",
+            "h100-sxm",
+            "--input-tokens",
+            "512",
+            "--output-tokens",
+            "65",
+            "--rates",
+            "0.05",
+            "--duration-s",
+            "2000",
+            "--perf",
+            str(path),
+            "--json",
+        ]
+    )
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["perf_source"].startswith("measured: m.json (llama.cpp test, q4_0, random-weight proxy")
+    # Alone, a request decodes at b0 + b_decode per token: 22 ms.
+    assert doc["points"][0]["tpot_p50_ms"] == pytest.approx(22.0, rel=0.05)
+
+
+def test_a_scenario_option_runs_on_measured_step_times(tmp_path: Path, capsys) -> None:
+    import yaml
+
+    from helpers import BASE
+
+    (tmp_path / "measured").mkdir()
+    mf.save(synthetic(b0_ms=20.0, b_decode_ms=2.0, b_kv_ms=0.0), tmp_path / "measured" / "run.json")
+    option = {
+        "name": "own",
+        "kind": "self_host",
+        "model": "llama-3.1-8b-instruct",
+        "gpu": "h100-sxm",
+        "procurement": "rent",
+        "perf": {"measured": "measured/run.json"},
+    }
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump({**BASE, "options": [BASE["options"][0], option]}))
+    assert main(["run", str(scenario), "--json"]) == 0
+    by = {o["name"]: o for o in json.loads(capsys.readouterr().out)["options"]}
+    assert by["own"]["perf_source"].startswith("measured: run.json")
+    (tmp_path / "measured" / "run.json").unlink()
+    assert main(["run", str(scenario)]) == 2
+    assert "options[1].perf.measured: " in capsys.readouterr().err
