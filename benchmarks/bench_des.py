@@ -92,8 +92,13 @@ def main() -> None:
 
     r = workload(300_000)
     start = time.perf_counter()
-    simulate_fleet(step, r, np.ones(len(r.arrival_s), dtype=bool), FleetSettings(1, scheduling="prefill_first"),
-                   end_s=float(r.arrival_s[-1]))
+    simulate_fleet(
+        step,
+        r,
+        np.ones(len(r.arrival_s), dtype=bool),
+        FleetSettings(1, scheduling="prefill_first"),
+        end_s=float(r.arrival_s[-1]),
+    )
     fast = len(r.arrival_s) / (time.perf_counter() - start)
 
     plain = workload(5_000)

@@ -10,14 +10,17 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
 from simulator import catalog
-from simulator.analysis import RunResult, run
 from simulator.errors import InputError
 from simulator.scenario import json_schema, load_scenario
+
+if TYPE_CHECKING:
+    from simulator.analysis import RunResult
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -102,6 +105,8 @@ def _console() -> Console:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from simulator.analysis import run  # the price catalogue loads only for the commands that price
+
     scenario = load_scenario(args.scenario, args.set or [])
     result = run(scenario, args.engine)
     if args.json:
@@ -243,6 +248,86 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_probe(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from simulator.probe import measured as mf
+
+    console = _console()
+    if args.probe == "synth":
+        from simulator.probe.synth import Shape, synthesize
+
+        out = synthesize(Shape.of(catalog.model(args.shape, "--shape")), Path(args.out), args.precision, args.seed)
+        print(f"{out}: random-weight proxy of {args.shape} at {args.precision}")
+        return EXIT_OK
+    if args.probe == "llamacpp":
+        from simulator.probe.llamacpp import probe
+
+        measured = probe(
+            args.model,
+            args.batch,
+            args.prompt_tokens,
+            args.gen_tokens,
+            args.threads,
+            args.repeats,
+            args.gpu_layers,
+            args.catalogue_name,
+            verbose=args.verbose,
+        )
+        if args.note:
+            measured.settings["note"] = args.note
+        out = Path(args.out or f"measured/{Path(args.model).stem}-{measured.created:%Y%m%d-%H%M%S}.json")
+        mf.save(measured, out)
+        print(f"{out}: {len(measured.points)} points" + (f" (partial: {measured.fault})" if measured.partial else ""))
+        return EXIT_OK
+    measured = mf.load(args.file)
+    fit = mf.fit(measured)
+    table = Table(
+        title=f"{measured.model.name} ({measured.model.precision}{', proxy' if measured.model.proxy else ''})"
+        f" on {measured.hardware.cpu_model}, {measured.backend.name} {measured.backend.version}"
+    )
+    for c in (
+        "batch",
+        "decode step ms",
+        "decode tok/s",
+        "prefill tok/s",
+        "fit ms",
+        "residual ms",
+        "other CPU",
+        "noisy",
+    ):
+        table.add_column(c, justify="right")
+    residuals = iter(fit.residuals_ms)
+    for p in measured.points:
+        step = p.decode_step_ms if p.decode_step_ms is not None else p.tpot_ms_p50
+        residual = next(residuals) if (p.batch or p.concurrency) and step else None
+        table.add_row(
+            str(p.batch or p.concurrency),
+            f"{step:.3f}" if step else "-",
+            f"{p.decode_tok_per_s:,.1f}" if p.decode_tok_per_s else "-",
+            f"{p.prefill_tok_per_s:,.1f}" if p.prefill_tok_per_s else "-",
+            f"{step - residual:.3f}" if step and residual is not None else "-",
+            f"{residual:+.3f}" if residual is not None else "-",
+            f"{p.other_cpu_share:.0%}" if p.other_cpu_share is not None else "-",
+            "yes" if p.noisy else "",
+        )
+    console.print(table)
+    console.print(
+        f"fit: b0 {fit.b0_s * 1e3:.3f} ms, b_decode {fit.b_decode_s * 1e3:.4f} ms/sequence, "
+        f"b_kv {fit.b_kv_s * 1e6:.4f} us/token, b_prefill {fit.b_prefill_s * 1e3:.4f} ms/token; "
+        f"largest error {fit.max_relative_error:.1%} over {fit.points_used} points"
+        + (f" (batch {', '.join(map(str, fit.left_out))} shown, not fitted)" if fit.left_out else "")
+    )
+    return EXIT_OK
+
+
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 1,2,4,8, got {text!r}") from None
+
+
 def _rates(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
@@ -283,6 +368,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_capacity)
+
+    p = sub.add_parser("probe", help="measure hardware and write measured/*.json; show a measured file")
+    probes = p.add_subparsers(dest="probe", required=True)
+    q = probes.add_parser("synth", help="write a random-weight GGUF of a catalogue model's shape")
+    q.add_argument("--shape", required=True, help="dense model from `catalog models`")
+    q.add_argument("--precision", choices=("f16", "q8_0", "q4_0", "q4_k_m"), default="f16")
+    q.add_argument("--out", required=True, help="GGUF file to write")
+    q.add_argument("--seed", type=int, default=0)
+    q.set_defaults(func=_cmd_probe)
+    q = probes.add_parser("llamacpp", help="measure a GGUF model in-process with llama.cpp")
+    q.add_argument("--model", required=True, help="GGUF file")
+    q.add_argument("--batch", type=_ints, default=[1, 2, 4, 8, 16], help="parallel sequences, e.g. 1,2,4,8,16")
+    q.add_argument("--prompt-tokens", type=int, default=128)
+    q.add_argument("--gen-tokens", type=int, default=32)
+    q.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
+    q.add_argument("--repeats", type=int, default=3)
+    q.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to a GPU (-1: all)")
+    q.add_argument("--catalogue-name", help="the catalogue model whose shape this file has")
+    q.add_argument("--note", help="how the backend was built or run, kept in the file's settings")
+    q.add_argument("--verbose", action="store_true", help="let llama.cpp print its own logs")
+    q.add_argument("--out", help="measured file to write (default: measured/<model>-<time>.json)")
+    q.set_defaults(func=_cmd_probe)
+    q = probes.add_parser("show", help="print a measured file's curve, fit and residuals")
+    q.add_argument("file")
+    q.set_defaults(func=_cmd_probe)
 
     p = sub.add_parser("validate", help="check scenario files")
     p.add_argument("scenarios", nargs="+")

@@ -49,7 +49,7 @@ def test_fit_recovers_known_coefficients() -> None:
     assert f.b0_s == pytest.approx(5e-3, rel=1e-9)
     assert f.b_decode_s == pytest.approx(0.3e-3, rel=1e-9)
     assert f.b_prefill_s == pytest.approx(0.05e-3, rel=1e-9)
-    assert f.max_relative_error < 1e-9 and f.points_used == 5
+    assert f.max_relative_error < 1e-9 and f.points_used == 4 and f.left_out == [1]  # single-sequence path
 
 
 def test_fit_separates_kv_reads_with_two_contexts() -> None:

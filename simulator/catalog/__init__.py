@@ -72,6 +72,8 @@ class OpenModel(_Data):
     kv_heads: int = Field(gt=0)
     head_dim: int = Field(gt=0)
     kv_elements_per_token_layer: int | None = None
+    ffn_hidden_size: int | None = None
+    vocab_size: int | None = None
     experts: int | None = None
     experts_per_token: int | None = None
     context_tokens: int = Field(gt=0)

@@ -164,6 +164,9 @@ def write_atomic(path: Path, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a measured file is ordinary data
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -200,9 +203,12 @@ class Fit(BaseModel):
     b_decode_s: float
     b_kv_s: float
     residuals_ms: list[float]
-    """Measured minus fitted step time at each point used."""
+    """Measured minus fitted step time at every decode point, in file order."""
     max_relative_error: float
+    """Largest |residual| / measured over the points the fit used."""
     points_used: int
+    left_out: list[int]
+    """Batch sizes shown but not fitted (llama.cpp's single-sequence path; see `fit`)."""
 
 
 def fit(measured: Measured) -> Fit:
@@ -212,6 +218,11 @@ def fit(measured: Measured) -> Fit:
     TPOT at each concurrency, which is the step time of a batch that size. With one context length
     `b_kv * context` cannot be told apart from `b_decode`, so `b_kv` is 0 and `b_decode` carries it.
     The prefill coefficient is the measured prefill time per prompt token beyond `b0`.
+
+    llama.cpp runs a lone sequence through matrix-vector kernels that are faster per token than its
+    batched path, so for in-process sweeps with at least two larger batches the batch-1 point is
+    shown but not fitted; the simulator then treats a lone request at the batched pace (slower, so
+    on the safe side).
     """
     rows, times = [], []
     for p in measured.points:
@@ -223,7 +234,10 @@ def fit(measured: Measured) -> Fit:
             times.append(units.ms_to_seconds(step_ms))
     if len(rows) < 2:
         raise InputError("", "points", f"{len(rows)} decode point(s) to fit", "sweep at least two batch sizes")
-    a, y = np.array(rows), np.array(times)
+    a_all, y_all = np.array(rows), np.array(times)
+    batched = a_all[:, 1] >= 2
+    use = batched if measured.kind == "llamacpp" and batched.sum() >= 2 else np.ones(len(rows), dtype=bool)
+    a, y = a_all[use], y_all[use]
     contexts = a[:, 2] / a[:, 1]
     if np.ptp(contexts) < 1e-9 * max(contexts.max(), 1):
         coef, *_ = np.linalg.lstsq(a[:, :2], y, rcond=None)
@@ -232,7 +246,7 @@ def fit(measured: Measured) -> Fit:
         coef, *_ = np.linalg.lstsq(a, y, rcond=None)
         b0, b_decode, b_kv = (float(x) for x in coef)
     b0 = max(b0, 0.0)
-    predicted = b0 + a[:, 1] * b_decode + a[:, 2] * b_kv
+    predicted = b0 + a_all[:, 1] * b_decode + a_all[:, 2] * b_kv
     prefill = [p for p in measured.points if p.prefill_tok_per_s]
     if prefill:
         per_token = [1 / p.prefill_tok_per_s - b0 / p.prompt_tokens for p in prefill]  # type: ignore[operator]
@@ -254,13 +268,14 @@ def fit(measured: Measured) -> Fit:
             if ttft
             else 0.0
         )
-    residuals = y - predicted
+    residuals = y_all - predicted
     return Fit(
         b0_s=b0,
         b_prefill_s=b_prefill,
         b_decode_s=b_decode,
         b_kv_s=b_kv,
         residuals_ms=[units.seconds_to_ms(float(x)) for x in residuals],
-        max_relative_error=float(np.max(np.abs(residuals) / y)),
-        points_used=len(rows),
+        max_relative_error=float(np.max(np.abs(residuals[use]) / y_all[use])),
+        points_used=int(use.sum()),
+        left_out=[int(b) for b in a_all[~use, 1]],
     )

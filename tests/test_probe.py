@@ -1,0 +1,98 @@
+"""A real llama.cpp run on a tiny random-weight model: synth, probe, measured file, fit."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+from simulator.probe import measured as mf
+
+if os.environ.get("RENT_OR_OWN_REQUIRE_PROBE"):
+    import llama_cpp  # noqa: F401  # CI must run these, never skip them
+else:
+    pytest.importorskip("llama_cpp", reason="install the probe extra: pip install -e '.[probe]'")
+
+from simulator.probe.llamacpp import probe
+from simulator.probe.synth import Shape, sha256, synthesize
+
+# About 20M parameters: a batched decode step takes several milliseconds on a CI core, long enough to time.
+TINY = Shape("tiny-proxy", hidden=512, layers=6, heads=8, kv_heads=2, ffn=1536, vocab=2048, context=2048)
+
+
+@pytest.fixture(scope="module")
+def tiny_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return synthesize(TINY, tmp_path_factory.mktemp("gguf") / "tiny-proxy-f16.gguf")
+
+
+def test_synth_model_loads_and_generates(tiny_gguf: Path) -> None:
+    import llama_cpp
+
+    llm = llama_cpp.Llama(str(tiny_gguf), n_ctx=256, verbose=False)
+    out = llm("the", max_tokens=12, temperature=0.0)
+    assert out["usage"]["completion_tokens"] == 12
+    assert llm.n_vocab() == TINY.vocab
+    assert abs(llama_cpp.llama_model_n_params(llm.model) - TINY.parameters) / TINY.parameters < 0.01
+
+
+def test_synth_quantises_with_llama_cpp(tmp_path: Path) -> None:
+    q4 = synthesize(TINY, tmp_path / "tiny-proxy-q4_0.gguf", "q4_0")
+    f16 = synthesize(TINY, tmp_path / "tiny-proxy-f16.gguf")
+    assert q4.stat().st_size < f16.stat().st_size / 2.5
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_probe_writes_a_valid_file_whose_fit_reproduces_it(tiny_gguf: Path, tmp_path: Path) -> None:
+    measured = probe(tiny_gguf, [1, 2, 4, 8], prompt_tokens=64, gen_tokens=24, threads=1, repeats=3)
+    out = tmp_path / "m.json"
+    mf.save(measured, out)
+    loaded = mf.load(out)
+    assert loaded.model.proxy and loaded.model.file_sha256 == sha256(tiny_gguf)
+    assert [p.batch for p in loaded.points] == [1, 2, 4, 8] and not loaded.partial
+    assert all(len(p.samples["decode_step_ms"]) == 3 * 23 for p in loaded.points)
+    rates = [p.decode_tok_per_s for p in loaded.points]
+    assert rates[-1] > rates[0], rates  # batching raises throughput
+    fit = mf.fit(loaded)
+    # A linear step model reproduces the batched step times within 30% on a shared CI core.
+    assert fit.max_relative_error < 0.30, (fit.max_relative_error, fit.residuals_ms)
+    assert fit.b0_s > 0 and fit.b_decode_s > 0 and fit.b_prefill_s > 0
+
+
+def test_probe_cli_and_faults(tiny_gguf: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "cli.json"
+    assert (
+        main(
+            [
+                "probe",
+                "llamacpp",
+                "--model",
+                str(tiny_gguf),
+                "--batch",
+                "1,2",
+                "--prompt-tokens",
+                "16",
+                "--gen-tokens",
+                "4",
+                "--repeats",
+                "1",
+                "--threads",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    assert mf.load(out).points
+    assert main(["probe", "show", str(out)]) == 0
+    assert "fit: b0" in capsys.readouterr().out
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"GGUF" + os.urandom(64))
+    for path, expected in ((tmp_path / "missing.gguf", "no such model file"), (corrupt, "could not load it")):
+        assert main(["probe", "llamacpp", "--model", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and err.count("\n") == 1, err
+    assert main(["probe", "synth", "--shape", "mixtral-8x7b-instruct", "--out", str(tmp_path / "x.gguf")]) == 2
+    assert "mixture of experts" in capsys.readouterr().err
