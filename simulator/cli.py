@@ -280,6 +280,26 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         mf.save(measured, out)
         print(f"{out}: {len(measured.points)} points" + (f" (partial: {measured.fault})" if measured.partial else ""))
         return EXIT_OK
+    if args.probe == "openai":
+        from simulator.probe.openai import probe as probe_openai
+
+        measured = probe_openai(
+            args.base_url,
+            args.model,
+            args.concurrency,
+            args.rates,
+            args.prompt_tokens,
+            args.gen_tokens,
+            args.duration_s,
+            args.api_key_env,
+        )
+        out = Path(args.out or f"measured/{args.model.replace('/', '_')}-{measured.created:%Y%m%d-%H%M%S}.json")
+        mf.save(measured, out)
+        print(f"{out}: {len(measured.points)} points")
+        if measured.partial:
+            # The points measured before the fault are saved; the run still failed.
+            raise InputError(str(out), "", f"partial: {measured.fault}", "fix the server and run the sweep again")
+        return EXIT_OK
     measured = mf.load(args.file)
     fit = mf.fit(measured)
     table = Table(
@@ -389,6 +409,17 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--note", help="how the backend was built or run, kept in the file's settings")
     q.add_argument("--verbose", action="store_true", help="let llama.cpp print its own logs")
     q.add_argument("--out", help="measured file to write (default: measured/<model>-<time>.json)")
+    q.set_defaults(func=_cmd_probe)
+    q = probes.add_parser("openai", help="load an OpenAI-compatible server (vLLM, llama.cpp server, ...)")
+    q.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8000/v1")
+    q.add_argument("--model", required=True, help="model name the server expects")
+    q.add_argument("--concurrency", type=_ints, help="closed loop: clients, e.g. 1,2,4,8")
+    q.add_argument("--rates", type=_rates, help="open loop: Poisson requests per second, e.g. 0.5,1,2")
+    q.add_argument("--prompt-tokens", type=int, default=128, help="prompt length in words (about tokens)")
+    q.add_argument("--gen-tokens", type=int, default=64)
+    q.add_argument("--duration-s", type=float, default=30.0, help="seconds per sweep point")
+    q.add_argument("--api-key-env", help="environment variable holding the API key (never written)")
+    q.add_argument("--out", help="measured file to write")
     q.set_defaults(func=_cmd_probe)
     q = probes.add_parser("show", help="print a measured file's curve, fit and residuals")
     q.add_argument("file")

@@ -24,6 +24,7 @@ from simulator.errors import InputError
 
 SCHEMA_VERSION = 1
 NOISY_OTHER_CPU_SHARE = 0.15  # other processes took more than this share of the CPU while measuring
+CONTEXT_SPREAD_TO_FIT_KV = 0.25  # contexts must differ by a quarter of their mean to separate b_kv
 
 
 class _Record(BaseModel):
@@ -239,12 +240,13 @@ def fit(measured: Measured) -> Fit:
     use = batched if measured.kind == "llamacpp" and batched.sum() >= 2 else np.ones(len(rows), dtype=bool)
     a, y = a_all[use], y_all[use]
     contexts = a[:, 2] / a[:, 1]
-    if np.ptp(contexts) < 1e-9 * max(contexts.max(), 1):
-        coef, *_ = np.linalg.lstsq(a[:, :2], y, rcond=None)
-        b0, b_decode, b_kv = float(coef[0]), float(coef[1]), 0.0
-    else:
+    b_kv = 0.0
+    if np.ptp(contexts) > CONTEXT_SPREAD_TO_FIT_KV * contexts.mean():
         coef, *_ = np.linalg.lstsq(a, y, rcond=None)
         b0, b_decode, b_kv = (float(x) for x in coef)
+    if b_kv <= 0:  # one context length (or too little spread to tell): b_decode carries the KV reads
+        coef, *_ = np.linalg.lstsq(a[:, :2], y, rcond=None)
+        b0, b_decode, b_kv = float(coef[0]), float(coef[1]), 0.0
     b0 = max(b0, 0.0)
     predicted = b0 + a_all[:, 1] * b_decode + a_all[:, 2] * b_kv
     prefill = [p for p in measured.points if p.prefill_tok_per_s]

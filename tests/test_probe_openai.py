@@ -1,0 +1,176 @@
+"""The OpenAI-compatible probe against a real local server (llama-cpp-python's), and its faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+from simulator.probe import measured as mf
+
+if not os.environ.get("RENT_OR_OWN_REQUIRE_PROBE"):
+    pytest.importorskip("llama_cpp.server.app", reason="install the probe extra: pip install -e '.[probe]'")
+
+from simulator.probe.synth import Shape, synthesize
+
+SHAPE = Shape("server-proxy", hidden=256, layers=2, heads=4, kv_heads=2, ffn=512, vocab=1024, context=1024)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    model = synthesize(SHAPE, tmp_path / "server-proxy.gguf")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--interrupt_requests",
+            "False",
+            "--n_ctx",
+            "1024",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                pytest.fail("llama_cpp.server did not start")
+            time.sleep(0.2)
+    yield proc, f"http://127.0.0.1:{port}/v1"
+    proc.kill()
+    proc.wait()
+
+
+def test_probe_measures_a_real_server(server, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, url = server
+    monkeypatch.setenv("PROBE_TEST_KEY", "sk-secret-never-written")
+    out = tmp_path / "served.json"
+    code = main(
+        [
+            "probe",
+            "openai",
+            "--base-url",
+            url,
+            "--model",
+            "proxy",
+            "--concurrency",
+            "1,2",
+            "--rates",
+            "2",
+            "--prompt-tokens",
+            "24",
+            "--gen-tokens",
+            "12",
+            "--duration-s",
+            "3",
+            "--api-key-env",
+            "PROBE_TEST_KEY",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    text = out.read_text()
+    assert "sk-secret" not in text
+    m = mf.load(out)
+    assert m.kind == "openai" and not m.partial and len(m.points) == 3
+    assert [p.concurrency for p in m.points[:2]] == [1, 2] and m.points[2].rate_rps == 2
+    for p in m.points:
+        assert p.errors == 0 and 0 < p.ttft_ms_p50 < p.e2e_ms_p50
+        assert 1 <= p.gen_tokens <= 12  # counted tokens; a random-weight model may stop early
+        assert all(t < e for t, e in zip(p.samples["ttft_ms"], p.samples["e2e_ms"], strict=True))
+    assert m.settings["token_counts"] in ("usage", "chunks", "chunks+usage")
+    assert mf.fit(m).points_used == 2
+
+
+def test_probe_faults_are_one_line_and_keep_what_was_measured(server, tmp_path: Path, capsys) -> None:
+    proc, url = server
+    port = url.split(":")[2].split("/")[0]
+    code = main(
+        [
+            "probe",
+            "openai",
+            "--base-url",
+            f"http://127.0.0.1:{free_port()}/v1",
+            "--model",
+            "x",
+            "--concurrency",
+            "1",
+            "--duration-s",
+            "1",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot reach" in err and err.count("\n") == 1, err
+    code = main(
+        [
+            "probe",
+            "openai",
+            "--base-url",
+            f"http://127.0.0.1:{port}/nowhere",
+            "--model",
+            "x",
+            "--concurrency",
+            "1",
+            "--duration-s",
+            "1",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "HTTP 404" in err and err.count("\n") == 1, err
+    # The server dies during the second point: the first is kept, the file says partial, exit 2.
+    out = tmp_path / "partial.json"
+    threading.Timer(4.0, proc.kill).start()
+    code = main(
+        [
+            "probe",
+            "openai",
+            "--base-url",
+            url,
+            "--model",
+            "x",
+            "--concurrency",
+            "1,1,1",
+            "--prompt-tokens",
+            "8",
+            "--gen-tokens",
+            "8",
+            "--duration-s",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "partial" in err and err.count("\n") == 1, err
+    m = mf.load(out)
+    assert m.partial and m.fault and 1 <= len(m.points) < 3
+    assert json.loads(out.read_text())["partial"] is True
