@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from simulator import catalog, privacy, units
 from simulator.catalog.api_prices import GENAI_PRICES_VERSION
 from simulator.economics import CASH, Assumption, Economics, OptionCosts
-from simulator.engine import TOKEN_KINDS, OptionUsage
+from simulator.engine import TOKEN_KINDS, LatencySummary, OptionUsage
 from simulator.engine.des import DesEngine
 from simulator.engine.fluid import FluidEngine
 from simulator.scenario import SENSITIVITY_LEVELS, ApiOption, HybridOption, Scenario, SelfHostOption, site_of
@@ -70,7 +70,7 @@ class OptionResult(BaseModel):
     replica_output_tok_per_s: float | None = None
     perf_source: str | None = None
     quality: QualityFigure | None = None
-    latency: dict[str, LatencyResult] | None = None
+    latency: dict[str, LatencySummary] | None = None
     """Per class, from the des engine (null with the fluid engine)."""
     slo_attainment: float | None = None
     """Share of requests within their class's TTFT and TPOT targets (rejected ones count as misses)."""
@@ -84,19 +84,6 @@ class OptionResult(BaseModel):
     compliance_reasons: list[str]
     sensitive_tokens_leaving_boundary: dict[str, float]
     """Tokens over the horizon, by sensitivity level, that reach someone outside the company."""
-
-
-class LatencyResult(BaseModel):
-    ttft_p50_ms: float
-    ttft_p95_ms: float
-    ttft_p99_ms: float
-    tpot_p50_ms: float
-    tpot_p95_ms: float
-    tpot_p99_ms: float
-    e2e_p50_ms: float
-    e2e_p95_ms: float
-    e2e_p99_ms: float
-    slo_attainment: float
 
 
 class BreakEven(BaseModel):
@@ -233,7 +220,7 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         sensitive_tokens_leaving_boundary=_leaving_boundary(scenario, option, usage),
     )
     if usage.latency is not None:
-        result.latency = {c: LatencyResult(**vars(s)) for c, s in usage.latency.items()}
+        result.latency = usage.latency
         result.slo_attainment = usage.slo_attainment
         result.rejected_requests = usage.rejected_requests
         result.queue_mean = usage.queue_mean

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from simulator import catalog
 from simulator.errors import InputError
+from simulator.probe import measured as mf
 from simulator.scenario import json_schema, load_scenario
 
 if TYPE_CHECKING:
@@ -251,8 +252,6 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
 def _cmd_probe(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from simulator.probe import measured as mf
-
     console = _console()
     if args.probe == "synth":
         from simulator.probe.synth import Shape, synthesize
@@ -300,8 +299,23 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             # The points measured before the fault are saved; the run still failed.
             raise InputError(str(out), "", f"partial: {measured.fault}", "fix the server and run the sweep again")
         return EXIT_OK
-    measured = mf.load(args.file)
-    fit = mf.fit(measured)
+    if args.probe == "import":
+        from simulator.probe.importers import import_file
+
+        measured = import_file(args.file)
+        out = Path(args.out or f"measured/{Path(args.file).stem}-{measured.kind}.json")
+        mf.save(measured, out)
+        print(f"{out}: {len(measured.points)} points imported from {measured.kind}")
+        return EXIT_OK
+    _show_measured(mf.load(args.file), console)
+    return EXIT_OK
+
+
+def _show_measured(measured: mf.Measured, console: Console) -> None:
+    try:
+        fit: mf.Fit | None = mf.fit(measured)
+    except InputError as e:
+        fit, why = None, e.problem
     table = Table(
         title=f"{measured.model.name} ({measured.model.precision}{', proxy' if measured.model.proxy else ''})"
         f" on {measured.hardware.cpu_model}, {measured.backend.name} {measured.backend.version}"
@@ -317,12 +331,12 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         "noisy",
     ):
         table.add_column(c, justify="right")
-    residuals = iter(fit.residuals_ms)
+    residuals = iter(fit.residuals_ms if fit else [])
     for p in measured.points:
         step = p.decode_step_ms if p.decode_step_ms is not None else p.tpot_ms_p50
-        residual = next(residuals) if (p.batch or p.concurrency) and step else None
+        residual = next(residuals, None) if (p.batch or p.concurrency) and step else None
         table.add_row(
-            str(p.batch or p.concurrency),
+            str(p.batch or p.concurrency or p.rate_rps),
             f"{step:.3f}" if step else "-",
             f"{p.decode_tok_per_s:,.1f}" if p.decode_tok_per_s else "-",
             f"{p.prefill_tok_per_s:,.1f}" if p.prefill_tok_per_s else "-",
@@ -332,13 +346,15 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             "yes" if p.noisy else "",
         )
     console.print(table)
+    if fit is None:
+        console.print(f"no fit: {why} (sweep at least two batch sizes or concurrencies)")
+        return
     console.print(
         f"fit: b0 {fit.b0_s * 1e3:.3f} ms, b_decode {fit.b_decode_s * 1e3:.4f} ms/sequence, "
         f"b_kv {fit.b_kv_s * 1e6:.4f} us/token, b_prefill {fit.b_prefill_s * 1e3:.4f} ms/token; "
         f"largest error {fit.max_relative_error:.1%} over {fit.points_used} points"
         + (f" (batch {', '.join(map(str, fit.left_out))} shown, not fitted)" if fit.left_out else "")
     )
-    return EXIT_OK
 
 
 def _ints(text: str) -> list[int]:
@@ -419,6 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--gen-tokens", type=int, default=64)
     q.add_argument("--duration-s", type=float, default=30.0, help="seconds per sweep point")
     q.add_argument("--api-key-env", help="environment variable holding the API key (never written)")
+    q.add_argument("--out", help="measured file to write")
+    q.set_defaults(func=_cmd_probe)
+    q = probes.add_parser("import", help="turn a llama-bench JSON result into a measured file")
+    q.add_argument("file")
     q.add_argument("--out", help="measured file to write")
     q.set_defaults(func=_cmd_probe)
     q = probes.add_parser("show", help="print a measured file's curve, fit and residuals")

@@ -102,21 +102,27 @@ def class_violations(scenario: Scenario, option: ApiOption | SelfHostOption, cls
 # --- criteria ---------------------------------------------------------------------------------
 
 
+def _api_control_scores(option: ApiOption, model_control: CriterionScore) -> list[CriterionScore]:
+    """Control criteria of any hosted API: the model, its weights and your prompts are the provider's."""
+    return [
+        model_control,
+        CriterionScore("reproducibility", 30.0, "hosted model; a dated snapshot at best, weights not available"),
+        CriterionScore(
+            "customisation",
+            60.0 if option.fine_tuning else 20.0,
+            "provider fine-tuning only" if option.fine_tuning else "prompting only",
+        ),
+        CriterionScore("lock_in", 30.0, "provider-specific API, model behaviour and prompt tuning"),
+        CriterionScore("operational_burden", 100.0, "nothing to operate"),
+    ]
+
+
 def _api_scores(option: ApiOption) -> list[CriterionScore]:
     t = api_terms(option)
     unknown = "not published or not verified"
     if t is None:
-        return [CriterionScore(c, 0.0, f"no terms known for {option.provider}") for c in DATA_CRITERIA] + [
-            CriterionScore("model_control", 0.0, "no deprecation terms known"),
-            CriterionScore("reproducibility", 20.0, "hosted model; weights not available"),
-            CriterionScore(
-                "customisation",
-                60.0 if option.fine_tuning else 20.0,
-                "provider fine-tuning" if option.fine_tuning else "prompting only",
-            ),
-            CriterionScore("lock_in", 30.0, "provider-specific API and model behaviour"),
-            CriterionScore("operational_burden", 100.0, "nothing to operate"),
-        ]
+        unknown_terms = [CriterionScore(c, 0.0, f"no terms known for {option.provider}") for c in DATA_CRITERIA]
+        return [*unknown_terms, *_api_control_scores(option, CriterionScore("model_control", 0.0, "no terms known"))]
     days = t.retention_days.value
     if option.zero_retention:
         retention = CriterionScore("retention", 90.0, "zero data retention agreement")
@@ -158,15 +164,7 @@ def _api_scores(option: ApiOption) -> list[CriterionScore]:
         training,
         residency,
         CriterionScore("certifications", 25.0 * len(held), ", ".join(held) or "none published"),
-        control,
-        CriterionScore("reproducibility", 30.0, "hosted model; a dated snapshot at best, weights not available"),
-        CriterionScore(
-            "customisation",
-            60.0 if option.fine_tuning else 20.0,
-            "provider fine-tuning only" if option.fine_tuning else "prompting only",
-        ),
-        CriterionScore("lock_in", 30.0, "provider-specific API, model behaviour and prompt tuning"),
-        CriterionScore("operational_burden", 100.0, "nothing to operate"),
+        *_api_control_scores(option, control),
     ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import BaseModel
 
 TOKEN_KINDS = ("input", "cached_input", "output")
 
@@ -41,8 +42,7 @@ class FleetUsage:
     perf_source: str
 
 
-@dataclass
-class LatencySummary:
+class LatencySummary(BaseModel):
     """Latency of one class over the horizon, milliseconds, and the share of requests within its targets."""
 
     ttft_p50_ms: float
