@@ -163,3 +163,33 @@ def test_a_scenario_option_runs_on_measured_step_times(tmp_path: Path, capsys) -
     (tmp_path / "measured" / "run.json").unlink()
     assert main(["run", str(scenario)]) == 2
     assert "options[1].perf.measured: " in capsys.readouterr().err
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def test_llama_bench_import_of_a_real_result(tmp_path: Path, capsys) -> None:
+    from simulator.probe.importers import import_file
+
+    raw = json.loads((FIXTURES / "llama-bench-smollm2-135m-q4_1.json").read_text())
+    pp = next(r for r in raw if r["n_gen"] == 0)
+    tg = next(r for r in raw if r["n_prompt"] == 0)
+    m = import_file(FIXTURES / "llama-bench-smollm2-135m-q4_1.json")
+    assert m.kind == "llama-bench" and m.model.precision == "q4_1" and m.model.parameters == 134_515_008
+    (point,) = m.points
+    assert point.batch == 1 and point.decode_tok_per_s == tg["avg_ts"] and point.prefill_tok_per_s == pp["avg_ts"]
+    assert point.decode_step_ms == pytest.approx(1000 / tg["avg_ts"])
+    assert point.samples["decode_tok_per_s"] == tg["samples_ts"]
+    out = tmp_path / "imported.json"
+    assert main(["probe", "import", str(FIXTURES / "llama-bench-smollm2-135m-q4_1.json"), "--out", str(out)]) == 0
+    assert mf.load(out) == m
+    assert main(["probe", "show", str(out)]) == 0
+    assert "no fit: 1 decode point(s) to fit" in capsys.readouterr().out
+
+
+def test_import_rejects_what_it_cannot_read(tmp_path: Path, capsys) -> None:
+    other = tmp_path / "other.json"
+    other.write_text('{"results": []}')
+    assert main(["probe", "import", str(other)]) == 2
+    err = capsys.readouterr().err
+    assert "not a result file this version can import" in err and err.count("\n") == 1

@@ -71,7 +71,7 @@ def llama_bench(path: Path, data: list[dict[str, Any]]) -> mf.Measured:
         ),
         model=mf.ModelInfo(
             name=Path(first.get("model_filename", path.stem)).stem,
-            precision=str(first.get("model_type", "unknown")),
+            precision=str(first.get("model_type", "unknown")).split()[-1].lower(),  # "llama 256M Q4_1"
             parameters=float(first.get("model_n_params", 0)) or None,
         ),
         settings={
