@@ -16,12 +16,13 @@ from pydantic import BaseModel
 
 from simulator import catalog, privacy, units
 from simulator.catalog.api_prices import GENAI_PRICES_VERSION
-from simulator.economics import CASH, Assumption, Economics, OptionCosts
+from simulator.economics import AMORTISED, CASH, Assumption, Economics, OptionCosts
 from simulator.engine import TOKEN_KINDS, LatencySummary, OptionUsage
 from simulator.engine.des import DesEngine
 from simulator.engine.fluid import FluidEngine
 from simulator.scenario import SENSITIVITY_LEVELS, ApiOption, HybridOption, Scenario, SelfHostOption, site_of
 
+VIEWS = (CASH, AMORTISED)
 SCALE_SEARCH_DECADES = (-4.0, 4.0)  # break-even searched from 1e-4 to 1e4 times today's volume
 SCALE_GRID_POINTS = 33
 SCALE_RELATIVE_TOLERANCE = 1e-7
@@ -94,6 +95,16 @@ class BreakEven(BaseModel):
     tokens_per_month: float | None
     payback_month: int | None
     """First month (from 1) in which the option's cumulative cash cost, before resale, is at or below the API's."""
+
+
+class LedgerRow(BaseModel):
+    option: str
+    month: int
+    """From 1."""
+    category: str
+    usd: float
+    view: str
+    """cash or amortised."""
 
 
 class RunResult(BaseModel):
@@ -305,6 +316,11 @@ def payback_month(option: OptionCosts, api: OptionCosts) -> int | None:
 
 def run(scenario: Scenario, engine: str | None = None) -> RunResult:
     """Evaluate every option with `engine` (default: the scenario's `simulation.engine`)."""
+    return run_with_ledger(scenario, engine)[0]
+
+
+def run_with_ledger(scenario: Scenario, engine: str | None = None) -> tuple[RunResult, list[LedgerRow]]:
+    """`run`, and the cost ledger behind it in long form, both views."""
     engine = engine or scenario.simulation.engine
     names = [o.name for o in scenario.options]
     evaluated = Evaluator(scenario, engine).costs(names, scenario.workload.scale)
@@ -341,7 +357,7 @@ def run(scenario: Scenario, engine: str | None = None) -> RunResult:
                 )
             )
     assumptions = [a for _, costs in evaluated.values() for a in costs.assumptions]
-    return RunResult(
+    result = RunResult(
         scenario=scenario.name,
         horizon_months=months,
         price_date=scenario.economics.price_date,
@@ -359,3 +375,10 @@ def run(scenario: Scenario, engine: str | None = None) -> RunResult:
         assumptions=assumptions,
         versions={"rent_or_own": version("rent-or-own"), "genai_prices": GENAI_PRICES_VERSION},
     )
+    ledger = [
+        LedgerRow(option=o, month=m, category=c, usd=u, view=view)
+        for _, costs in evaluated.values()
+        for view in VIEWS
+        for o, m, c, u in costs.rows(view)
+    ]
+    return result, ledger

@@ -105,10 +105,43 @@ def _console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=160)
 
 
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from simulator.batch import run_batch
+
+    out = args.out or "out"
+    errors = Console(stderr=True)
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("scenarios", total=len(args.scenario))
+        outcomes = run_batch(
+            args.scenario, out, args.engine, tuple(args.set or []), on_done=lambda _: progress.advance(task)
+        )
+    table = Table(title=f"{len(outcomes)} scenarios, outputs in {out}/")
+    for c in ("scenario", "cheapest", "horizon cost", "cheapest compliant", "cost of privacy", "status"):
+        table.add_column(c)
+    for o in outcomes:
+        table.add_row(
+            o.path,
+            o.cheapest_option or "-",
+            _usd(o.cheapest_total_usd) if o.cheapest_total_usd is not None else "-",
+            o.cheapest_compliant_option or "-",
+            _usd(o.cost_of_privacy_usd) if o.cost_of_privacy_usd is not None else "-",
+            "ok" if o.error is None else "[red]failed[/]",
+        )
+    _console().print(table)
+    failed = [o for o in outcomes if o.error is not None]
+    for o in failed:
+        print(o.error, file=sys.stderr)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from simulator.analysis import run  # the price catalogue loads only for the commands that price
 
-    scenario = load_scenario(args.scenario, args.set or [])
+    if len(args.scenario) > 1 or args.out:
+        return _cmd_batch(args)
+    scenario = load_scenario(args.scenario[0], args.set or [])
     result = run(scenario, args.engine)
     if args.json:
         print(result.model_dump_json(indent=2))
@@ -383,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="cost every option of a scenario and find the break-even volumes")
-    p.add_argument("scenario")
+    p.add_argument("scenario", nargs="+", help="one scenario, or many (a batch, in parallel processes)")
+    p.add_argument("--out", help="batch: write <OUT>/<scenario>/summary.json and ledger.csv (default: out)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. workload.scale=2")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--engine", choices=("fluid", "des"), help="override the scenario's simulation.engine")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from simulator import files
 from simulator.cli import main
 from simulator.probe import measured as mf
 
@@ -72,9 +73,9 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.M
     def broken(src: str, dst: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(mf.os, "replace", broken)
+    monkeypatch.setattr(files.os, "replace", broken)
     with pytest.raises(OSError):
-        mf.write_atomic(path, "new")
+        files.write_atomic(path, "new")
     assert path.read_text() == "old" and list(tmp_path.iterdir()) == [path]
 
 

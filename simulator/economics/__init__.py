@@ -23,7 +23,6 @@ from simulator.workload import TokenStats
 
 CASH = "cash"
 AMORTISED = "amortised"
-LEDGER_COLUMNS = ("option", "month", "category", "usd")
 
 
 class Assumption(BaseModel):

@@ -12,7 +12,6 @@ import datetime as dt
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator import units
 from simulator.errors import InputError
+from simulator.files import write_atomic
 
 SCHEMA_VERSION = 1
 NOISY_OTHER_CPU_SHARE = 0.15  # other processes took more than this share of the CPU while measuring
@@ -154,24 +154,6 @@ def _nvml_gpus() -> list[GpuInfo]:
         return gpus
     finally:
         pynvml.nvmlShutdown()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write next to the target and rename over it: a reader sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a measured file is ordinary data
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(measured: Measured, path: Path) -> None:

@@ -1,0 +1,85 @@
+"""Many scenarios at once: each in its own process, its outputs in its own folder.
+
+A scenario that fails is reported by name with its one-line error; the others still complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.analysis import LedgerRow, run_with_ledger
+from simulator.errors import InputError
+from simulator.files import write_atomic
+from simulator.scenario import load_scenario
+
+
+@dataclass(frozen=True)
+class Outcome:
+    path: str
+    error: str | None = None
+    folder: str | None = None
+    cheapest_option: str | None = None
+    cheapest_compliant_option: str | None = None
+    cost_of_privacy_usd: float | None = None
+    cheapest_total_usd: float | None = None
+
+
+def ledger_csv(rows: list[LedgerRow]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(LedgerRow.model_fields), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row.model_dump())
+    return out.getvalue()
+
+
+def run_one(path: str, out: str, engine: str | None, overrides: tuple[str, ...]) -> Outcome:
+    """Run one scenario file and write `<out>/<file stem>/summary.json` and `ledger.csv`."""
+    try:
+        scenario = load_scenario(path, overrides)
+        result, ledger = run_with_ledger(scenario, engine)
+    except InputError as e:
+        return Outcome(path, error=str(e))
+    folder = Path(out) / Path(path).stem
+    write_atomic(folder / "summary.json", result.model_dump_json(indent=2) + "\n")
+    write_atomic(folder / "ledger.csv", ledger_csv(ledger))
+    cheapest = next((o for o in result.options if o.name == result.cheapest_option), None)
+    return Outcome(
+        path,
+        folder=str(folder),
+        cheapest_option=result.cheapest_option,
+        cheapest_compliant_option=result.cheapest_compliant_option,
+        cost_of_privacy_usd=result.cost_of_privacy_usd,
+        cheapest_total_usd=cheapest.total_cost_usd if cheapest else None,
+    )
+
+
+def run_batch(
+    paths: Iterable[str],
+    out: str,
+    engine: str | None = None,
+    overrides: tuple[str, ...] = (),
+    executor: Executor | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> list[Outcome]:
+    """Run every scenario on `executor` (local processes by default); outcomes in the order given."""
+    paths = list(paths)
+    own = executor is None
+    pool = executor or ProcessPoolExecutor()
+    try:
+        futures = {pool.submit(run_one, p, out, engine, tuple(overrides)): p for p in paths}
+        done: dict[str, Outcome] = {}
+        for future in as_completed(futures):
+            outcome = future.result()
+            done[futures[future]] = outcome
+            if on_done is not None:
+                on_done(outcome)
+    finally:
+        if own:
+            pool.shutdown()
+    return [done[p] for p in paths]

@@ -1,0 +1,48 @@
+"""Batch runs: many scenarios in parallel processes, one broken among them."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from simulator.cli import main
+
+from helpers import ROOT
+
+
+def test_batch_keeps_going_past_a_broken_scenario(tmp_path: Path, capsys) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        (ROOT / "scenarios" / "prototype.yaml").read_text().replace("requests_per_day: 2000", "requests_per_day: -3")
+    )
+    good = [str(ROOT / "scenarios" / "prototype.yaml"), str(ROOT / "scenarios" / "regulated-rag.yaml")]
+    out = tmp_path / "out"
+    code = main(["run", good[0], str(broken), good[1], "--engine", "fluid", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.strip().splitlines() == [
+        f"{broken}: workload.classes[0].requests_per_day: Input should be greater than 0, got -3 (change the value)"
+    ]
+    assert "failed" in captured.out and "regulated-rag" in captured.out
+    for name in ("prototype", "regulated-rag"):
+        summary = json.loads((out / name / "summary.json").read_text())
+        with (out / name / "ledger.csv").open() as f:
+            rows = list(csv.DictReader(f))
+        assert {r["view"] for r in rows} == {"cash", "amortised"}
+        for option in summary["options"]:
+            cash = sum(float(r["usd"]) for r in rows if r["option"] == option["name"] and r["view"] == "cash")
+            assert cash == pytest.approx(option["total_cost_usd"], rel=1e-9, abs=1e-6), option["name"]
+            months = {int(r["month"]) for r in rows if r["option"] == option["name"]}
+            assert months == set(range(1, summary["horizon_months"] + 1))
+    assert not (out / "broken").exists()
+
+
+def test_batch_results_match_single_runs(tmp_path: Path, capsys) -> None:
+    path = str(ROOT / "scenarios" / "prototype.yaml")
+    assert main(["run", path, "--engine", "fluid", "--json"]) == 0
+    single = json.loads(capsys.readouterr().out)
+    assert main(["run", path, "--engine", "fluid", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "prototype" / "summary.json").read_text()) == single
