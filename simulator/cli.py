@@ -28,7 +28,7 @@ EXIT_BAD_INPUT = 2
 
 
 def _usd(x: float) -> str:
-    return f"${x:,.0f}"
+    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
 
 def _print_summary(result: RunResult, console: Console) -> None:
@@ -390,6 +390,78 @@ def _show_measured(measured: mf.Measured, console: Console) -> None:
     )
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from simulator import sweep
+
+    data, source = sweep.read_scenario(args.scenario)
+    if not (args.param or args.tornado or args.samples):
+        raise InputError("sweep", "", "nothing to sweep", "give --param, --tornado or --samples")
+    params = [sweep.parse_param(p) for p in args.param or []]
+    bars = []
+    for spec in args.tornado or []:
+        field, values = sweep.parse_param(spec)
+        if len(values) != 2:
+            raise InputError("--tornado", spec, "expected FIELD=LOW,HIGH", "give two values")
+        bars.append((field, values[0], values[1]))
+    executor, close = sweep.make_executor(args.executor, args.scheduler, args.workers)
+    try:
+        doc: dict[str, object] = {"scenario": source}
+        if params:
+            doc["grid"] = [p.model_dump() for p in sweep.grid(data, source, params, executor)]
+        if bars:
+            base, ranked = sweep.tornado(data, source, bars, executor)
+            doc["tornado"] = {"base_total_cost_usd": base, "bars": [b.model_dump() for b in ranked]}
+        if args.samples:
+            scenario = load_scenario(args.scenario)
+            doc["monte_carlo"] = sweep.monte_carlo(scenario, data, source, args.samples, executor).model_dump()
+    finally:
+        close()
+    if args.json:
+        print(json.dumps(doc, indent=2))
+        return EXIT_OK
+    console = _console()
+    if "grid" in doc:
+        table = Table(title="grid: horizon cost per option")
+        points = doc["grid"]
+        assert isinstance(points, list)
+        for c in [*points[0]["values"], "cheapest", *points[0]["total_cost_usd"]]:
+            table.add_column(c, justify="right")
+        for p in points:
+            table.add_row(
+                *(f"{v:g}" for v in p["values"].values()),
+                p["cheapest_option"] or "-",
+                *(_usd(v) for v in p["total_cost_usd"].values()),
+            )
+        console.print(table)
+    if "tornado" in doc:
+        table = Table(title="one at a time: horizon cost at the low and high value")
+        for c in ("field", "option", "at low", "at high", "swing"):
+            table.add_column(c, justify="right")
+        for b in doc["tornado"]["bars"]:  # type: ignore[index]
+            for option, low in b["total_cost_usd_at_low"].items():
+                high = b["total_cost_usd_at_high"][option]
+                table.add_row(
+                    f"{b['field']} {b['low']:g}..{b['high']:g}", option, _usd(low), _usd(high), _usd(high - low)
+                )
+        console.print(table)
+    if "monte_carlo" in doc:
+        mc = doc["monte_carlo"]
+        assert isinstance(mc, dict)
+        table = Table(title=f"Monte Carlo, {mc['samples']} samples: horizon cost and chance of being cheapest")
+        for c in ("option", "P10", "P50", "P90", "cheapest by the last month"):
+            table.add_column(c, justify="right")
+        for option in mc["options"]:
+            table.add_row(
+                option,
+                _usd(mc["p10_total_usd"][option]),
+                _usd(mc["p50_total_usd"][option]),
+                _usd(mc["p90_total_usd"][option]),
+                f"{mc['prob_cheapest_by_month'][option][-1]:.0%}",
+            )
+        console.print(table)
+    return EXIT_OK
+
+
 def _ints(text: str) -> list[int]:
     try:
         return [int(x) for x in text.split(",") if x.strip()]
@@ -478,6 +550,19 @@ def build_parser() -> argparse.ArgumentParser:
     q = probes.add_parser("show", help="print a measured file's curve, fit and residuals")
     q.add_argument("file")
     q.set_defaults(func=_cmd_probe)
+
+    p = sub.add_parser("sweep", help="grid, one-at-a-time (tornado) and Monte Carlo sweeps (fluid engine)")
+    p.add_argument("scenario")
+    p.add_argument("--param", action="append", help="grid axis: FIELD=LOW:HIGH:lin|log:COUNT or FIELD=V1,V2,...")
+    p.add_argument("--tornado", action="append", help="one at a time: FIELD=LOW,HIGH")
+    p.add_argument("--samples", type=int, help="Monte Carlo over the scenario's uncertainty section")
+    p.add_argument("--executor", choices=("process", "serial", "dask"), default="process")
+    p.add_argument(
+        "--scheduler", help="dask: address of a scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)"
+    )
+    p.add_argument("--workers", type=int, help="local processes or local Dask workers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("validate", help="check scenario files")
     p.add_argument("scenarios", nargs="+")

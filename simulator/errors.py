@@ -21,6 +21,10 @@ class InputError(Exception):
         fix = f" ({self.fix})" if self.fix else ""
         return f"{where}: {self.problem}{fix}"
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str, str, str]]:
+        # Rebuilt from its parts when it crosses a process boundary (batch runs, sweeps).
+        return InputError, (self.source, self.field, self.problem, self.fix)
+
     def at(self, source: str) -> InputError:
         """The same error, attributed to `source` when it had none."""
         return self if self.source else InputError(source, self.field, self.problem, self.fix)

@@ -6,6 +6,7 @@ after the schema, so that a typo gets a 'did you mean' instead of a silent defau
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 import re
@@ -615,6 +616,41 @@ class Simulation(_Section):
     )
 
 
+class UncertainInput(_Section):
+    field: str = Field(
+        description="Dotted path of the input, as for --set (lists by index or [name]).",
+        examples=["economics.api_price_decline_per_year", "options[llama].rent.usd_per_gpu_hour"],
+    )
+    distribution: Literal["normal", "lognormal", "uniform", "triangular"] = Field(
+        description="normal (mean, sd), lognormal (median, sd_log), uniform (low, high), triangular (low, mode, high).",
+        examples=["triangular"],
+    )
+    mean: float | None = Field(default=None, description="normal: mean.", examples=[0.3])
+    sd: float | None = Field(default=None, gt=0, description="normal: standard deviation.", examples=[0.1])
+    median: float | None = Field(default=None, gt=0, description="lognormal: median.", examples=[1.0])
+    sd_log: float | None = Field(default=None, gt=0, description="lognormal: sd of the logarithm.", examples=[0.3])
+    low: float | None = Field(default=None, description="uniform and triangular: lowest value.", examples=[0.1])
+    mode: float | None = Field(default=None, description="triangular: most likely value.", examples=[0.3])
+    high: float | None = Field(default=None, description="uniform and triangular: highest value.", examples=[0.5])
+
+    @model_validator(mode="after")
+    def _parameters_given(self) -> UncertainInput:
+        need = {
+            "normal": ("mean", "sd"),
+            "lognormal": ("median", "sd_log"),
+            "uniform": ("low", "high"),
+            "triangular": ("low", "mode", "high"),
+        }[self.distribution]
+        missing = [n for n in need if getattr(self, n) is None]
+        if missing:
+            raise ValueError(f"{self.distribution} needs {', '.join(need)}; add {', '.join(missing)}")
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise ValueError(f"low ({self.low:g}) must be below high ({self.high:g}); swap them")
+        if self.distribution == "triangular" and not self.low <= self.mode <= self.high:  # type: ignore[operator]
+            raise ValueError(f"mode ({self.mode:g}) must lie between low and high; move it")
+        return self
+
+
 class Scenario(_Section):
     name: str = Field(description="Short name of the scenario.", examples=["support-assistant"])
     description: str = Field(
@@ -663,6 +699,21 @@ class Scenario(_Section):
         default_factory=Privacy,
         description="Requirements per sensitivity level and weights of the privacy and control criteria.",
         examples=[{"requirements": {"regulated": {"stays_in_boundary": True}}}],
+    )
+    uncertainty: list[UncertainInput] = Field(
+        default=[],
+        description="Uncertain inputs for Monte Carlo (`sweep --samples N`).",
+        examples=[
+            [
+                {
+                    "field": "economics.api_price_decline_per_year",
+                    "distribution": "triangular",
+                    "low": 0.1,
+                    "mode": 0.3,
+                    "high": 0.6,
+                }
+            ]
+        ],
     )
     simulation: Simulation = Field(
         default_factory=Simulation,
@@ -887,7 +938,26 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     for assignment in overrides:
         keys, value = parse_set(assignment)
         apply_override(data, keys, value, assignment.partition("=")[0])
-    return scenario_from_dict(data, source)
+    scenario = scenario_from_dict(data, source)
+    _check_uncertainty(scenario, data, source)
+    return scenario
+
+
+def _check_uncertainty(scenario: Scenario, data: dict[str, Any], source: str) -> None:
+    """Each uncertain field must be a field that takes a number: try its central value."""
+    for i, u in enumerate(scenario.uncertainty):
+        central = {"normal": u.mean, "lognormal": u.median, "uniform": None, "triangular": u.mode}[u.distribution]
+        value = central if central is not None else (u.low + u.high) / 2  # type: ignore[operator]
+        trial = copy.deepcopy(data)
+        try:
+            keys, _ = parse_set(f"{u.field}=0")
+            apply_override(trial, keys, value, u.field)
+            Scenario.model_validate(trial)
+        except (InputError, ValidationError) as e:
+            problem = e.problem if isinstance(e, InputError) else _from_validation_error(source, e).problem
+            raise InputError(
+                source, f"uncertainty[{i}].field", f"{u.field}: {problem}", "name a numeric field, as for --set"
+            ) from None
 
 
 def scenario_from_dict(data: dict[str, Any], source: str = "<scenario>") -> Scenario:
