@@ -38,16 +38,22 @@ def ledger_csv(rows: list[LedgerRow]) -> str:
     return out.getvalue()
 
 
-def run_one(path: str, out: str, engine: str | None, overrides: tuple[str, ...]) -> Outcome:
-    """Run one scenario file and write `<out>/<file stem>/summary.json` and `ledger.csv`."""
+def run_one(
+    path: str, out: str, engine: str | None, overrides: tuple[str, ...], formats: tuple[str, ...] = ()
+) -> Outcome:
+    """Run one scenario file and write `<out>/<file stem>/summary.json`, `ledger.csv` and any reports."""
+    folder = Path(out) / Path(path).stem
     try:
         scenario = load_scenario(path, overrides)
         result, ledger = run_with_ledger(scenario, engine)
+        write_atomic(folder / "summary.json", result.model_dump_json(indent=2) + "\n")
+        write_atomic(folder / "ledger.csv", ledger_csv(ledger))
+        if formats:
+            from simulator import report  # plotly loads only when reports are asked for
+
+            report.write(report.gather(path, engine, (result, ledger)), folder, list(formats), Path(path).stem)
     except InputError as e:
         return Outcome(path, error=str(e))
-    folder = Path(out) / Path(path).stem
-    write_atomic(folder / "summary.json", result.model_dump_json(indent=2) + "\n")
-    write_atomic(folder / "ledger.csv", ledger_csv(ledger))
     cheapest = next((o for o in result.options if o.name == result.cheapest_option), None)
     return Outcome(
         path,
@@ -66,13 +72,14 @@ def run_batch(
     overrides: tuple[str, ...] = (),
     executor: Executor | None = None,
     on_done: Callable[[Outcome], None] | None = None,
+    formats: tuple[str, ...] = (),
 ) -> list[Outcome]:
     """Run every scenario on `executor` (local processes by default); outcomes in the order given."""
     paths = list(paths)
     own = executor is None
     pool = executor or ProcessPoolExecutor()
     try:
-        futures = {pool.submit(run_one, p, out, engine, tuple(overrides)): p for p in paths}
+        futures = {pool.submit(run_one, p, out, engine, tuple(overrides), formats): p for p in paths}
         done: dict[str, Outcome] = {}
         for future in as_completed(futures):
             outcome = future.result()

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -114,8 +115,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     errors = Console(stderr=True)
     with Progress(console=errors, transient=True) as progress:
         task = progress.add_task("scenarios", total=len(args.scenario))
+        formats = tuple(f.strip() for f in (args.format or "").split(",") if f.strip())
         outcomes = run_batch(
-            args.scenario, out, args.engine, tuple(args.set or []), on_done=lambda _: progress.advance(task)
+            args.scenario,
+            out,
+            args.engine,
+            tuple(args.set or []),
+            on_done=lambda _: progress.advance(task),
+            formats=formats,
         )
     table = Table(title=f"{len(outcomes)} scenarios, outputs in {out}/")
     for c in ("scenario", "cheapest", "horizon cost", "cheapest compliant", "cost of privacy", "status"):
@@ -283,8 +290,6 @@ def _cmd_capacity(args: argparse.Namespace) -> int:
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     console = _console()
     if args.probe == "synth":
         from simulator.probe.synth import Shape, synthesize
@@ -462,6 +467,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from simulator import report
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    data = report.gather(args.scenario, args.engine)
+    for path in report.write(data, args.out, formats, Path(args.scenario).stem):
+        print(path)
+    return EXIT_OK
+
+
 def _ints(text: str) -> list[int]:
     try:
         return [int(x) for x in text.split(",") if x.strip()]
@@ -490,6 +505,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="cost every option of a scenario and find the break-even volumes")
     p.add_argument("scenario", nargs="+", help="one scenario, or many (a batch, in parallel processes)")
     p.add_argument("--out", help="batch: write <OUT>/<scenario>/summary.json and ledger.csv (default: out)")
+    p.add_argument("--format", help="batch: also write these reports per scenario, e.g. html,pdf,xlsx")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. workload.scale=2")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--engine", choices=("fluid", "des"), help="override the scenario's simulation.engine")
@@ -563,6 +579,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, help="local processes or local Dask workers")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("report", help="stakeholder reports: HTML, PDF (Chromium), XLSX, Markdown, JSON, CSV")
+    p.add_argument("scenario")
+    p.add_argument("--format", default="html,xlsx,md,json", help="comma-separated: html,pdf,xlsx,md,json,csv")
+    p.add_argument("--out", default="out", help="folder for the reports")
+    p.add_argument("--engine", choices=("fluid", "des"))
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("validate", help="check scenario files")
     p.add_argument("scenarios", nargs="+")

@@ -1,0 +1,104 @@
+"""Reports: a real PDF printed by Chromium, self-contained HTML, and an XLSX finance can check."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+
+from simulator import report
+from simulator.cli import main
+
+from helpers import ROOT
+
+SCENARIO = ROOT / "scenarios" / "support-assistant.yaml"
+needs_browser = pytest.mark.skipif(
+    not os.environ.get("RENT_OR_OWN_REQUIRE_BROWSER") and not (shutil.which("chromium") and shutil.which("pdftoppm")),
+    reason="needs Debian's chromium and poppler-utils (apt-get install chromium poppler-utils)",
+)
+
+
+@pytest.fixture(scope="module")
+def data() -> report.ReportData:
+    return report.gather(SCENARIO, "fluid")
+
+
+def read_ppm(path: Path) -> np.ndarray:
+    """A binary PPM (P6) as an array: pdftoppm's default output."""
+    raw = path.read_bytes()
+    magic, width, height, depth, pixels = raw.split(maxsplit=4)
+    assert magic == b"P6" and depth == b"255"
+    return np.frombuffer(pixels, dtype=np.uint8)[: int(width) * int(height) * 3].reshape(int(height), int(width), 3)
+
+
+@needs_browser
+def test_pdf_printed_by_chromium_has_non_blank_pages(data: report.ReportData, tmp_path: Path) -> None:
+    (pdf,) = [p for p in report.write(data, tmp_path, ["pdf"], "r") if p.suffix == ".pdf"]
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    subprocess.run(["pdftoppm", "-r", "30", str(pdf), str(tmp_path / "page")], check=True)
+    images = sorted(tmp_path.glob("page*.ppm"))
+    # Title, tables, eight figures and the assumptions: between 6 and 20 A4/Letter pages.
+    assert 6 <= pages <= 20 and len(images) == pages
+    for image in images:
+        pixels = read_ppm(image)
+        assert (pixels < 200).mean() > 0.005, f"{image.name} is blank"
+    first = read_ppm(images[0])
+    assert first.std() > 10
+
+
+def test_html_is_self_contained(data: report.ReportData, tmp_path: Path) -> None:
+    (html_path,) = report.write(data, tmp_path, ["html"], "r")
+    text = html_path.read_text()
+    assert not re.search(r"<script[^>]+src=", text) and not re.search(r"<link[^>]+href=.https?:", text)
+    assert text.count("Plotly.newPlot") >= 6
+    for words in (
+        "Recommendation",
+        "Break-even and payback",
+        "Privacy and control",
+        "Uncertainty (200 samples)",
+        "Assumptions",
+        "genai-prices 0.2.3",
+        "roofline-estimate",
+        f"seed {data.result.seed}",
+    ):
+        assert words in text, words
+
+
+def test_xlsx_ledger_adds_up_to_the_json(data: report.ReportData, tmp_path: Path) -> None:
+    (xlsx,) = report.write(data, tmp_path, ["xlsx"], "r")
+    book = openpyxl.load_workbook(xlsx)
+    assert book.sheetnames == ["Options", "Monthly", "Ledger", "Assumptions"]
+    rows = list(book["Ledger"].iter_rows(min_row=2, values_only=True))
+    for o in data.result.options:
+        cash = sum(r[3] for r in rows if r[0] == o.name and r[4] == "cash")
+        assert cash == pytest.approx(o.total_cost_usd, rel=1e-9), o.name
+    monthly = list(book["Monthly"].iter_rows(min_row=2, values_only=True))
+    assert len(monthly) == data.result.horizon_months
+    with zipfile.ZipFile(xlsx) as z:
+        assert any(n.startswith("xl/charts/chart") for n in z.namelist())  # a native Excel chart
+    assert book["Assumptions"].max_row == len(data.result.assumptions) + 1
+
+
+def test_markdown_and_cli(tmp_path: Path, capsys) -> None:
+    assert main(["report", str(SCENARIO), "--format", "md,json,csv", "--out", str(tmp_path), "--engine", "fluid"]) == 0
+    md = (tmp_path / "support-assistant.md").read_text()
+    assert md.startswith("# support-assistant: rent or own?") and "## Assumptions" in md
+    assert (tmp_path / "support-assistant.json").exists() and (tmp_path / "support-assistant-ledger.csv").exists()
+    assert main(["report", str(SCENARIO), "--format", "docx", "--out", str(tmp_path), "--engine", "fluid"]) == 2
+    assert "unknown format 'docx'" in capsys.readouterr().err
+
+
+def test_recommendation_states_its_conditions(data: report.ReportData) -> None:
+    lines = report.recommendation(data.result)
+    assert lines[0].startswith("gemini-2.5-flash is the cheapest feasible option")
+    assert any(
+        "if volume stays above" in line and "Below that volume gemini-2.5-flash stays cheaper" in line for line in lines
+    )
