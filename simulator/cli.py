@@ -157,6 +157,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DASHBOARD_APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+
+    if args.scenario:
+        load_scenario(args.scenario)  # a bad file fails here, in one line, before the server starts
+    import importlib.util
+
+    if not DASHBOARD_APP.is_file() or importlib.util.find_spec("streamlit") is None:
+        raise InputError("rent-or-own dashboard", "streamlit", "the dashboard is not installed",
+                         "from a checkout: pip install -e '.[dashboard]'")
+    env = {**os.environ, "RENT_OR_OWN_SCENARIO": str(Path(args.scenario).resolve()) if args.scenario else ""}
+    # Flags repeat .streamlit/config.toml so that any working directory gets the same private server.
+    command = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP), "--server.address", args.address,
+               "--server.port", str(args.port), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false"]
+    print(f"rent-or-own dashboard on http://{args.address}:{args.port}", file=sys.stderr)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         load_scenario(path, args.set or [])
@@ -586,6 +612,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out", help="folder for the reports")
     p.add_argument("--engine", choices=("fluid", "des"))
     p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("dashboard", help="open the Streamlit dashboard (127.0.0.1 only unless --address says)")
+    p.add_argument("scenario", nargs="?", help="scenario to open with (default: a bundled one)")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1", help="interface to bind; 0.0.0.0 exposes it to the network")
+    p.set_defaults(func=_cmd_dashboard)
 
     p = sub.add_parser("validate", help="check scenario files")
     p.add_argument("scenarios", nargs="+")

@@ -1,4 +1,4 @@
-"""Every chart, drawn once: the reports use these (and the dashboard will use the same functions).
+"""Every chart, drawn once: the reports and the dashboard both use these.
 
 Each function takes results, not scenarios, and returns a plotly figure; units are in the axis titles.
 """
@@ -9,8 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from simulator import units
 from simulator.analysis import LedgerRow, RunResult
 from simulator.economics import CASH
+from simulator.probe.measured import Measured, fit
 from simulator.sweep import GridPoint, MonteCarlo, TornadoBar
 
 LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20, "t": 60, "b": 50}}
@@ -173,4 +175,22 @@ def tornado(base: dict[str, float], bars: list[TornadoBar], option: str) -> go.F
         barmode="overlay",
         **{**LAYOUT, "margin": {"l": 320, "r": 20, "t": 60, "b": 50}},
     )
+    return fig
+
+
+def measured_steps(measured: Measured) -> go.Figure:
+    """Measured decode step time at each batch size or concurrency, with the fitted step-time line."""
+    fitted = fit(measured)
+    points = [(p.batch or p.concurrency, p.decode_step_ms or p.tpot_ms_p50, p.prompt_tokens + p.gen_tokens / 2)
+              for p in measured.points]
+    points = [(b, ms, ctx) for b, ms, ctx in points if b and ms]
+    batches = np.array([b for b, _, _ in points], dtype=float)
+    contexts = np.array([ctx for _, _, ctx in points])
+    fit_ms = units.seconds_to_ms(fitted.b0_s + batches * (fitted.b_decode_s + fitted.b_kv_s * contexts))
+    fig = go.Figure()
+    fig.add_scatter(x=batches, y=[ms for _, ms, _ in points], mode="markers", name="measured",
+                    marker={"size": 10})
+    fig.add_scatter(x=batches, y=fit_ms, mode="lines", name=f"fit (worst error {fitted.max_relative_error:.0%})")
+    fig.update_layout(title=f"Decode step time: {measured.model.name} on {measured.backend.name}",
+                      xaxis_title="sequences decoded together", yaxis_title="step time (ms)", **LAYOUT)
     return fig

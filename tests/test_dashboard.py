@@ -1,0 +1,114 @@
+"""The dashboard through Streamlit's AppTest: every page on every bundled scenario, and sliders that
+move the answer the way the economics says they must."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("streamlit", reason="the dashboard extra is not installed: pip install -e '.[dashboard]'")
+
+from streamlit.testing.v1 import AppTest
+
+from helpers import ROOT, SCENARIOS
+
+PAGES = ["decision", "costs", "latency", "privacy", "uncertainty", "measurements", "scenario_page", "export"]
+TIMEOUT_S = 300
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest leaves the app script as `__main__`; processes spawned later (Dask workers) would run it."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
+
+
+def _page(page: str, scenario: str, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("RENT_OR_OWN_SCENARIO", scenario)
+    at = AppTest.from_file(str(ROOT / "tests" / "apps" / "page.py"), default_timeout=TIMEOUT_S)
+    at.session_state["page"] = page
+    return at.run()
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("scenario", [p.stem for p in SCENARIOS])
+def test_every_page_renders_every_bundled_scenario(scenario: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for page in PAGES:
+        at = _page(page, str(ROOT / "scenarios" / f"{scenario}.yaml"), monkeypatch)
+        assert not at.exception, (scenario, page, [e.value for e in at.exception])
+        assert not at.error, (scenario, page, [e.value for e in at.error])
+    # The decision page answers first: the cheapest option is one of the scenario's options.
+    at = _page("decision", str(ROOT / "scenarios" / f"{scenario}.yaml"), monkeypatch)
+    assert _metric(at, "Cheapest option") in {row for row in at.dataframe[0].value["option"]}
+
+
+def test_the_app_starts_on_the_decision_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RENT_OR_OWN_SCENARIO", "")
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT_S).run()
+    assert not at.exception
+    assert at.title[0].value == "support-assistant: rent or own?"
+
+
+def _mtok(text: str) -> float:
+    return float("inf") if text == "never" else float(text.replace(",", ""))
+
+
+def test_cheaper_apis_push_the_break_even_volume_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An API price that falls faster leaves less to save per token, so owning needs more volume."""
+    at = _page("decision", str(ROOT / "scenarios" / "support-assistant.yaml"), monkeypatch)
+    label = "Break-even volume of llama-70b-owned (M tokens/month)"
+    before = _mtok(_metric(at, label))
+    decline = next(s for s in at.sidebar.slider if s.label.startswith("API price decline"))
+    decline.set_value(decline.value + 10.0).run()
+    assert not at.exception
+    assert _mtok(_metric(at, label)) > before
+
+
+def test_more_volume_brings_payback_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 10x the volume the owned fleet pays for itself within the horizon; at 1x it does not."""
+    at = _page("decision", str(ROOT / "scenarios" / "support-assistant.yaml"), monkeypatch)
+    label = "Payback month of llama-70b-reserved"
+    assert _metric(at, label) == "none"
+    at.sidebar.select_slider[0].set_value(10.0).run()
+    assert not at.exception
+    assert int(_metric(at, label)) >= 1
+    assert _metric(at, "Today's volume (M tokens/month)") != "78,219"
+
+
+def test_a_bad_upload_is_shown_in_plain_words(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nworkload: {classes: []}\noptions: []\n")
+    at = _page("decision", str(bad), monkeypatch)
+    assert not at.exception
+    assert "cannot be used" in at.sidebar.error[0].value
+    assert "bad.yaml" in at.sidebar.error[0].value
+
+
+@pytest.mark.parametrize("scenario", [p.stem for p in SCENARIOS])
+def test_the_downloaded_scenario_loads_back_unchanged(scenario: str, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from simulator.scenario import load_scenario
+
+    at = _page("scenario_page", str(ROOT / "scenarios" / f"{scenario}.yaml"), monkeypatch)
+    at.sidebar.select_slider[0].set_value(3.0).run()
+    edited = at.session_state["scenario"]
+    path = tmp_path / f"{scenario}.yaml"
+    path.write_text(at.code[0].value)
+    loaded = load_scenario(path)
+    original = load_scenario(ROOT / "scenarios" / f"{scenario}.yaml")
+    assert loaded.workload.scale == pytest.approx(3 * original.workload.scale)
+    assert loaded.model_dump() == edited.model_dump()
+
+
+def test_a_bad_scenario_stops_the_dashboard_command_in_one_line(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\noptions: [\n")
+    done = subprocess.run([sys.executable, "-m", "simulator", "dashboard", str(bad)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and str(bad) in done.stderr and "Traceback" not in done.stderr

@@ -1,0 +1,43 @@
+"""The dashboard in a real headless Chromium: load it, move the volume slider with the keyboard, see
+the answer change, and never see a Streamlit exception box. CI sets RENT_OR_OWN_REQUIRE_BROWSER, so
+there it runs or fails; elsewhere it skips when Chromium or Playwright is missing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REQUIRED = bool(os.environ.get("RENT_OR_OWN_REQUIRE_BROWSER"))
+if not REQUIRED:
+    pytest.importorskip("playwright", reason="pip install -e '.[dashboard]' for the browser test")
+    pytest.importorskip("streamlit", reason="pip install -e '.[dashboard]' for the browser test")
+    if not shutil.which("chromium"):
+        pytest.skip("no chromium on PATH (apt-get install chromium)", allow_module_level=True)
+
+import browser  # noqa: E402
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def test_volume_slider_moves_the_answer_in_a_real_browser() -> None:
+    with browser.dashboard() as url, browser.browser_page(url) as page:
+        assert page.title() == "rent-or-own"
+        before = browser.metric(page, browser.TODAY)
+        browser.press_and_wait(page, browser.VOLUME, "ArrowRight", browser.TODAY)
+        after = browser.metric(page, browser.TODAY)
+        # The next volume step is 1.2x: today's volume grows by a fifth.
+        assert float(after.replace(",", "")) == pytest.approx(1.2 * float(before.replace(",", "")), rel=1e-3)
+        assert page.get_by_role("slider", name=browser.VOLUME).get_attribute("aria-valuetext") == "1.2"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "dashboard-decision.png", full_page=True)
+        for title, path in (("Costs", "costs"), ("Capacity and latency", "latency"), ("Privacy and control", "privacy"),
+                            ("Uncertainty", "uncertainty"), ("Measurements", "measurements"),
+                            ("Scenario", "scenario"), ("Export", "export")):
+            page.get_by_role("link", name=title).click()
+            page.wait_for_url(f"**/{path}")
+            page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=browser.UPDATE_TIMEOUT_MS)
+            assert browser.exceptions(page) == [], title
+        assert browser.exceptions(page) == []
