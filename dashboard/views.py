@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -226,5 +227,18 @@ def export() -> None:
     st.download_button("HTML report", report.to_html(data), file_name=f"{r.scenario}.html", mime="text/html")
     st.download_button("XLSX for finance", report.to_xlsx(data), file_name=f"{r.scenario}.xlsx")
     st.download_button("Markdown", report.to_markdown(data), file_name=f"{r.scenario}.md")
-    st.caption("PDF: rent-or-own report SCENARIO --format pdf (printed by headless Chromium).")
+    try:
+        report.chromium()
+    except InputError as e:
+        st.caption(f"PDF: {e}")
+        return
+
+    def pdf() -> bytes:  # printed only when asked for: Chromium takes a few seconds
+        with tempfile.TemporaryDirectory() as folder:
+            html, out = Path(folder) / "report.html", Path(folder) / "report.pdf"
+            html.write_text(report.to_html(data), encoding="utf-8")
+            report.html_to_pdf(html, out)
+            return out.read_bytes()
+
+    st.download_button("PDF for stakeholders", pdf, file_name=f"{r.scenario}.pdf", mime="application/pdf")
 

@@ -40,4 +40,9 @@ def test_volume_slider_moves_the_answer_in_a_real_browser() -> None:
             page.wait_for_url(f"**/{path}")
             page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=browser.UPDATE_TIMEOUT_MS)
             assert browser.exceptions(page) == [], title
+        with page.expect_download(timeout=180_000) as download:
+            page.get_by_role("button", name="PDF for stakeholders").click()
+        pdf = Path(download.value.path()).read_bytes()
+        assert download.value.suggested_filename == "support-assistant.pdf"
+        assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
         assert browser.exceptions(page) == []
