@@ -83,9 +83,20 @@ def sidebar() -> None:
     rental_decline = st.sidebar.slider("GPU rental price decline per year (%)", 0.0, 90.0,
                                        float(e.gpu_rental_price_decline_per_year * 100), 5.0)
     horizon = st.sidebar.slider("Horizon (months)", 6, 120, e.horizon_months, 6)
+    hosted = [o for o in base.options if o.kind == "self_host"]
+    planned = {o.name: o.perf.target_utilisation for o in hosted}
+    if hosted:
+        first = round(100 * hosted[0].perf.target_utilisation)
+        utilisation = st.sidebar.slider("Target utilisation of self-hosted replicas (%)", 10, 100, first, 5,
+                                        help="Starts at the first self-hosted option's; moving it sets every one.")
+        if utilisation != first:
+            planned = dict.fromkeys(planned, utilisation / 100)
     engine = st.sidebar.radio("Engine", ["fluid", "des"], horizontal=True,
                               help="fluid: instant; des: SimPy simulation with latency (slower)")
+    options = [o.model_copy(update={"perf": o.perf.model_copy(update={"target_utilisation": planned[o.name]})})
+               if o.name in planned else o for o in base.options]
     edited = base.model_copy(update={
+        "options": options,
         "workload": w.model_copy(update={"scale": w.scale * volume, "monthly_growth": growth / 100}),
         "economics": e.model_copy(update={"api_price_decline_per_year": decline / 100,
                                           "gpu_rental_price_decline_per_year": rental_decline / 100,

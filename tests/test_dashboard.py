@@ -112,3 +112,21 @@ def test_a_bad_scenario_stops_the_dashboard_command_in_one_line(tmp_path) -> Non
                           timeout=60)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and str(bad) in done.stderr and "Traceback" not in done.stderr
+
+
+def test_planning_replicas_fuller_makes_the_rented_fleet_cheaper(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A higher utilisation target plans fewer replicas for the same peak, so fewer GPU-hours to rent."""
+    at = _page("decision", str(ROOT / "scenarios" / "support-assistant.yaml"), monkeypatch)
+    at.sidebar.select_slider[0].set_value(10.0).run()
+
+    def cost() -> float:
+        table = at.dataframe[0].value
+        return float(table.loc[table["option"] == "llama-70b-reserved", "horizon cost (USD)"].iloc[0])
+
+    before = cost()
+    target = next(s for s in at.sidebar.slider if s.label.startswith("Target utilisation"))
+    assert target.value == 70
+    target.set_value(95).run()
+    assert not at.exception
+    assert at.session_state["scenario"].option("llama-70b-reserved").perf.target_utilisation == 0.95
+    assert cost() < before
