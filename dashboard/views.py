@@ -16,6 +16,7 @@ from simulator.analysis import LedgerRow, RunResult, run_with_ledger
 from simulator.errors import InputError
 from simulator.probe import measured as mf
 from simulator.scenario import Scenario, load_scenario, scenario_from_dict
+from simulator.units import usd_text
 
 ROOT = Path(__file__).resolve().parent.parent
 # Ten steps a decade (the E10-like 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8): a key press is a ~25% move.
@@ -115,9 +116,6 @@ def _current() -> tuple[Scenario, RunResult, list[LedgerRow]] | None:
     return scenario, result, ledger
 
 
-def _usd(x: float) -> str:
-    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
-
 
 def decision() -> None:
     current = _current()
@@ -129,9 +127,9 @@ def decision() -> None:
     cols = st.columns(4)
     best = by.get(r.cheapest_option or "")
     cols[0].metric("Cheapest option", r.cheapest_option or "none feasible",
-                   help=f"{_usd(best.total_cost_usd / r.horizon_months)} a month on average" if best else None)
+                   help=f"{usd_text(best.total_cost_usd / r.horizon_months)} a month on average" if best else None)
     cols[1].metric("Cheapest compliant option", r.cheapest_compliant_option or "none")
-    cols[2].metric("Cost of privacy", _usd(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-")
+    cols[2].metric("Cost of privacy", usd_text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-")
     cols[3].metric("Today's volume (M tokens/month)", f"{r.tokens_per_month / 1e6:,.0f}")
     for b in r.break_even:
         c1, c2 = st.columns(2)
@@ -186,7 +184,7 @@ def privacy() -> None:
                  hide_index=True)
     st.dataframe(pd.DataFrame([{"option": o.name, **o.compliant} for o in r.options]), hide_index=True)
     if r.cost_of_privacy_usd is not None:
-        st.metric("Cost of privacy over the horizon", _usd(r.cost_of_privacy_usd))
+        st.metric("Cost of privacy over the horizon", usd_text(r.cost_of_privacy_usd))
 
 
 def uncertainty() -> None:

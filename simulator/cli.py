@@ -20,6 +20,7 @@ from simulator import catalog
 from simulator.errors import InputError
 from simulator.probe import measured as mf
 from simulator.scenario import json_schema, load_scenario
+from simulator.units import usd_text
 
 if TYPE_CHECKING:
     from simulator.analysis import RunResult
@@ -27,9 +28,6 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
-
-def _usd(x: float) -> str:
-    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
 
 
 def _print_summary(result: RunResult, console: Console) -> None:
@@ -57,8 +55,8 @@ def _print_summary(result: RunResult, console: Console) -> None:
         table.add_row(
             o.name + (" [bold green]<- cheapest[/]" if o.name == result.cheapest_option else ""),
             o.kind,
-            _usd(o.total_cost_usd),
-            _usd(o.total_cost_usd / result.horizon_months),
+            usd_text(o.total_cost_usd),
+            usd_text(o.total_cost_usd / result.horizon_months),
             f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
             f"{o.gpus_peak:g}" if o.gpus_peak is not None else "-",
             o.perf_source or "-",
@@ -96,8 +94,8 @@ def _print_summary(result: RunResult, console: Console) -> None:
         assert result.cost_of_privacy_usd is not None
         console.print(
             f"[bold]Cheapest option meeting every privacy requirement: {result.cheapest_compliant_option}"
-            f"[/bold], {_usd(result.cost_of_privacy_usd)} more over the horizon "
-            f"({_usd(result.cost_of_privacy_usd / result.horizon_months)} a month): the cost of privacy."
+            f"[/bold], {usd_text(result.cost_of_privacy_usd)} more over the horizon "
+            f"({usd_text(result.cost_of_privacy_usd / result.horizon_months)} a month): the cost of privacy."
         )
 
 
@@ -131,9 +129,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         table.add_row(
             o.path,
             o.cheapest_option or "-",
-            _usd(o.cheapest_total_usd) if o.cheapest_total_usd is not None else "-",
+            usd_text(o.cheapest_total_usd) if o.cheapest_total_usd is not None else "-",
             o.cheapest_compliant_option or "-",
-            _usd(o.cost_of_privacy_usd) if o.cost_of_privacy_usd is not None else "-",
+            usd_text(o.cost_of_privacy_usd) if o.cost_of_privacy_usd is not None else "-",
             "ok" if o.error is None else "[red]failed[/]",
         )
     _console().print(table)
@@ -461,7 +459,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             table.add_row(
                 *(f"{v:g}" for v in p["values"].values()),
                 p["cheapest_option"] or "-",
-                *(_usd(v) for v in p["total_cost_usd"].values()),
+                *(usd_text(v) for v in p["total_cost_usd"].values()),
             )
         console.print(table)
     if "tornado" in doc:
@@ -472,7 +470,11 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             for option, low in b["total_cost_usd_at_low"].items():
                 high = b["total_cost_usd_at_high"][option]
                 table.add_row(
-                    f"{b['field']} {b['low']:g}..{b['high']:g}", option, _usd(low), _usd(high), _usd(high - low)
+                    f"{b['field']} {b['low']:g}..{b['high']:g}",
+                    option,
+                    usd_text(low),
+                    usd_text(high),
+                    usd_text(high - low),
                 )
         console.print(table)
     if "monte_carlo" in doc:
@@ -484,9 +486,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         for option in mc["options"]:
             table.add_row(
                 option,
-                _usd(mc["p10_total_usd"][option]),
-                _usd(mc["p50_total_usd"][option]),
-                _usd(mc["p90_total_usd"][option]),
+                usd_text(mc["p10_total_usd"][option]),
+                usd_text(mc["p50_total_usd"][option]),
+                usd_text(mc["p90_total_usd"][option]),
                 f"{mc['prob_cheapest_by_month'][option][-1]:.0%}",
             )
         console.print(table)

@@ -24,6 +24,7 @@ from simulator.batch import ledger_csv
 from simulator.errors import InputError
 from simulator.files import write_atomic
 from simulator.scenario import load_scenario
+from simulator.units import usd_text
 
 FORMATS = ("html", "pdf", "xlsx", "md", "json", "csv")
 VOLUME_SPAN = (0.1, 100.0)  # cost-versus-volume chart, as multiples of today's volume
@@ -64,9 +65,6 @@ def gather(
     return ReportData(result, ledger, volume, mc, tornado)
 
 
-def _usd(x: float) -> str:
-    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
-
 
 def recommendation(r: RunResult) -> list[str]:
     """The answer in plain words, with the conditions it holds under."""
@@ -77,8 +75,8 @@ def recommendation(r: RunResult) -> list[str]:
         return ["No option is feasible: see each option's reasons below."]
     best = by[r.cheapest_option]
     lines.append(
-        f"{best.name} is the cheapest feasible option: {_usd(best.total_cost_usd)} over {months} months "
-        f"({_usd(best.total_cost_usd / months)} a month on average) at today's volume of "
+        f"{best.name} is the cheapest feasible option: {usd_text(best.total_cost_usd)} over {months} months "
+        f"({usd_text(best.total_cost_usd / months)} a month on average) at today's volume of "
         f"{r.tokens_per_month / 1e6:,.0f}M tokens a month."
     )
     for b in r.break_even:
@@ -96,7 +94,7 @@ def recommendation(r: RunResult) -> list[str]:
         assert r.cost_of_privacy_usd is not None
         lines.append(
             f"Meeting every privacy requirement takes {r.cheapest_compliant_option}: "
-            f"{_usd(r.cost_of_privacy_usd)} more over the horizon (the cost of privacy)."
+            f"{usd_text(r.cost_of_privacy_usd)} more over the horizon (the cost of privacy)."
         )
     elif r.cheapest_compliant_option is None:
         lines.append("No feasible option meets every privacy requirement.")
@@ -120,8 +118,8 @@ def _option_rows(r: RunResult) -> list[list[str]]:
         [
             o.name,
             o.kind,
-            _usd(o.total_cost_usd),
-            _usd(o.npv_cost_usd),
+            usd_text(o.total_cost_usd),
+            usd_text(o.npv_cost_usd),
             f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
             f"{o.slo_attainment:.0%}" if o.slo_attainment is not None else "-",
             f"{o.privacy_score:.0f}",
@@ -233,7 +231,7 @@ def to_html(d: ReportData) -> str:
     ]
     if r.cost_of_privacy_usd is not None and r.cheapest_compliant_option != r.cheapest_option:
         parts.append(
-            f"<p>Cost of privacy: {_usd(r.cost_of_privacy_usd)} over the horizon "
+            f"<p>Cost of privacy: {usd_text(r.cost_of_privacy_usd)} over the horizon "
             f"({r.cheapest_compliant_option} instead of {r.cheapest_option}).</p>"
         )
     if d.monte_carlo is not None:
@@ -245,9 +243,9 @@ def to_html(d: ReportData) -> str:
                 [
                     [
                         n,
-                        _usd(mc.p10_total_usd[n]),
-                        _usd(mc.p50_total_usd[n]),
-                        _usd(mc.p90_total_usd[n]),
+                        usd_text(mc.p10_total_usd[n]),
+                        usd_text(mc.p50_total_usd[n]),
+                        usd_text(mc.p90_total_usd[n]),
                         f"{mc.prob_cheapest_by_month[n][-1]:.0%}",
                     ]
                     for n in mc.options
