@@ -6,12 +6,11 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 import yaml
 
-from simulator import figures, sweep
+from simulator import figures, report, sweep
 from simulator.analysis import LedgerRow, RunResult, run_with_ledger
 from simulator.errors import InputError
 from simulator.probe import measured as mf
@@ -33,21 +32,13 @@ def evaluate(scenario_json: str, engine: str) -> tuple[RunResult, list[LedgerRow
 @st.cache_data(show_spinner="Costing volumes…", max_entries=32)
 def volume_grid(scenario_json: str) -> list[sweep.GridPoint]:
     scenario = Scenario.model_validate_json(scenario_json)
-    scales = (scenario.workload.scale * np.geomspace(0.1, 100, 13)).tolist()
-    return sweep.grid(scenario.model_dump(mode="json"), scenario.name, [("workload.scale", scales)],
-                      sweep.SerialExecutor())
+    return report.volume_points(scenario, scenario.model_dump(mode="json"), scenario.name)
 
 
 @st.cache_data(show_spinner="Sampling…", max_entries=16)
-def uncertainty_runs(scenario_json: str, samples: int) -> tuple[sweep.MonteCarlo, dict[str, float], list]:
+def uncertainty_runs(scenario_json: str, samples: int) -> tuple[sweep.MonteCarlo, tuple[dict[str, float], list]]:
     scenario = Scenario.model_validate_json(scenario_json)
-    data = scenario.model_dump(mode="json")
-    mc = sweep.monte_carlo(scenario, data, scenario.name, samples, sweep.SerialExecutor())
-    values = sweep.draw(scenario.uncertainty, samples, scenario.seed)
-    bounds = [(u.field, float(np.percentile(values[:, k], 10)), float(np.percentile(values[:, k], 90)))
-              for k, u in enumerate(scenario.uncertainty)]
-    base, bars = sweep.tornado(data, scenario.name, bounds, sweep.SerialExecutor())
-    return mc, base, bars
+    return report.uncertainty(scenario, scenario.model_dump(mode="json"), scenario.name, samples)
 
 
 def _base_scenario() -> Scenario | None:
@@ -196,7 +187,7 @@ def uncertainty() -> None:
         st.info("This scenario has no uncertainty section (see the README).")
         return
     samples = st.slider("Samples", 50, 1000, 200, 50)
-    mc, base, bars = uncertainty_runs(scenario.model_dump_json(), samples)
+    mc, (base, bars) = uncertainty_runs(scenario.model_dump_json(), samples)
     st.plotly_chart(figures.cost_bands(mc, r.horizon_months))
     st.plotly_chart(figures.chance_cheapest(mc, r.horizon_months))
     if r.cheapest_option:
@@ -229,8 +220,6 @@ def export() -> None:
     current = _current()
     if current is None:
         return
-    from simulator import report
-
     scenario, r, ledger = current
     data = report.ReportData(r, ledger, volume_grid(scenario.model_dump_json()), None, None)
     st.download_button("HTML report", report.to_html(data), file_name=f"{r.scenario}.html", mime="text/html")

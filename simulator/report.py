@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -23,7 +24,7 @@ from simulator.analysis import LedgerRow, RunResult, run_with_ledger
 from simulator.batch import ledger_csv
 from simulator.errors import InputError
 from simulator.files import write_atomic
-from simulator.scenario import load_scenario
+from simulator.scenario import Scenario, load_scenario
 from simulator.units import usd_text
 
 FORMATS = ("html", "pdf", "xlsx", "md", "json", "csv")
@@ -42,6 +43,26 @@ class ReportData:
     tornado: tuple[dict[str, float], list[sweep.TornadoBar]] | None
 
 
+def volume_points(scenario: Scenario, data: dict[str, Any], source: str) -> list[sweep.GridPoint]:
+    """Every option's cost at multiples of today's volume, for the cost-versus-volume chart."""
+    scales = (scenario.workload.scale * np.geomspace(*VOLUME_SPAN, VOLUME_POINTS)).tolist()
+    return sweep.grid(data, source, [("workload.scale", scales)], sweep.SerialExecutor())
+
+
+def uncertainty(
+    scenario: Scenario, data: dict[str, Any], source: str, samples: int = REPORT_SAMPLES
+) -> tuple[sweep.MonteCarlo, tuple[dict[str, float], list[sweep.TornadoBar]]]:
+    """Monte Carlo over the scenario's uncertain inputs, and the tornado between their P10 and P90."""
+    serial = sweep.SerialExecutor()
+    mc = sweep.monte_carlo(scenario, data, source, samples, serial)
+    values = sweep.draw(scenario.uncertainty, samples, scenario.seed)
+    bounds = [
+        (u.field, float(np.percentile(values[:, k], 10)), float(np.percentile(values[:, k], 90)))
+        for k, u in enumerate(scenario.uncertainty)
+    ]
+    return mc, sweep.tornado(data, source, bounds, serial)
+
+
 def gather(
     path: str | Path, engine: str | None = None, ran: tuple[RunResult, list[LedgerRow]] | None = None
 ) -> ReportData:
@@ -49,21 +70,8 @@ def gather(
     scenario = load_scenario(path)
     result, ledger = ran or run_with_ledger(scenario, engine)
     data, source = sweep.read_scenario(path)
-    serial = sweep.SerialExecutor()
-    today = scenario.workload.scale
-    scales = (today * np.geomspace(*VOLUME_SPAN, VOLUME_POINTS)).tolist()
-    volume = sweep.grid(data, source, [("workload.scale", scales)], serial)
-    mc = tornado = None
-    if scenario.uncertainty:
-        mc = sweep.monte_carlo(scenario, data, source, REPORT_SAMPLES, serial)
-        values = sweep.draw(scenario.uncertainty, REPORT_SAMPLES, scenario.seed)
-        bounds = [
-            (u.field, float(np.percentile(values[:, k], 10)), float(np.percentile(values[:, k], 90)))
-            for k, u in enumerate(scenario.uncertainty)
-        ]
-        tornado = sweep.tornado(data, source, bounds, serial)
-    return ReportData(result, ledger, volume, mc, tornado)
-
+    mc, tornado = uncertainty(scenario, data, source) if scenario.uncertainty else (None, None)
+    return ReportData(result, ledger, volume_points(scenario, data, source), mc, tornado)
 
 
 def recommendation(r: RunResult) -> list[str]:
