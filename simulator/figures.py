@@ -9,10 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from simulator import units
 from simulator.analysis import LedgerRow, RunResult
 from simulator.economics import CASH
-from simulator.probe.measured import Measured, fit
+from simulator.probe.measured import Measured, decode_points, fit
 from simulator.sweep import GridPoint, MonteCarlo, TornadoBar
 
 LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20, "t": 60, "b": 50}}
@@ -181,14 +180,12 @@ def tornado(base: dict[str, float], bars: list[TornadoBar], option: str) -> go.F
 def measured_steps(measured: Measured) -> go.Figure:
     """Measured decode step time at each batch size or concurrency, with the fitted step-time line."""
     fitted = fit(measured)
-    points = [(p.batch or p.concurrency, p.decode_step_ms or p.tpot_ms_p50, p.prompt_tokens + p.gen_tokens / 2)
-              for p in measured.points]
-    points = [(b, ms, ctx) for b, ms, ctx in points if b and ms]
-    batches = np.array([b for b, _, _ in points], dtype=float)
-    contexts = np.array([ctx for _, _, ctx in points])
-    fit_ms = units.seconds_to_ms(fitted.b0_s + batches * (fitted.b_decode_s + fitted.b_kv_s * contexts))
+    points = decode_points(measured)
+    batches = [b for b, _, _ in points]
+    measured_ms = [ms for _, ms, _ in points]
+    fit_ms = [ms - residual for ms, residual in zip(measured_ms, fitted.residuals_ms, strict=True)]
     fig = go.Figure()
-    fig.add_scatter(x=batches, y=[ms for _, ms, _ in points], mode="markers", name="measured",
+    fig.add_scatter(x=batches, y=measured_ms, mode="markers", name="measured",
                     marker={"size": 10})
     fig.add_scatter(x=batches, y=fit_ms, mode="lines", name=f"fit (worst error {fitted.max_relative_error:.0%})")
     fig.update_layout(title=f"Decode step time: {measured.model.name} on {measured.backend.name}",

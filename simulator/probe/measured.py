@@ -194,6 +194,17 @@ class Fit(BaseModel):
     """Batch sizes shown but not fitted (llama.cpp's single-sequence path; see `fit`)."""
 
 
+def decode_points(measured: Measured) -> list[tuple[int, float, float]]:
+    """(sequences decoded together, step time in ms, mean context in tokens) of each point with a decode step."""
+    points = []
+    for p in measured.points:
+        batch = p.batch or p.concurrency
+        step_ms = p.decode_step_ms if p.decode_step_ms is not None else p.tpot_ms_p50
+        if batch and step_ms:
+            points.append((batch, step_ms, p.prompt_tokens + p.gen_tokens / 2))
+    return points
+
+
 def fit(measured: Measured) -> Fit:
     """Least-squares fit of t_step = b0 + (b_decode + b_kv * context) * batch to decode steps.
 
@@ -208,13 +219,9 @@ def fit(measured: Measured) -> Fit:
     on the safe side).
     """
     rows, times = [], []
-    for p in measured.points:
-        batch = p.batch or p.concurrency
-        step_ms = p.decode_step_ms if p.decode_step_ms is not None else p.tpot_ms_p50
-        if batch and step_ms:
-            context = p.prompt_tokens + p.gen_tokens / 2
-            rows.append((1.0, batch, batch * context))
-            times.append(units.ms_to_seconds(step_ms))
+    for batch, step_ms, context in decode_points(measured):
+        rows.append((1.0, batch, batch * context))
+        times.append(units.ms_to_seconds(step_ms))
     if len(rows) < 2:
         raise InputError("", "points", f"{len(rows)} decode point(s) to fit", "sweep at least two batch sizes")
     a_all, y_all = np.array(rows), np.array(times)
