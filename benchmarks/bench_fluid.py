@@ -33,11 +33,10 @@ def main() -> None:
     for path in sorted((ROOT / "scenarios").glob("*.yaml")):
         scenario = load_scenario(path)
         names = [o.name for o in scenario.options]
-        today = scenario.workload.scale
-        engine_s = median_seconds(lambda s=scenario, n=names, t=today: Evaluator(s).costs(n, t))
+        engine_s = median_seconds(lambda s=scenario, n=names: Evaluator(s).costs(n, s.workload.scale))
         pairs = [(b.option, b.versus) for b in run(scenario).break_even]
         searches = [
-            median_seconds(lambda o=o, v=v, s=scenario, t=today: break_even_scale(Evaluator(s).gap(o, v), t), 3)
+            median_seconds(lambda o=o, v=v, s=scenario: break_even_scale(Evaluator(s).gap(o, v)), 3)
             for o, v in pairs
         ]
         slowest = f"{max(searches) * 1e3:.0f}" if searches else "-"

@@ -7,6 +7,7 @@ summary whose field names are the JSON contract.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Callable
 from importlib.metadata import version
@@ -23,8 +24,10 @@ from simulator.engine.fluid import FluidEngine
 from simulator.scenario import SENSITIVITY_LEVELS, ApiOption, HybridOption, Scenario, SelfHostOption, site_of
 
 VIEWS = (CASH, AMORTISED)
-SCALE_SEARCH_DECADES = (-4.0, 4.0)  # break-even searched from 1e-4 to 1e4 times today's volume
-SCALE_GRID_POINTS = 33
+# Break-even is searched from 1e-6 to 1e6 times the scenario's base load (`workload.scale` 1), four
+# grid points a decade. The grid does not move with today's scale, so neither does the answer.
+SCALE_SEARCH_DECADES = (-6.0, 6.0)
+SCALE_GRID_POINTS = 49
 SCALE_RELATIVE_TOLERANCE = 1e-7
 
 
@@ -91,7 +94,7 @@ class BreakEven(BaseModel):
     option: str
     versus: str
     scale: float | None
-    """`workload.scale` at which the two horizon costs are equal; null when never in 1e-4..1e4 x today."""
+    """`workload.scale` at which the two horizon costs are equal; null when never in 1e-6..1e6 (the search span)."""
     tokens_per_month: float | None
     payback_month: int | None
     """First month (from 1) in which the option's cumulative cash cost, before resale, is at or below the API's."""
@@ -284,14 +287,13 @@ class Evaluator:
         return f
 
 
-def break_even_scale(gap: Callable[[float], float], today: float) -> float | None:
+def break_even_scale(gap: Callable[[float], float]) -> float | None:
     """Smallest `workload.scale` at which `gap` (option minus API) reaches zero, by grid and bisection.
 
     Self-hosted cost is a step function of volume (whole replicas), so the search brackets the
     first sign change on a log grid and bisects it; at a step the result is the step's edge.
     """
-    lo_dec, hi_dec = SCALE_SEARCH_DECADES
-    grid = today * np.logspace(lo_dec, hi_dec, SCALE_GRID_POINTS)
+    grid = np.logspace(*SCALE_SEARCH_DECADES, SCALE_GRID_POINTS)
     previous = None
     for s in grid:
         if gap(s) <= 0:
@@ -304,6 +306,20 @@ def break_even_scale(gap: Callable[[float], float], today: float) -> float | Non
             return hi
         previous = float(s)
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _break_even_at_base(base_json: str, option: str, versus: str) -> float | None:
+    return break_even_scale(Evaluator(Scenario.model_validate_json(base_json)).gap(option, versus))
+
+
+def break_even_of(scenario: Scenario, option: str, versus: str) -> float | None:
+    """`break_even_scale` of `option` against `versus`, shared by every volume of the same scenario.
+
+    Only `workload.scale` differs between a volume sweep's runs or a dashboard's volume moves, and
+    the search does not depend on it, so they all reuse one search.
+    """
+    return _break_even_at_base(with_scale(scenario, 1.0).model_dump_json(), option, versus)
 
 
 def payback_month(option: OptionCosts, api: OptionCosts) -> int | None:
@@ -324,7 +340,6 @@ def run_with_ledger(scenario: Scenario, engine: str | None = None) -> tuple[RunR
     engine = engine or scenario.simulation.engine
     names = [o.name for o in scenario.options]
     evaluated = Evaluator(scenario, engine).costs(names, scenario.workload.scale)
-    evaluator = Evaluator(scenario)
     results = [_option_result(scenario, usage, costs) for usage, costs in evaluated.values()]
     feasible = [r for r in results if r.feasible]
     cheapest = min(feasible, key=lambda r: r.total_cost_usd).name if feasible else None
@@ -346,7 +361,7 @@ def run_with_ledger(scenario: Scenario, engine: str | None = None) -> tuple[RunR
         for r in results:
             if r.kind == "api" or not r.feasible:
                 continue
-            scale = break_even_scale(evaluator.gap(r.name, cheapest_api), today)
+            scale = break_even_of(scenario, r.name, cheapest_api)
             break_even.append(
                 BreakEven(
                     option=r.name,

@@ -70,7 +70,7 @@ def _print_summary(result: RunResult, console: Console) -> None:
     console.print(table)
     for b in result.break_even:
         if b.scale is None:
-            console.print(f"{b.option} never costs less than {b.versus} between 1e-4x and 1e4x today's volume.")
+            console.print(f"{b.option} never costs less than {b.versus} between 1e-6x and 1e6x the volume at scale 1.")
         else:
             assert b.tokens_per_month is not None
             cheaper = b.scale <= result.workload_scale

@@ -89,7 +89,10 @@ def recommendation(r: RunResult) -> list[str]:
     )
     for b in r.break_even:
         if b.scale is None:
-            lines.append(f"{b.option} does not beat {b.versus} at any volume from 1/10,000 to 10,000 times today's.")
+            lines.append(
+                f"{b.option} does not beat {b.versus} at any volume from a millionth to a million times the"
+                " scenario's volume at scale 1."
+            )
             continue
         assert b.tokens_per_month is not None
         when = f"pays back in month {b.payback_month}" if b.payback_month else "does not pay back within the horizon"

@@ -37,6 +37,18 @@ def test_closed_form_break_even_for_a_constant_load() -> None:
     assert be.tokens_per_month == pytest.approx(be.scale * 10_000 * units.DAYS_PER_MONTH * 1200, rel=1e-6)
 
 
+@pytest.mark.parametrize("today", [0.01, 3.7, 250.0])
+def test_break_even_volume_does_not_move_with_todays_volume(today) -> None:
+    # The break-even volume is a property of the prices and the fleet, not of where volume is today:
+    # the same closed form at any scale, and the same float as at scale 1.
+    at_one = run(make(options=[API, RESERVED])).break_even[0]
+    (be,) = run(make(options=[API, RESERVED], workload={"scale": today})).break_even
+    gpu_per_year = 12 * units.HOURS_PER_MONTH * 1.69
+    api_per_year_at_one = 10_000 * units.DAYS_PER_MONTH * 12 * (1000 * 2.5e-6 + 200 * 10e-6)
+    assert be.scale == pytest.approx(gpu_per_year / api_per_year_at_one, rel=1e-6)
+    assert be.scale == at_one.scale and be.tokens_per_month == pytest.approx(at_one.tokens_per_month, rel=1e-12)
+
+
 def test_payback_month_closed_form() -> None:
     # Set-up cost S in month 1, then the option saves (a - c) a month: payback when S + m c <= m a.
     owned = {**RESERVED, "operations": {"staff_fte": 0, "setup_engineer_months": 1}}
