@@ -496,6 +496,12 @@ class Economics(_Section):
     discount_rate_per_year: float = Field(
         default=0.08, ge=0, lt=1, description="Discount rate for NPV and cost of capital.", examples=[0.08]
     )
+    api_price_multiplier: float = Field(
+        default=1,
+        gt=0,
+        description="Multiple of the listed API token prices actually paid (0.8 = a negotiated 20% discount).",
+        examples=[0.8],
+    )
     api_price_decline_per_year: float = Field(
         default=0, ge=0, lt=1, description="Yearly fall of API token prices (0.3 = 30% a year).", examples=[0.3]
     )

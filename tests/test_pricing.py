@@ -167,6 +167,15 @@ def test_price_decline_path() -> None:
     assert monthly[6] / monthly[0] == pytest.approx(0.7**0.5, rel=1e-12)
 
 
+def test_price_multiplier_scales_the_listed_prices() -> None:
+    # gpt-4o lists 2.50 USD in and 10 USD out per million tokens; a 20% discount pays 80% of that.
+    result = run(make(economics={"api_price_multiplier": 0.8}))
+    listed = 10_000 * units.DAYS_PER_MONTH * 12 * (1000 * 2.5e-6 + 200 * 10e-6)
+    assert result.options[0].total_cost_usd == pytest.approx(0.8 * listed, rel=1e-9)
+    (noted,) = [a for a in result.assumptions if a.item == "openai price multiplier"]
+    assert noted.value == 0.8 and noted.source == "scenario"
+
+
 def test_override_prices_a_model_genai_prices_lacks() -> None:
     s = make(
         options=[{"name": "ft", "kind": "api", "provider": "openai", "model": "ft:gpt-4o:acme"}],

@@ -54,6 +54,15 @@ class OptionCosts:
     resale_usd: float = 0.0
     """Resale value credited in the last month of the cash view."""
 
+    def note(self, assumption: Assumption) -> float:
+        """Record what a cost rests on; returns its value."""
+        self.assumptions.append(assumption)
+        return assumption.value
+
+    def sourced(self, item: str, given: float | None, default_key: str, unit: str) -> float:
+        """The option's value for `item`, or the catalogue default, recorded."""
+        return self.note(_sourced(self.option, item, given, default_key, unit))
+
     def add(self, category: str, usd: np.ndarray, view: str | None = None) -> None:
         for v, book in ((CASH, self.cash), (AMORTISED, self.amortised)):
             if view in (None, v):
@@ -74,14 +83,41 @@ class OptionCosts:
                 yield self.option, m, category, float(value)
 
 
-def _sourced(costs: OptionCosts, item: str, given: float | None, default_key: str, unit: str) -> float:
-    """The option's value for `item`, or the catalogue default, recorded with its provenance."""
+def _sourced(option: str, item: str, given: float | None, default_key: str, unit: str) -> Assumption:
+    """The option's value for `item`, or the catalogue default, with its provenance."""
     if given is not None:
-        costs.assumptions.append(Assumption.of(costs.option, item, given, unit, "scenario", ""))
-        return given
+        return Assumption.of(option, item, given, unit, "scenario", "")
     d = catalog.owner_defaults()[default_key]
-    costs.assumptions.append(Assumption.of(costs.option, item, d.value, unit, d.source, d.as_of.isoformat()))
-    return d.value
+    return Assumption.of(option, item, d.value, unit, d.source, d.as_of.isoformat())
+
+
+def staff_fte(option: SelfHostOption) -> Assumption:
+    default = "staff_fte_buy" if option.procurement == "buy" else "staff_fte_rent"
+    return _sourced(option.name, "staff", option.operations.staff_fte, default, "fte")
+
+
+def electricity(option: SelfHostOption) -> Assumption:
+    return _sourced(option.name, "electricity", option.buy.usd_per_kwh, "usd_per_kwh", "usd_per_kwh")
+
+
+def rental_rate(option: SelfHostOption) -> Assumption:
+    """The option's GPU-hour price: its own, or the catalogue's for its GPU and tier."""
+    item = f"{option.gpu} {option.rent.tier} rental"
+    if option.rent.usd_per_gpu_hour is not None:
+        return Assumption.of(option.name, item, option.rent.usd_per_gpu_hour, "usd_per_gpu_hour", "scenario", "")
+    listed = catalog.gpu(option.gpu).rental_usd_per_gpu_hour.get(option.rent.tier)
+    assert listed is not None, "checked by the scenario"
+    return Assumption.of(option.name, item, listed.value, "usd_per_gpu_hour", listed.source, listed.as_of.isoformat())
+
+
+def gpu_price(option: SelfHostOption) -> Assumption:
+    """The price of one GPU: the option's own, or the catalogue's."""
+    item = f"{option.gpu} purchase"
+    if option.buy.gpu_purchase_usd is not None:
+        return Assumption.of(option.name, item, option.buy.gpu_purchase_usd, "usd_per_gpu", "scenario", "")
+    listed = catalog.gpu(option.gpu).purchase_usd
+    assert listed is not None, "checked by the scenario"
+    return Assumption.of(option.name, item, listed.value, "usd_per_gpu", listed.source, listed.as_of.isoformat())
 
 
 class Economics:
@@ -132,7 +168,13 @@ class Economics:
     def _api_bill(self, costs: OptionCosts, api: ApiOption, usage: OptionUsage) -> None:
         assert usage.api is not None
         econ = self.scenario.economics
-        decline = units.decline_factor(econ.api_price_decline_per_year, self.month_index)
+        decline = econ.api_price_multiplier * units.decline_factor(econ.api_price_decline_per_year, self.month_index)
+        if econ.api_price_multiplier != 1:
+            costs.assumptions.append(
+                Assumption.of(
+                    costs.option, f"{api.provider} price multiplier", econ.api_price_multiplier, "ratio", "scenario", ""
+                )
+            )
         for batch, requests in ((False, usage.api.standard), (True, usage.api.batch)):
             for cls, by_local_hour in requests.items():
                 usd = by_local_hour @ self._price_table(api, cls, batch)  # (months, categories)
@@ -175,19 +217,16 @@ class Economics:
         assert fleet is not None
         gpu = catalog.gpu(option.gpu)
         ops = option.operations
-        fte_default = "staff_fte_buy" if option.procurement == "buy" else "staff_fte_rent"
-        staff_fte = _sourced(costs, "staff", ops.staff_fte, fte_default, "fte")
-        usd_per_fte_year = _sourced(
-            costs, "engineer cost", ops.usd_per_fte_year, "usd_per_fte_year", "usd_per_fte_year"
-        )
+        fte = costs.note(staff_fte(option))
+        usd_per_fte_year = costs.sourced("engineer cost", ops.usd_per_fte_year, "usd_per_fte_year", "usd_per_fte_year")
         usd_per_fte_month = units.usd_per_year_to_usd_per_month(usd_per_fte_year)
-        costs.add("staff", np.full(self.months, staff_fte * usd_per_fte_month))
-        setup = _sourced(
-            costs, "set-up engineering", ops.setup_engineer_months, "setup_engineer_months", "engineer_months"
+        costs.add("staff", np.full(self.months, fte * usd_per_fte_month))
+        setup = costs.sourced(
+            "set-up engineering", ops.setup_engineer_months, "setup_engineer_months", "engineer_months"
         )
         costs.add("setup", np.eye(1, self.months).ravel() * setup * usd_per_fte_month)
-        software = _sourced(
-            costs, "software", ops.software_usd_per_gpu_month, "software_usd_per_gpu_month", "usd_per_gpu_month"
+        software = costs.sourced(
+            "software", ops.software_usd_per_gpu_month, "software_usd_per_gpu_month", "usd_per_gpu_month"
         )
         average_gpus = fleet.gpu_hours / units.HOURS_PER_MONTH
         costs.add("software", average_gpus * software)
@@ -206,34 +245,13 @@ class Economics:
         fleet = usage.fleet
         assert fleet is not None
         terms = option.rent
-        listed = catalog.gpu(option.gpu).rental_usd_per_gpu_hour.get(terms.tier)
-        if terms.usd_per_gpu_hour is not None:
-            rate = terms.usd_per_gpu_hour
-            costs.assumptions.append(
-                Assumption.of(
-                    costs.option, f"{option.gpu} {terms.tier} rental", rate, "usd_per_gpu_hour", "scenario", ""
-                )
-            )
-        else:
-            assert listed is not None
-            rate = listed.value
-            costs.assumptions.append(
-                Assumption.of(
-                    costs.option,
-                    f"{option.gpu} {terms.tier} rental",
-                    rate,
-                    "usd_per_gpu_hour",
-                    listed.source,
-                    listed.as_of.isoformat(),
-                )
-            )
+        rate = costs.note(rental_rate(option))
         decline_per_year = self.scenario.economics.gpu_rental_price_decline_per_year
         term = {"reserved_1y": units.MONTHS_PER_YEAR, "reserved_3y": 3 * units.MONTHS_PER_YEAR}.get(terms.tier)
         if term is None:
             billed_hours = fleet.gpu_hours
             if terms.tier == "spot":  # preempted work is redone on hours that are billed too
-                overhead = _sourced(
-                    costs,
+                overhead = costs.sourced(
                     "spot interruptions",
                     terms.spot_interruption_overhead,
                     "spot_interruption_overhead",
@@ -253,31 +271,14 @@ class Economics:
         assert fleet is not None
         gpu = catalog.gpu(option.gpu)
         b = option.buy
-        if b.gpu_purchase_usd is not None:
-            gpu_usd = b.gpu_purchase_usd
-            costs.assumptions.append(
-                Assumption.of(costs.option, f"{gpu.name} purchase", gpu_usd, "usd_per_gpu", "scenario", "")
-            )
-        else:
-            assert gpu.purchase_usd is not None, "checked by the scenario"
-            gpu_usd = gpu.purchase_usd.value
-            costs.assumptions.append(
-                Assumption.of(
-                    costs.option,
-                    f"{gpu.name} purchase",
-                    gpu_usd,
-                    "usd_per_gpu",
-                    gpu.purchase_usd.source,
-                    gpu.purchase_usd.as_of.isoformat(),
-                )
-            )
-        server_usd = _sourced(costs, "server share", b.server_usd_per_gpu, "server_usd_per_gpu", "usd_per_gpu")
-        years = _sourced(costs, "depreciation", b.depreciation_years, "depreciation_years", "years")
-        residual = _sourced(costs, "residual value", b.residual_value_share, "residual_value_share", "share_of_cost")
-        kwh_usd = _sourced(costs, "electricity", b.usd_per_kwh, "usd_per_kwh", "usd_per_kwh")
-        pue = _sourced(costs, "PUE", b.pue, "pue", "ratio")
-        hosting = _sourced(costs, "hosting", b.hosting_usd_per_kw_month, "hosting_usd_per_kw_month", "usd_per_kw_month")
-        server_w = _sourced(costs, "server power", b.server_power_w_per_gpu, "server_power_w_per_gpu", "w_per_gpu")
+        gpu_usd = costs.note(gpu_price(option))
+        server_usd = costs.sourced("server share", b.server_usd_per_gpu, "server_usd_per_gpu", "usd_per_gpu")
+        years = costs.sourced("depreciation", b.depreciation_years, "depreciation_years", "years")
+        residual = costs.sourced("residual value", b.residual_value_share, "residual_value_share", "share_of_cost")
+        kwh_usd = costs.note(electricity(option))
+        pue = costs.sourced("PUE", b.pue, "pue", "ratio")
+        hosting = costs.sourced("hosting", b.hosting_usd_per_kw_month, "hosting_usd_per_kw_month", "usd_per_kw_month")
+        server_w = costs.sourced("server power", b.server_power_w_per_gpu, "server_power_w_per_gpu", "w_per_gpu")
         costs.assumptions.append(
             Assumption.of(
                 costs.option, f"{gpu.name} TDP", gpu.spec.tdp_w, "w", gpu.spec.source, gpu.spec.as_of.isoformat()
