@@ -10,16 +10,17 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from simulator import figures, report, sweep
+from simulator import economics, figures, report, sweep
 from simulator.analysis import LedgerRow, RunResult, run_with_ledger
 from simulator.errors import InputError
 from simulator.probe import measured as mf
-from simulator.scenario import Scenario, load_scenario, scenario_from_dict
+from simulator.scenario import Option, Scenario, load_scenario, scenario_from_dict
 from simulator.units import usd_text
 
 ROOT = Path(__file__).resolve().parent.parent
 # Ten steps a decade (the E10-like 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8): a key press is a ~25% move.
 VOLUME_STEPS = [round(m * 10.0**e, 3) for e in (-1, 0, 1) for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)] + [100.0]
+LENGTH_STEPS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0]
 SCENARIO_ENV = "RENT_OR_OWN_SCENARIO"
 
 
@@ -60,41 +61,98 @@ def _base_scenario() -> Scenario | None:
         return None
 
 
+def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float]]]:
+    """Inputs for each self-hosted option, starting at the terms in force; returns only what was moved."""
+    edits: dict[str, dict[str, dict[str, float]]] = {}
+    for o in base.options:
+        if o.kind != "self_host":
+            continue
+        key = f"{base.name}:{o.name}"
+        inputs: list[tuple[str, str, float, float]] = []  # (section, field, in force, chosen)
+        with st.sidebar.expander(f"{o.name} ({o.procurement}, {o.gpu})"):
+            if o.procurement == "rent":
+                rate = economics.rental_rate(o).value
+                inputs.append(("rent", "usd_per_gpu_hour", rate, st.number_input(
+                    f"Rental rate (USD per GPU-hour, {o.rent.tier})", 0.0, value=rate, step=0.1, format="%.2f",
+                    key=f"{key}:rate")))
+            else:
+                price = economics.gpu_price(o).value
+                inputs.append(("buy", "gpu_purchase_usd", price, st.number_input(
+                    "GPU price (USD per GPU)", 1.0, value=price, step=1000.0, format="%.0f", key=f"{key}:price")))
+                kwh = economics.electricity(o).value
+                inputs.append(("buy", "usd_per_kwh", kwh, st.number_input(
+                    "Electricity (USD per kWh)", 0.0, value=kwh, step=0.01, format="%.3f", key=f"{key}:kwh")))
+            fte = economics.staff_fte(o).value
+            inputs.append(("operations", "staff_fte", fte, st.number_input(
+                "Staff (engineers, FTE)", 0.0, value=fte, step=0.25, format="%.2f", key=f"{key}:fte")))
+            planned = round(100 * o.perf.target_utilisation)
+            chosen = st.slider("Target utilisation (%)", 10, 100, planned, 5, key=f"{key}:utilisation")
+            inputs.append(("perf", "target_utilisation", planned / 100, chosen / 100))
+        for section, name, in_force, value in inputs:
+            if value != in_force:
+                edits.setdefault(o.name, {}).setdefault(section, {})[name] = value
+    return edits
+
+
+def _edited_option(o: Option, edits: dict[str, dict[str, float]]) -> Option:
+    return o.model_copy(update={section: getattr(o, section).model_copy(update=fields)
+                                for section, fields in edits.items()})
+
+
 def sidebar() -> None:
     """Scenario choice and the main drivers; the edited scenario goes to every page."""
     base = _base_scenario()
+    st.session_state["scenario"] = None
     if base is None:
-        st.session_state["scenario"] = None
         return
     w, e = base.workload, base.economics
-    st.sidebar.markdown("**Drivers** (defaults are the scenario's)")
+    st.sidebar.markdown("**Load** (defaults are the scenario's)")
     volume = st.sidebar.select_slider("Volume (x the scenario's)", options=VOLUME_STEPS, value=1.0)
     growth = st.sidebar.slider("Monthly growth (%)", -5.0, 20.0, float(w.monthly_growth * 100), 0.5)
+    prompt = st.sidebar.select_slider("Prompt length (x the scenario's)", options=LENGTH_STEPS, value=1.0)
+    output = st.sidebar.select_slider("Output length (x the scenario's)", options=LENGTH_STEPS, value=1.0)
+    requests = sum(c.requests_per_day for c in w.classes)
+    cached_now = round(100 * sum(c.cached_input_share * c.requests_per_day for c in w.classes) / requests)
+    cached = st.sidebar.slider("Cached share of prompt tokens (%)", 0, 100, cached_now, 1,
+                               help="Starts at the classes' request-weighted share; moving it sets every class.")
+    st.sidebar.markdown("**Prices**")
+    api_price = st.sidebar.slider("API price (% of list)", 10, 200, round(100 * e.api_price_multiplier), 5,
+                                  help="Below 100 for a negotiated discount.")
     decline = st.sidebar.slider("API price decline per year (%)", 0.0, 90.0, float(e.api_price_decline_per_year * 100),
                                 5.0)
     rental_decline = st.sidebar.slider("GPU rental price decline per year (%)", 0.0, 90.0,
                                        float(e.gpu_rental_price_decline_per_year * 100), 5.0)
     horizon = st.sidebar.slider("Horizon (months)", 6, 120, e.horizon_months, 6)
-    hosted = [o for o in base.options if o.kind == "self_host"]
-    planned = {o.name: o.perf.target_utilisation for o in hosted}
-    if hosted:
-        first = round(100 * hosted[0].perf.target_utilisation)
-        utilisation = st.sidebar.slider("Target utilisation of self-hosted replicas (%)", 10, 100, first, 5,
-                                        help="Starts at the first self-hosted option's; moving it sets every one.")
-        if utilisation != first:
-            planned = dict.fromkeys(planned, utilisation / 100)
+    st.sidebar.markdown("**Self-hosted options**")
+    edits = _per_option(base)
     engine = st.sidebar.radio("Engine", ["fluid", "des"], horizontal=True,
                               help="fluid: instant; des: SimPy simulation with latency (slower)")
-    options = [o.model_copy(update={"perf": o.perf.model_copy(update={"target_utilisation": planned[o.name]})})
-               if o.name in planned else o for o in base.options]
+
+    classes = []
+    for c in w.classes:
+        update: dict = {}
+        if prompt != 1.0:
+            update["input_tokens"] = c.input_tokens.scaled(prompt)
+        if output != 1.0:
+            update["output_tokens"] = c.output_tokens.scaled(output)
+        if cached != cached_now:
+            update["cached_input_share"] = cached / 100
+        classes.append(c.model_copy(update=update) if update else c)
+    economics_update: dict = {"api_price_decline_per_year": decline / 100,
+                              "gpu_rental_price_decline_per_year": rental_decline / 100, "horizon_months": horizon}
+    if api_price != round(100 * e.api_price_multiplier):
+        economics_update["api_price_multiplier"] = api_price / 100
     edited = base.model_copy(update={
-        "options": options,
-        "workload": w.model_copy(update={"scale": w.scale * volume, "monthly_growth": growth / 100}),
-        "economics": e.model_copy(update={"api_price_decline_per_year": decline / 100,
-                                          "gpu_rental_price_decline_per_year": rental_decline / 100,
-                                          "horizon_months": horizon}),
+        "options": [_edited_option(o, edits[o.name]) if o.name in edits else o for o in base.options],
+        "workload": w.model_copy(update={"scale": w.scale * volume, "monthly_growth": growth / 100,
+                                         "classes": classes}),
+        "economics": e.model_copy(update=economics_update),
     })
-    st.session_state["scenario"] = edited
+    try:  # the edits pass the same checks as a scenario file
+        st.session_state["scenario"] = scenario_from_dict(edited.model_dump(mode="json", exclude_unset=True),
+                                                          "the edited scenario")
+    except InputError as err:
+        st.sidebar.error(str(err))
     st.session_state["engine"] = engine
 
 
@@ -115,7 +173,7 @@ def decision() -> None:
     _scenario, r, _ = current
     st.title(f"{r.scenario}: rent or own?")
     by = {o.name: o for o in r.options}
-    cols = st.columns(4)
+    cols = st.columns(2) + st.columns(2)  # two a row: option names are long
     best = by.get(r.cheapest_option or "")
     cols[0].metric("Cheapest option", r.cheapest_option or "none feasible",
                    help=f"{usd_text(best.total_cost_usd / r.horizon_months)} a month on average" if best else None)

@@ -45,6 +45,10 @@ class FixedTokens(_Section):
     )
     tokens: int = Field(gt=0, description="Every request has exactly this many tokens.", examples=[512])
 
+    def scaled(self, factor: float) -> FixedTokens:
+        """Lengths `factor` times as long, in whole tokens."""
+        return self.model_copy(update={"tokens": max(1, round(self.tokens * factor))})
+
 
 class LognormalTokens(_Section):
     kind: Literal["lognormal"] = Field(
@@ -52,6 +56,10 @@ class LognormalTokens(_Section):
     )
     mean: float = Field(gt=0, description="Mean tokens per request.", examples=[800])
     p95: float = Field(gt=0, description="95th-percentile tokens per request (above the mean).", examples=[2400])
+
+    def scaled(self, factor: float) -> LognormalTokens:
+        """Lengths `factor` times as long: the same shape, stretched."""
+        return self.model_copy(update={"mean": self.mean * factor, "p95": self.p95 * factor})
 
     @model_validator(mode="after")
     def _p95_fits_a_lognormal(self) -> LognormalTokens:
@@ -80,6 +88,10 @@ class HistogramTokens(_Section):
     weights: list[Annotated[float, Field(ge=0)]] = Field(
         min_length=1, description="Relative share of requests at each token count.", examples=[[0.6, 0.3, 0.1]]
     )
+
+    def scaled(self, factor: float) -> HistogramTokens:
+        """Lengths `factor` times as long, in whole tokens; the weights stay."""
+        return self.model_copy(update={"tokens": [max(1, round(t * factor)) for t in self.tokens]})
 
     @model_validator(mode="after")
     def _same_length(self) -> HistogramTokens:

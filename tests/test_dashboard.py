@@ -124,9 +124,81 @@ def test_planning_replicas_fuller_makes_the_rented_fleet_cheaper(monkeypatch: py
         return float(table.loc[table["option"] == "llama-70b-reserved", "horizon cost (USD)"].iloc[0])
 
     before = cost()
-    target = next(s for s in at.sidebar.slider if s.label.startswith("Target utilisation"))
+    target = at.slider(key="support-assistant:llama-70b-reserved:utilisation")
     assert target.value == 70
     target.set_value(95).run()
     assert not at.exception
     assert at.session_state["scenario"].option("llama-70b-reserved").perf.target_utilisation == 0.95
     assert cost() < before
+
+
+SUPPORT = str(ROOT / "scenarios" / "support-assistant.yaml")
+
+
+def _costs(at: AppTest) -> dict[str, float]:
+    table = at.dataframe[0].value
+    return dict(zip(table["option"], table["horizon cost (USD)"].astype(float), strict=True))
+
+
+def test_staff_input_adds_a_year_of_engineer_cost_per_fte_year(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator import catalog
+
+    at = _page("decision", SUPPORT, monkeypatch)
+    before = _costs(at)
+    fte = at.number_input(key="support-assistant:llama-70b-owned:fte")
+    assert fte.value == catalog.owner_defaults()["staff_fte_buy"].value  # starts at the value in force
+    fte.set_value(fte.value + 1).run()
+    assert not at.exception
+    usd_per_fte_year = catalog.owner_defaults()["usd_per_fte_year"].value
+    after = _costs(at)
+    assert after["llama-70b-owned"] - before["llama-70b-owned"] == pytest.approx(usd_per_fte_year * 36 / 12, abs=1)
+    assert after["llama-70b-reserved"] == before["llama-70b-reserved"]
+
+
+def test_rental_rate_input_scales_the_rented_gpu_bill(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.analysis import run
+    from simulator.scenario import load_scenario
+
+    at = _page("decision", SUPPORT, monkeypatch)
+    before = _costs(at)
+    rate = at.number_input(key="support-assistant:llama-70b-reserved:rate")
+    rental = next(o for o in run(load_scenario(SUPPORT), "fluid").options if o.name == "llama-70b-reserved")
+    rate.set_value(rate.value * 1.5).run()
+    assert not at.exception
+    grown = _costs(at)["llama-70b-reserved"] - before["llama-70b-reserved"]
+    assert grown == pytest.approx(0.5 * rental.cost_by_category_usd["gpu_rental"], abs=2)
+
+
+def test_api_price_level_scales_every_api_bill(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page("decision", SUPPORT, monkeypatch)
+    before = _costs(at)
+    next(s for s in at.sidebar.slider if s.label == "API price (% of list)").set_value(80).run()
+    assert not at.exception
+    after = _costs(at)
+    for api in ("gpt-4.1-mini", "gemini-2.5-flash", "claude-sonnet-4.5"):
+        assert after[api] == pytest.approx(0.8 * before[api], abs=2)
+    assert after["llama-70b-owned"] == before["llama-70b-owned"]
+
+
+def test_longer_prompts_cost_more_and_cached_prompts_less(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page("decision", SUPPORT, monkeypatch)
+    before = _costs(at)
+    next(s for s in at.sidebar.select_slider if s.label.startswith("Prompt length")).set_value(2.0).run()
+    assert not at.exception
+    answer = at.session_state["scenario"].workload.classes[0]
+    assert (answer.input_tokens.mean, answer.input_tokens.p95) == (6000, 14000)
+    longer = _costs(at)
+    assert longer["gpt-4.1-mini"] > before["gpt-4.1-mini"]
+    cached = next(s for s in at.sidebar.slider if s.label.startswith("Cached share"))
+    cached.set_value(cached.value + 30).run()
+    assert not at.exception
+    assert _costs(at)["gpt-4.1-mini"] < longer["gpt-4.1-mini"]
+
+
+def test_an_edit_the_scenario_forbids_is_shown_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # coding-assistant writes 10% of one class's prompt to the cache; all of it cannot also be read from it.
+    at = _page("decision", str(ROOT / "scenarios" / "coding-assistant.yaml"), monkeypatch)
+    next(s for s in at.sidebar.slider if s.label.startswith("Cached share")).set_value(100).run()
+    assert not at.exception
+    assert "cached_input_share + cache_write_share must be at most 1" in at.sidebar.error[0].value
+    assert at.session_state["scenario"] is None

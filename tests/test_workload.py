@@ -54,3 +54,15 @@ def test_hour_of_week_shape_has_mean_one_and_follows_profile() -> None:
     assert shape.mean() == pytest.approx(1.0)
     assert shape[10] / shape[3] == pytest.approx(2.3 / 0.1)  # Monday 10:00 against Monday 03:00
     assert shape[24 * 5 + 10] / shape[10] == pytest.approx(0.5)  # Saturday against Monday
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [FixedTokens(tokens=512), LognormalTokens(mean=800, p95=2400), HistogramTokens(tokens=[256, 8192], weights=[3, 1])],
+    ids=lambda d: d.kind,
+)
+def test_scaled_lengths_scale_the_mean_and_keep_the_shape(lengths) -> None:
+    # Stretching every length by k multiplies the mean by k and leaves p95/mean as it was.
+    base, doubled = TokenStats(lengths), TokenStats(lengths.scaled(2.0))
+    assert doubled.mean() == pytest.approx(2 * base.mean(), rel=1e-9)
+    assert doubled.quantile(0.95) / doubled.mean() == pytest.approx(base.quantile(0.95) / base.mean(), rel=1e-9)
