@@ -209,17 +209,26 @@ def latency() -> None:
     current = _current()
     if current is None:
         return
-    _, r, _ = current
-    fig = figures.latency(r)
-    if fig is None:
-        st.info("Latency comes from the DES engine: choose it in the sidebar.")
-    else:
-        st.plotly_chart(fig)
+    scenario, r, _ = current
     rows = [{"option": o.name, "replicas at peak": o.replicas_peak, "GPUs at peak": o.gpus_peak,
              "utilisation": o.utilisation, "API share": o.api_share, "SLO met": o.slo_attainment}
             for o in r.options if o.kind != "api"]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True)
+    fig = figures.latency(r)
+    if fig is None:
+        st.info("Latency comes from the DES engine: choose it in the sidebar.")
+    else:
+        st.plotly_chart(fig)
+        goal = {c.name: c.latency for c in scenario.workload.classes}
+        targets = [{"option": o.name, "class": c, "TTFT p95 (ms)": v.ttft_p95_ms,
+                    "TTFT target (ms)": goal[c].ttft_ms, "TPOT p95 (ms)": v.tpot_p95_ms,
+                    "TPOT target (ms)": goal[c].tpot_ms, "target percentile": goal[c].percentile,
+                    "within targets": v.slo_attainment} for o in r.options if o.latency for c, v in o.latency.items()]
+        st.dataframe(pd.DataFrame(targets), hide_index=True)
+    fleet = figures.capacity(r)
+    if fleet is not None:
+        st.plotly_chart(fleet)
 
 
 def privacy() -> None:

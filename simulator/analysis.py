@@ -66,6 +66,12 @@ class OptionResult(BaseModel):
     feasible: bool
     infeasible_reasons: list[str]
     replicas_peak: int | None = None
+    replicas_peak_by_month: list[int] | None = None
+    """Most replicas up at once in each month."""
+    utilisation_by_month: list[float] | None = None
+    """Busy over held GPU-hours in each month."""
+    api_share_by_month: list[float] | None = None
+    """Hybrids: share of each month's requests sent to the API."""
     gpus_per_replica: int | None = None
     gpus_peak: float | None = None
     gpu_hours: float | None = None
@@ -233,6 +239,11 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         compliance_reasons=[f"class {c!r}: {reason}" for c, rs in compliance.items() for reason in rs],
         sensitive_tokens_leaving_boundary=_leaving_boundary(scenario, option, usage),
     )
+    if result.api_share is not None:
+        assert usage.api_requests is not None and usage.requests is not None
+        result.api_share_by_month = [
+            float(a / n) if n else 0.0 for a, n in zip(usage.api_requests, usage.requests, strict=True)
+        ]
     if usage.latency is not None:
         result.latency = usage.latency
         result.slo_attainment = usage.slo_attainment
@@ -241,6 +252,10 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
     if usage.fleet is not None:
         f = usage.fleet
         result.replicas_peak = int(f.replicas_peak.max())
+        result.replicas_peak_by_month = [int(r) for r in f.replicas_peak]
+        result.utilisation_by_month = [
+            float(b / h) if h else 0.0 for b, h in zip(f.busy_gpu_hours, f.gpu_hours, strict=True)
+        ]
         result.gpus_per_replica = f.gpus_per_replica
         result.gpus_peak = float(f.gpus_held.max())
         result.gpu_hours = float(f.gpu_hours.sum())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from simulator.analysis import LedgerRow, RunResult
@@ -20,21 +21,36 @@ LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20
 def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
     """Monthly cash cost of each option, stacked by category."""
     names = [o.name for o in result.options]
-    fig = make_subplots(rows=len(names), cols=1, shared_xaxes=True, subplot_titles=names, vertical_spacing=0.04)
+    cols = min(2, len(names))  # two a row keeps six options on one printed page
+    rows = -(-len(names) // cols)
+    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, subplot_titles=names, vertical_spacing=0.08)
     categories = sorted({r.category for r in ledger if r.view == CASH})
     months = np.arange(1, result.horizon_months + 1)
-    for row, name in enumerate(names, start=1):
+    shown: set[str] = set()  # each category in the legend once, wherever it first appears
+    colour = {c: qualitative.Dark24[i % len(qualitative.Dark24)] for i, c in enumerate(categories)}
+    for k, name in enumerate(names):
+        row, col = k // cols + 1, k % cols + 1
         for category in categories:
             usd = np.zeros(result.horizon_months)
             for r in ledger:
                 if r.option == name and r.category == category and r.view == CASH:
                     usd[r.month - 1] += r.usd
             if usd.any():
-                fig.add_bar(x=months, y=usd, name=category, legendgroup=category, showlegend=row == 1, row=row, col=1)
+                fig.add_bar(
+                    x=months,
+                    y=usd,
+                    name=category,
+                    legendgroup=category,
+                    showlegend=category not in shown,
+                    marker_color=colour[category],
+                    row=row,
+                    col=col,
+                )
+                shown.add(category)
     fig.update_layout(
         barmode="relative",
         title="Monthly cost by category (USD, cash view)",
-        **{**LAYOUT, "height": max(260 * len(names), 420)},
+        **{**LAYOUT, "height": max(260 * rows, 420)},
     )
     return fig
 
@@ -97,6 +113,31 @@ def latency(result: RunResult) -> go.Figure | None:
         assert o.latency is not None
         fig.add_bar(x=list(o.latency), y=[v.ttft_p95_ms for v in o.latency.values()], name=o.name)
     fig.update_layout(title="p95 time to first token (ms, log)", yaxis_type="log", barmode="group", **LAYOUT)
+    return fig
+
+
+def capacity(result: RunResult) -> go.Figure | None:
+    """Replicas at each month's peak per self-hosted path, and the share of a hybrid's requests sent to the API."""
+    fleets = [o for o in result.options if o.replicas_peak_by_month]
+    hybrids = [o for o in result.options if o.api_share_by_month]
+    if not fleets:
+        return None
+    fig = make_subplots(
+        rows=2 if hybrids else 1,
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=["replicas at the month's peak"] + (["share of requests sent to the API"] if hybrids else []),
+        vertical_spacing=0.12,
+    )
+    months = np.arange(1, result.horizon_months + 1)
+    for o in fleets:
+        fig.add_scatter(x=months, y=o.replicas_peak_by_month, mode="lines", line_shape="hv", name=o.name, row=1, col=1)
+    for o in hybrids:
+        fig.add_scatter(x=months, y=o.api_share_by_month, mode="lines", name=f"{o.name} to API", row=2, col=1)
+    if hybrids:
+        fig.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
+    fig.update_xaxes(title_text="month", row=2 if hybrids else 1, col=1)
+    fig.update_layout(title="Capacity over the horizon", **{**LAYOUT, "height": 560 if hybrids else 420})
     return fig
 
 
@@ -185,9 +226,12 @@ def measured_steps(measured: Measured) -> go.Figure:
     measured_ms = [ms for _, ms, _ in points]
     fit_ms = [ms - residual for ms, residual in zip(measured_ms, fitted.residuals_ms, strict=True)]
     fig = go.Figure()
-    fig.add_scatter(x=batches, y=measured_ms, mode="markers", name="measured",
-                    marker={"size": 10})
+    fig.add_scatter(x=batches, y=measured_ms, mode="markers", name="measured", marker={"size": 10})
     fig.add_scatter(x=batches, y=fit_ms, mode="lines", name=f"fit (worst error {fitted.max_relative_error:.0%})")
-    fig.update_layout(title=f"Decode step time: {measured.model.name} on {measured.backend.name}",
-                      xaxis_title="sequences decoded together", yaxis_title="step time (ms)", **LAYOUT)
+    fig.update_layout(
+        title=f"Decode step time: {measured.model.name} on {measured.backend.name}",
+        xaxis_title="sequences decoded together",
+        yaxis_title="step time (ms)",
+        **LAYOUT,
+    )
     return fig

@@ -159,9 +159,7 @@ OPTION_HEADER = [
 def _figures(d: ReportData) -> list[go.Figure]:
     r = d.result
     out = [figures.cumulative_costs(r), figures.cost_versus_volume(r, d.volume), figures.monthly_costs(r, d.ledger)]
-    lat = figures.latency(r)
-    if lat is not None:
-        out.append(lat)
+    out += [fig for fig in (figures.capacity(r), figures.latency(r)) if fig is not None]
     out.append(figures.privacy(r))
     if d.monte_carlo is not None:
         out += [

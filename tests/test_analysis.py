@@ -170,3 +170,19 @@ def test_same_seed_same_json(path) -> None:
     second = run(load_scenario(path)).model_dump_json()
     assert first == second
     assert json.loads(first)["seed"] == load_scenario(path).seed
+
+
+def test_monthly_capacity_figures_agree_with_the_horizon_ones() -> None:
+    # A horizon figure is a weighted mean (shares) or the maximum (peaks) of the monthly ones.
+    result = run(load_scenario(SCENARIOS[0].parent / "support-assistant.yaml"), "fluid")
+    months = result.horizon_months
+    fleets = [o for o in result.options if o.kind != "api"]
+    assert fleets
+    for o in fleets:
+        assert len(o.replicas_peak_by_month) == len(o.utilisation_by_month) == months
+        assert o.replicas_peak == max(o.replicas_peak_by_month)
+        assert min(o.utilisation_by_month) <= o.utilisation <= max(o.utilisation_by_month)
+    (hybrid,) = [o for o in result.options if o.kind == "hybrid"]
+    assert len(hybrid.api_share_by_month) == months
+    assert min(hybrid.api_share_by_month) <= hybrid.api_share <= max(hybrid.api_share_by_month)
+    assert all(o.api_share_by_month is None for o in result.options if o.kind != "hybrid")

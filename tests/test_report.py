@@ -65,6 +65,7 @@ def test_html_is_self_contained(data: report.ReportData, tmp_path: Path) -> None
         "Privacy and control",
         "Uncertainty (200 samples)",
         "Assumptions",
+        "Capacity over the horizon",
         "genai-prices 0.2.3",
         "roofline-estimate",
         f"seed {data.result.seed}",
