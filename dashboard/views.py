@@ -253,7 +253,7 @@ def uncertainty() -> None:
     if not scenario.uncertainty:
         st.info("This scenario has no uncertainty section (see the README).")
         return
-    samples = st.slider("Samples", 50, 1000, 200, 50)
+    samples = st.slider("Samples", 50, 1000, report.REPORT_SAMPLES, 50)
     mc, (base, bars) = uncertainty_runs(scenario.model_dump_json(), samples)
     st.plotly_chart(figures.cost_bands(mc, r.horizon_months))
     st.plotly_chart(figures.chance_cheapest(mc, r.horizon_months))
@@ -288,7 +288,9 @@ def export() -> None:
     if current is None:
         return
     scenario, r, ledger = current
-    data = report.ReportData(r, ledger, volume_grid(scenario.model_dump_json()), None, None)
+    key = scenario.model_dump_json()
+    mc, tornado = uncertainty_runs(key, report.REPORT_SAMPLES) if scenario.uncertainty else (None, None)
+    data = report.ReportData(r, ledger, volume_grid(key), mc, tornado)
     st.download_button("HTML report", report.to_html(data), file_name=f"{r.scenario}.html", mime="text/html")
     st.download_button("XLSX for finance", report.to_xlsx(data), file_name=f"{r.scenario}.xlsx")
     st.download_button("Markdown", report.to_markdown(data), file_name=f"{r.scenario}.md")

@@ -40,6 +40,13 @@ def test_volume_slider_moves_the_answer_in_a_real_browser() -> None:
             page.wait_for_url(f"**/{path}")
             page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=browser.UPDATE_TIMEOUT_MS)
             assert browser.exceptions(page) == [], title
+        with page.expect_download() as download:
+            page.get_by_role("button", name="HTML report").click()
+        html = Path(download.value.path()).read_text(encoding="utf-8")
+        # The same sections as `rent-or-own report`, uncertainty included, at the volume on the slider.
+        for words in ("Recommendation", "Capacity over the horizon", "Uncertainty (200 samples)"):
+            assert words in html, words
+        assert f"today&#x27;s volume of {after}M tokens a month" in html
         with page.expect_download(timeout=180_000) as download:
             page.get_by_role("button", name="PDF for stakeholders").click()
         pdf = Path(download.value.path()).read_bytes()
