@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from simulator import economics, figures, report, sweep
+from simulator import catalog, economics, figures, report, sweep
 from simulator.analysis import LedgerRow, RunResult, run_with_ledger
 from simulator.errors import InputError
 from simulator.probe import measured as mf
@@ -270,7 +270,22 @@ def measurements() -> None:
     m = mf.load(ROOT / "measured" / choice)
     st.caption(f"{m.model.name} ({m.model.precision}{', random-weight proxy' if m.model.proxy else ''}) on "
                f"{m.hardware.cpu_model}; {m.backend.name} {m.backend.version}; {m.created:%Y-%m-%d}")
-    st.plotly_chart(figures.measured_steps(m))
+    fitted = mf.fit(m)
+    recognised = catalog.device_for([g.name for g in m.hardware.gpus], m.hardware.cpu_cores)
+    devices = list(catalog.gpus())
+    device = st.selectbox("Roofline of", devices, index=devices.index(recognised.name) if recognised else None,
+                          placeholder="the hardware is not in the catalogue: choose a device",
+                          help="Recognised from the file's hardware fingerprint when the catalogue knows it.")
+    check = mf.against_roofline(m, fitted, catalog.gpu(device)) if device else None
+    st.plotly_chart(figures.measured_steps(m, check))
+    if check is not None:
+        cols = st.columns(2)
+        cols[0].metric("Decode: share of peak memory bandwidth", f"{check.decode_bandwidth_efficiency:.0%}",
+                       help=f"{check.weight_gb:.2f} GB of weights a step at the smallest batch")
+        if check.prefill_compute_efficiency is not None:
+            cols[1].metric("Prefill: share of peak FLOP/s", f"{check.prefill_compute_efficiency:.0%}")
+    elif device:
+        st.info(f"No roofline: the file's weight format {m.model.precision!r} or parameter count is unknown.")
 
 
 def scenario_page() -> None:

@@ -29,7 +29,6 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 
 
-
 def _print_summary(result: RunResult, console: Console) -> None:
     console.print(
         f"[bold]{result.scenario}[/bold]: {result.horizon_months} months from prices of "
@@ -167,13 +166,29 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     import importlib.util
 
     if not DASHBOARD_APP.is_file() or importlib.util.find_spec("streamlit") is None:
-        raise InputError("rent-or-own dashboard", "streamlit", "the dashboard is not installed",
-                         "from a checkout: pip install -e '.[dashboard]'")
+        raise InputError(
+            "rent-or-own dashboard",
+            "streamlit",
+            "the dashboard is not installed",
+            "from a checkout: pip install -e '.[dashboard]'",
+        )
     env = {**os.environ, "RENT_OR_OWN_SCENARIO": str(Path(args.scenario).resolve()) if args.scenario else ""}
     # Flags repeat .streamlit/config.toml so that any working directory gets the same private server.
-    command = [sys.executable, "-m", "streamlit", "run", str(DASHBOARD_APP), "--server.address", args.address,
-               "--server.port", str(args.port), "--server.headless", "true",
-               "--browser.gatherUsageStats", "false"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(DASHBOARD_APP),
+        "--server.address",
+        args.address,
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     print(f"rent-or-own dashboard on http://{args.address}:{args.port}", file=sys.stderr)
     try:
         return subprocess.call(command, env=env)
@@ -369,11 +384,12 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         mf.save(measured, out)
         print(f"{out}: {len(measured.points)} points imported from {measured.kind}")
         return EXIT_OK
-    _show_measured(mf.load(args.file), console)
+    device = catalog.gpu(args.device, "--device") if args.device else None
+    _show_measured(mf.load(args.file), console, device)
     return EXIT_OK
 
 
-def _show_measured(measured: mf.Measured, console: Console) -> None:
+def _show_measured(measured: mf.Measured, console: Console, device: catalog.Gpu | None) -> None:
     try:
         fit: mf.Fit | None = mf.fit(measured)
     except InputError as e:
@@ -416,6 +432,22 @@ def _show_measured(measured: mf.Measured, console: Console) -> None:
         f"b_kv {fit.b_kv_s * 1e6:.4f} us/token, b_prefill {fit.b_prefill_s * 1e3:.4f} ms/token; "
         f"largest error {fit.max_relative_error:.1%} over {fit.points_used} points"
         + (f" (batch {', '.join(map(str, fit.left_out))} shown, not fitted)" if fit.left_out else "")
+    )
+    check = mf.against_roofline(measured, fit, device)
+    if check is None:
+        console.print("no roofline: the hardware or the weight format is not in the catalogue (give --device NAME)")
+        return
+    spec = catalog.gpu(check.device).spec
+    console.print(
+        f"roofline of {check.gpus} x {check.device} ({spec.memory_bandwidth_gb_per_s:g} GB/s, "
+        f"{spec.dense_tflops['fp16']:g} fp16 TFLOP/s each): {check.weight_gb:.2f} GB of weights read in "
+        f"{check.weights_read_s * 1e3:.2f} ms at peak; decode reaches "
+        f"{check.decode_bandwidth_efficiency:.0%} of peak bandwidth at the smallest batch"
+        + (
+            f", prefill {check.prefill_compute_efficiency:.0%} of peak FLOP/s"
+            if check.prefill_compute_efficiency is not None
+            else ""
+        )
     )
 
 
@@ -591,8 +623,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("file")
     q.add_argument("--out", help="measured file to write")
     q.set_defaults(func=_cmd_probe)
-    q = probes.add_parser("show", help="print a measured file's curve, fit and residuals")
+    q = probes.add_parser("show", help="print a measured file's curve, fit, residuals and roofline efficiency")
     q.add_argument("file")
+    q.add_argument("--device", help="catalogue GPU or CPU class it ran on (default: recognised from the file)")
     q.set_defaults(func=_cmd_probe)
 
     p = sub.add_parser("sweep", help="grid, one-at-a-time (tornado) and Monte Carlo sweeps (fluid engine)")

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from simulator.analysis import LedgerRow, RunResult
 from simulator.economics import CASH
-from simulator.probe.measured import Measured, decode_points, fit
+from simulator.probe.measured import Measured, RooflineCheck, decode_points, fit
 from simulator.sweep import GridPoint, MonteCarlo, TornadoBar
 
 LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20, "t": 60, "b": 50}}
@@ -218,8 +218,8 @@ def tornado(base: dict[str, float], bars: list[TornadoBar], option: str) -> go.F
     return fig
 
 
-def measured_steps(measured: Measured) -> go.Figure:
-    """Measured decode step time at each batch size or concurrency, with the fitted step-time line."""
+def measured_steps(measured: Measured, roofline: RooflineCheck | None = None) -> go.Figure:
+    """Measured decode step time at each batch size or concurrency, the fitted line, and the roofline."""
     fitted = fit(measured)
     points = decode_points(measured)
     batches = [b for b, _, _ in points]
@@ -228,10 +228,19 @@ def measured_steps(measured: Measured) -> go.Figure:
     fig = go.Figure()
     fig.add_scatter(x=batches, y=measured_ms, mode="markers", name="measured", marker={"size": 10})
     fig.add_scatter(x=batches, y=fit_ms, mode="lines", name=f"fit (worst error {fitted.max_relative_error:.0%})")
+    if roofline is not None:
+        fig.add_scatter(
+            x=batches,
+            y=[roofline.step_ms(b) for b in batches],
+            mode="lines",
+            line_dash="dash",
+            name=f"roofline of {roofline.gpus} x {roofline.device} "
+            f"({roofline.decode_bandwidth_efficiency:.0%} of peak bandwidth reached)",
+        )
     fig.update_layout(
         title=f"Decode step time: {measured.model.name} on {measured.backend.name}",
         xaxis_title="sequences decoded together",
         yaxis_title="step time (ms)",
-        **LAYOUT,
+        **{**LAYOUT, "legend": {"orientation": "h", "y": -0.2}},
     )
     return fig

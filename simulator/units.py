@@ -28,6 +28,24 @@ WATTS_PER_KW = 1000.0
 # Bytes per weight at each serving precision. int4 counts the group scales of AWQ/GPTQ/Q4 formats
 # (about 4.5 bits a weight) so that memory fits are not optimistic.
 BYTES_PER_PARAM = {"fp16": 2.0, "bf16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 4.5 / 8}
+# GGUF block formats store 32 weights a block with fp16 scales (and minimums): q8_0 is 32 int8 and
+# a scale, 34 bytes; q4_0 16 bytes of nibbles and a scale; q4_1 adds a minimum; q5_* add 4 bytes
+# of high bits (ggml-common.h).
+GGUF_BYTES_PER_PARAM = {
+    "f32": 4.0,
+    "f16": 2.0,
+    "bf16": 2.0,
+    "q8_0": 34 / 32,
+    "q5_1": 24 / 32,
+    "q5_0": 22 / 32,
+    "q4_1": 20 / 32,
+    "q4_0": 18 / 32,
+}
+
+
+def bytes_per_param(precision: str) -> float | None:
+    """Bytes a weight takes at a serving precision or GGUF type; None when the format is not known."""
+    return BYTES_PER_PARAM.get(precision, GGUF_BYTES_PER_PARAM.get(precision))
 
 
 def usd_per_mtok_to_usd_per_token(usd_per_mtok: float) -> float:

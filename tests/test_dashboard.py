@@ -202,3 +202,17 @@ def test_an_edit_the_scenario_forbids_is_shown_inline(monkeypatch: pytest.Monkey
     assert not at.exception
     assert "cached_input_share + cache_write_share must be at most 1" in at.sidebar.error[0].value
     assert at.session_state["scenario"] is None
+
+
+def test_measurements_page_sets_each_file_against_its_roofline(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page("measurements", SUPPORT, monkeypatch)
+
+    def box(label: str):
+        return next(s for s in at.selectbox if s.label == label)
+
+    box("Measured file").select("tinyllama-1.1b-proxy-f16-cpu2.json").run()
+    assert not at.exception
+    assert box("Roofline of").value == "cpu-2core"  # recognised from the file's fingerprint
+    assert _metric(at, "Decode: share of peak memory bandwidth") == "100%"
+    box("Roofline of").select("h100-sxm").run()  # the same steps against a GPU's roofline are far below it
+    assert int(_metric(at, "Decode: share of peak memory bandwidth").rstrip("%")) < 5

@@ -58,6 +58,45 @@ def test_fit_separates_kv_reads_with_two_contexts() -> None:
     assert (f.b0_s, f.b_decode_s, f.b_kv_s) == pytest.approx((4e-3, 0.2e-3, 1e-7), rel=1e-6)
 
 
+def test_roofline_efficiency_by_hand() -> None:
+    # 8e9 parameters at q8_0 (34 bytes per 32 weights) are 8.5 GB; an H100 SXM reads 3,350 GB/s, so
+    # reading them takes 2.537 ms. A 5.3 ms batch-1 step reaches 2.537 / 5.3 = 47.9% of that. Prefill
+    # at 0.05 ms a token against 2 x 8e9 FLOPs / 989.4 TFLOP/s = 16.17 us reaches 32.3%.
+    m = synthetic(b0_ms=5.0, b_decode_ms=0.3, b_kv_ms=0.0)
+    m = m.model_copy(
+        update={
+            "model": m.model.model_copy(update={"parameters": 8e9, "precision": "q8_0"}),
+            "hardware": m.hardware.model_copy(
+                update={"gpus": [mf.GpuInfo(name="NVIDIA H100 80GB HBM3", memory_gb=80)]}
+            ),
+        }
+    )
+    check = mf.against_roofline(m, mf.fit(m))
+    assert check.device == "h100-sxm" and check.weight_gb == pytest.approx(8.5)
+    assert check.decode_bandwidth_efficiency == pytest.approx(8.5 / 3350 / 5.3e-3, rel=1e-9)
+    assert check.prefill_compute_efficiency == pytest.approx(2 * 8e9 / 989.4e12 / 0.05e-3, rel=1e-6)
+    # The roofline itself: weight-bound at small batches, FLOP-bound from 2.537 ms / 16.17 us = 157 up.
+    assert check.step_ms(1) == pytest.approx(8.5 / 3350 * 1e3) and check.step_ms(400) == pytest.approx(
+        400 * 2 * 8e9 / 989.4e12 * 1e3
+    )
+    unknown = m.model_copy(
+        update={"hardware": m.hardware.model_copy(update={"gpus": [mf.GpuInfo(name="X", memory_gb=1)]})}
+    )
+    assert mf.against_roofline(unknown, mf.fit(unknown)) is None
+
+
+def test_bundled_f16_measurement_sits_on_the_cpu_bandwidth_it_defines(capsys) -> None:
+    # The CPU class's bandwidth is derived from this file's single-sequence step, so decode reads at
+    # 100% of it; the quantised proxies spend longer per byte unpacking blocks.
+    root = Path(__file__).resolve().parent.parent / "measured"
+    f16 = mf.load(root / "tinyllama-1.1b-proxy-f16-cpu2.json")
+    assert mf.against_roofline(f16, mf.fit(f16)).decode_bandwidth_efficiency == pytest.approx(1.0, abs=0.01)
+    q4 = mf.load(root / "tinyllama-1.1b-proxy-q4_0-cpu2.json")
+    assert mf.against_roofline(q4, mf.fit(q4)).decode_bandwidth_efficiency < 0.9
+    assert main(["probe", "show", str(root / "tinyllama-1.1b-proxy-f16-cpu2.json")]) == 0
+    assert "decode reaches 100% of peak bandwidth" in " ".join(capsys.readouterr().out.split())
+
+
 def test_save_and_load_round_trip(tmp_path: Path) -> None:
     m = synthetic(5.0, 0.3, 0.0)
     path = tmp_path / "run.json"

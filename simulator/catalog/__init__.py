@@ -41,6 +41,10 @@ class GpuSpec(_Data):
 class Gpu(_Data):
     name: str
     display_name: str
+    nvml_names: list[str] = []
+    """Names NVML (nvidia-smi) reports for this GPU: how a measured file's hardware is recognised."""
+    cpu_cores: int | None = None
+    """CPU classes only: the cores a machine of this class has."""
     spec: GpuSpec
     idle_w: Sourced
     purchase_usd: Sourced | None = None
@@ -124,6 +128,16 @@ def gpu(name: str, field: str = "gpu") -> Gpu:
         return gpus()[name]
     except KeyError:
         raise InputError("", field, f"unknown GPU {name!r}", suggest(name, gpus())) from None
+
+
+def device_for(gpu_names: list[str], cpu_cores: int) -> Gpu | None:
+    """The catalogue device a measured machine is: its first GPU by NVML name, or a CPU class by cores."""
+    for g in gpus().values():
+        if gpu_names and gpu_names[0] in g.nvml_names:
+            return g
+        if not gpu_names and g.cpu_cores == cpu_cores:
+            return g
+    return None
 
 
 def model(name: str, field: str = "model") -> OpenModel:

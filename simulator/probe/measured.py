@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from simulator import units
+from simulator import catalog, units
 from simulator.errors import InputError
 from simulator.files import write_atomic
 
@@ -269,4 +269,53 @@ def fit(measured: Measured) -> Fit:
         max_relative_error=float(np.max(np.abs(residuals[use]) / y_all[use])),
         points_used=int(use.sum()),
         left_out=[int(b) for b in a_all[~use, 1]],
+    )
+
+
+class RooflineCheck(BaseModel):
+    """A measured file against the peak memory bandwidth and FLOP/s of the device it ran on."""
+
+    device: str
+    gpus: int
+    weight_gb: float
+    weights_read_s: float
+    """Reading every weight once at peak bandwidth: the fastest a decode step can be."""
+    token_compute_s: float
+    """Two FLOPs per parameter for one token at peak FLOP/s."""
+    decode_bandwidth_efficiency: float
+    """Weight-read time at peak over the measured step of the smallest batch: the share of peak bandwidth reached."""
+    prefill_compute_efficiency: float | None
+    """Compute time at peak over the fitted prefill time per token: the share of peak FLOP/s reached."""
+
+    def step_ms(self, batch: float) -> float:
+        """The roofline: a decode step is bound by reading the weights or by the batch's FLOPs."""
+        return units.seconds_to_ms(max(self.weights_read_s, batch * self.token_compute_s))
+
+
+def against_roofline(measured: Measured, fitted: Fit, device: catalog.Gpu | None = None) -> RooflineCheck | None:
+    """How close the measurements come to the device's roofline; None when the device or format is unknown.
+
+    The device is `device`, or else the one the file's hardware fingerprint names (catalogue
+    `nvml_names`, or a CPU class by core count); every GPU in the fingerprint counts.
+    """
+    if device is None:
+        device = catalog.device_for([g.name for g in measured.hardware.gpus], measured.hardware.cpu_cores)
+    per_param = units.bytes_per_param(measured.model.precision)
+    if device is None or per_param is None or not measured.model.parameters:
+        return None
+    gpus = max(1, len(measured.hardware.gpus))
+    params = measured.model.parameters
+    bandwidth = gpus * device.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB
+    precision = measured.model.precision if measured.model.precision in units.BYTES_PER_PARAM else "fp16"
+    flops = gpus * device.compute_tflops(precision) * units.FLOPS_PER_TFLOPS  # type: ignore[arg-type]
+    read_s, token_s = params * per_param / bandwidth, 2 * params / flops
+    _, smallest_ms, _ = min(decode_points(measured))
+    return RooflineCheck(
+        device=device.name,
+        gpus=gpus,
+        weight_gb=params * per_param / units.BYTES_PER_GB,
+        weights_read_s=read_s,
+        token_compute_s=token_s,
+        decode_bandwidth_efficiency=read_s / units.ms_to_seconds(smallest_ms),
+        prefill_compute_efficiency=token_s / fitted.b_prefill_s if fitted.b_prefill_s > 0 else None,
     )
