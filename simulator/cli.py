@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.table import Table
 
-from simulator import catalog
+from simulator import catalog, units
 from simulator.errors import InputError
 from simulator.probe import measured as mf
 from simulator.scenario import json_schema, load_scenario
@@ -380,6 +380,12 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         from simulator.probe.importers import import_file
 
         measured = import_file(args.file)
+        # What the tool does not record about the model, so that the fit can be set against a roofline.
+        model = {"precision": args.precision} if args.precision else {}
+        if args.catalogue_name:
+            shape = catalog.model(args.catalogue_name, "--catalogue-name")
+            model |= {"catalogue_name": shape.name, "parameters": shape.total_params_b * units.PARAMS_PER_BILLION}
+        measured = measured.model_copy(update={"model": measured.model.model_copy(update=model)})
         out = Path(args.out or f"measured/{Path(args.file).stem}-{measured.kind}.json")
         mf.save(measured, out)
         print(f"{out}: {len(measured.points)} points imported from {measured.kind}")
@@ -619,8 +625,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--api-key-env", help="environment variable holding the API key (never written)")
     q.add_argument("--out", help="measured file to write")
     q.set_defaults(func=_cmd_probe)
-    q = probes.add_parser("import", help="turn a llama-bench JSON result into a measured file")
+    q = probes.add_parser("import", help="turn a llama-bench or GuideLLM JSON result into a measured file")
     q.add_argument("file")
+    q.add_argument("--catalogue-name", help="the catalogue model served (its parameter count), when the file lacks it")
+    q.add_argument("--precision", help="the weight format served (fp16, fp8, q4_0, ...), when the file lacks it")
     q.add_argument("--out", help="measured file to write")
     q.set_defaults(func=_cmd_probe)
     q = probes.add_parser("show", help="print a measured file's curve, fit, residuals and roofline efficiency")

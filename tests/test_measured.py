@@ -225,6 +225,11 @@ def test_llama_bench_import_of_a_real_result(tmp_path: Path, capsys) -> None:
     assert mf.load(out) == m
     assert main(["probe", "show", str(out)]) == 0
     assert "no fit: 1 decode point(s) to fit" in capsys.readouterr().out
+    # The catalogue fills in what a tool leaves out: the shape served, hence its parameter count.
+    args = ["probe", "import", str(FIXTURES / "llama-bench-smollm2-135m-q4_1.json"), "--out", str(out)]
+    assert main([*args, "--catalogue-name", "smollm2-135m-instruct"]) == 0
+    named = mf.load(out).model
+    assert named.catalogue_name == "smollm2-135m-instruct" and named.parameters == pytest.approx(0.135e9, rel=0.01)
 
 
 def test_import_rejects_what_it_cannot_read(tmp_path: Path, capsys) -> None:
@@ -233,3 +238,30 @@ def test_import_rejects_what_it_cannot_read(tmp_path: Path, capsys) -> None:
     assert main(["probe", "import", str(other)]) == 2
     err = capsys.readouterr().err
     assert "not a result file this version can import" in err and err.count("\n") == 1
+
+
+def test_guidellm_import_of_a_real_result(tmp_path: Path, capsys) -> None:
+    from simulator.probe.importers import import_file
+
+    source = FIXTURES / "guidellm-0.3.0-llama-cpp-server.json"
+    raw = json.loads(source.read_text())["benchmarks"]
+    m = import_file(source)
+    assert m.kind == "guidellm" and m.created.date() == dt.date(2026, 11, 28)
+    assert [p.concurrency for p in m.points] == [1, 2, 4]
+    for point, b in zip(m.points, raw, strict=True):
+        metrics = b["metrics"]
+        # GuideLLM's own percentiles, and its token totals over the benchmark's duration.
+        assert point.tpot_ms_p50 == metrics["time_per_output_token_ms"]["successful"]["percentiles"]["p50"]
+        assert point.e2e_ms_p95 == pytest.approx(1000 * metrics["request_latency"]["successful"]["percentiles"]["p95"])
+        assert point.output_tok_per_s == pytest.approx(12 * 32 / b["duration"])
+        assert (point.prompt_tokens, point.gen_tokens, point.errors) == (64, 32, 0)
+        assert point.ttft_ms_p50 < point.e2e_ms_p50
+        assert point.samples["ttft_ms"] == [r["time_to_first_token_ms"] for r in b["requests"]["successful"]]
+    # A server serving one request at a time: waiting for the others shows up in TTFT.
+    assert m.points[0].ttft_ms_p50 < m.points[2].ttft_ms_p50
+    out = tmp_path / "imported.json"
+    args = ["probe", "import", str(source), "--out", str(out), "--precision", "q8_0"]
+    assert main(args) == 0
+    assert mf.load(out).model.precision == "q8_0"
+    assert main(["probe", "show", str(out)]) == 0
+    assert "fit: b0" in capsys.readouterr().out

@@ -84,12 +84,87 @@ def llama_bench(path: Path, data: list[dict[str, Any]]) -> mf.Measured:
     )
 
 
-IMPORTERS = {"llama-bench": llama_bench}
+def _percentile(metric: dict[str, Any], p: str) -> float | None:
+    """A GuideLLM metric's percentile over successful requests (p50, p95, ...), or None when none succeeded."""
+    successful = metric["successful"]
+    return float(successful["percentiles"][p]) if successful["count"] else None
+
+
+def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
+    """GuideLLM 0.3 `--output-path *.json`: one point per benchmark (a concurrency, a rate or synchronous).
+
+    Latencies are GuideLLM's percentiles over successful requests; throughputs are its token totals
+    over the benchmark's duration. GuideLLM does not record the server's hardware, so `probe show`
+    needs `--device` for a roofline.
+    """
+    points = []
+    for b in data["benchmarks"]:
+        strategy, m = b["args"]["strategy"], b["metrics"]
+        kind = strategy["type_"]
+        if kind not in ("concurrent", "synchronous", "constant", "poisson"):
+            raise InputError(
+                str(path),
+                f"strategy {kind}",
+                "only fixed concurrencies and rates map to sweep points",
+                "run guidellm with --rate-type concurrent, synchronous, constant or poisson",
+            )
+        totals = b["request_totals"]
+        samples = b["requests"]["successful"]
+        points.append(
+            mf.Point(
+                concurrency=int(strategy["streams"]) if kind == "concurrent" else 1 if kind == "synchronous" else None,
+                rate_rps=float(strategy["rate"]) if kind in ("constant", "poisson") else None,
+                prompt_tokens=float(m["prompt_token_count"]["successful"]["mean"]),
+                gen_tokens=float(m["output_token_count"]["successful"]["mean"]),
+                ttft_ms_p50=_percentile(m["time_to_first_token_ms"], "p50"),
+                ttft_ms_p95=_percentile(m["time_to_first_token_ms"], "p95"),
+                tpot_ms_p50=_percentile(m["time_per_output_token_ms"], "p50"),
+                tpot_ms_p95=_percentile(m["time_per_output_token_ms"], "p95"),
+                itl_ms_p50=_percentile(m["inter_token_latency_ms"], "p50"),
+                e2e_ms_p50=units.seconds_to_ms(_percentile(m["request_latency"], "p50") or 0.0) or None,
+                e2e_ms_p95=units.seconds_to_ms(_percentile(m["request_latency"], "p95") or 0.0) or None,
+                output_tok_per_s=m["output_token_count"]["successful"]["total_sum"] / b["duration"],
+                total_tok_per_s=(
+                    m["output_token_count"]["successful"]["total_sum"]
+                    + m["prompt_token_count"]["successful"]["total_sum"]
+                )
+                / b["duration"],
+                errors=int(totals["errored"]) + int(totals["incomplete"]),
+                samples={
+                    "ttft_ms": [r["time_to_first_token_ms"] for r in samples],
+                    "tpot_ms": [r["time_per_output_token_ms"] for r in samples],
+                },
+            )
+        )
+    first = data["benchmarks"][0]
+    worker = first["worker"]
+    return mf.Measured(
+        kind="guidellm",
+        created=dt.datetime.fromtimestamp(first["start_time"], dt.UTC).replace(microsecond=0),
+        hardware=mf.Hardware(
+            cpu_model="not recorded by GuideLLM", cpu_cores=0, memory_gb=0.0, platform="the server measured"
+        ),
+        backend=mf.Backend(
+            name=f"OpenAI-compatible server at {worker['backend_target']} (GuideLLM)", version="unknown"
+        ),
+        model=mf.ModelInfo(name=Path(worker["backend_model"]).stem, precision="unknown"),
+        settings={"data": first["request_loader"]["data"], "source_file": path.name},
+        points=points,
+    )
+
+
+IMPORTERS = {"llama-bench": llama_bench, "guidellm": guidellm}
 
 
 def detect(data: Any) -> str | None:
     if isinstance(data, list) and data and isinstance(data[0], dict) and "avg_ts" in data[0]:
         return "llama-bench"
+    if (
+        isinstance(data, dict)
+        and data.get("benchmarks")
+        and data["benchmarks"][0].get("type_") == "generative_benchmark"
+    ):
+        return "guidellm"
     return None
 
 
@@ -98,5 +173,7 @@ def import_file(path: str | Path) -> mf.Measured:
     data = _read(path)
     kind = detect(data)
     if kind is None:
-        raise InputError(str(path), "", "not a result file this version can import", "give llama-bench -o json output")
+        raise InputError(
+            str(path), "", "not a result file this version can import", "give llama-bench -o json or GuideLLM 0.3 JSON"
+        )
     return IMPORTERS[kind](path, data)
