@@ -377,16 +377,16 @@ def _cmd_probe(args: argparse.Namespace) -> int:
             raise InputError(str(out), "", f"partial: {measured.fault}", "fix the server and run the sweep again")
         return EXIT_OK
     if args.probe == "import":
-        from simulator.probe.importers import import_file
+        from simulator.probe.importers import import_files
 
-        measured = import_file(args.file)
+        measured = import_files(args.files)
         # What the tool does not record about the model, so that the fit can be set against a roofline.
         model = {"precision": args.precision} if args.precision else {}
         if args.catalogue_name:
             shape = catalog.model(args.catalogue_name, "--catalogue-name")
             model |= {"catalogue_name": shape.name, "parameters": shape.total_params_b * units.PARAMS_PER_BILLION}
         measured = measured.model_copy(update={"model": measured.model.model_copy(update=model)})
-        out = Path(args.out or f"measured/{Path(args.file).stem}-{measured.kind}.json")
+        out = Path(args.out or f"measured/{Path(args.files[0]).stem}-{measured.kind}.json")
         mf.save(measured, out)
         print(f"{out}: {len(measured.points)} points imported from {measured.kind}")
         return EXIT_OK
@@ -625,8 +625,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--api-key-env", help="environment variable holding the API key (never written)")
     q.add_argument("--out", help="measured file to write")
     q.set_defaults(func=_cmd_probe)
-    q = probes.add_parser("import", help="turn a llama-bench or GuideLLM JSON result into a measured file")
-    q.add_argument("file")
+    q = probes.add_parser("import", help="turn llama-bench, GuideLLM or vllm bench serve results into a measured file")
+    q.add_argument(
+        "files", nargs="+", metavar="FILE", help="results of one tool and model (vllm bench serve: a file a point)"
+    )
     q.add_argument("--catalogue-name", help="the catalogue model served (its parameter count), when the file lacks it")
     q.add_argument("--precision", help="the weight format served (fp16, fp8, q4_0, ...), when the file lacks it")
     q.add_argument("--out", help="measured file to write")

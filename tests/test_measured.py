@@ -265,3 +265,35 @@ def test_guidellm_import_of_a_real_result(tmp_path: Path, capsys) -> None:
     assert mf.load(out).model.precision == "q8_0"
     assert main(["probe", "show", str(out)]) == 0
     assert "fit: b0" in capsys.readouterr().out
+
+
+def test_vllm_bench_serve_import_of_real_results(tmp_path: Path, capsys) -> None:
+    from simulator.probe.importers import import_files
+
+    sources = [FIXTURES / f"vllm-0.7.3-benchmark-serving-llama-server-c{c}.json" for c in (4, 1, 2)]
+    m = import_files([str(p) for p in sources])
+    assert m.kind == "vllm-bench-serve" and m.model.name == "tinyllama-q4_0"
+    assert [p.concurrency for p in m.points] == [1, 2, 4]  # one file a point, in order
+    for point in m.points:
+        raw = json.loads(
+            (FIXTURES / f"vllm-0.7.3-benchmark-serving-llama-server-c{point.concurrency}.json").read_text()
+        )
+        # The tool's own medians and throughputs, and its per-request TTFTs in milliseconds.
+        assert (point.ttft_ms_p50, point.tpot_ms_p50, point.e2e_ms_p95) == (
+            raw["median_ttft_ms"],
+            raw["median_tpot_ms"],
+            raw["p95_e2el_ms"],
+        )
+        assert point.output_tok_per_s == raw["output_throughput"] == pytest.approx(8 * 32 / raw["duration"])
+        assert (point.prompt_tokens, point.gen_tokens, point.errors) == (128, 32, 0)
+        assert point.samples["ttft_ms"] == pytest.approx([1000 * t for t in raw["ttfts"]])
+        assert point.ttft_ms_p50 < point.e2e_ms_p50
+    # Sequences decoded together share each step: the per-token time grows with concurrency.
+    assert m.points[0].tpot_ms_p50 < m.points[1].tpot_ms_p50 < m.points[2].tpot_ms_p50
+    out = tmp_path / "served.json"
+    assert main(["probe", "import", *map(str, sources), "--out", str(out)]) == 0
+    assert main(["probe", "show", str(out)]) == 0
+    assert "over 3 points" in capsys.readouterr().out
+    mixed = [str(sources[0]), str(FIXTURES / "guidellm-0.3.0-llama-cpp-server.json")]
+    assert main(["probe", "import", *mixed, "--out", str(out)]) == 2
+    assert "import results of one tool and one model together" in capsys.readouterr().err

@@ -84,6 +84,11 @@ def llama_bench(path: Path, data: list[dict[str, Any]]) -> mf.Measured:
     )
 
 
+def _model_name(served: str) -> str:
+    """`org/Model-3.1-8B` or `/path/model.gguf` as a short name (the part after the last slash)."""
+    return served.rsplit("/", 1)[-1].removesuffix(".gguf")
+
+
 def _percentile(metric: dict[str, Any], p: str) -> float | None:
     """A GuideLLM metric's percentile over successful requests (p50, p95, ...), or None when none succeeded."""
     successful = metric["successful"]
@@ -147,13 +152,60 @@ def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
         backend=mf.Backend(
             name=f"OpenAI-compatible server at {worker['backend_target']} (GuideLLM)", version="unknown"
         ),
-        model=mf.ModelInfo(name=Path(worker["backend_model"]).stem, precision="unknown"),
+        model=mf.ModelInfo(name=_model_name(worker["backend_model"]), precision="unknown"),
         settings={"data": first["request_loader"]["data"], "source_file": path.name},
         points=points,
     )
 
 
-IMPORTERS = {"llama-bench": llama_bench, "guidellm": guidellm}
+def vllm_bench_serve(path: Path, data: dict[str, Any]) -> mf.Measured:
+    """`vllm bench serve --save-result` (and vLLM's older `benchmarks/benchmark_serving.py`): one point a file.
+
+    A run with `--max-concurrency` is a closed-loop point at that concurrency; one with a finite
+    `--request-rate` an open-loop point at that rate; one with neither sends every prompt at once,
+    a point at a concurrency of `num_prompts`. Token counts are the tool's (the server's usage when
+    it streams one, else the tool's tokenizer).
+    """
+    completed = int(data["completed"])
+    if not completed:
+        raise InputError(str(path), "completed", "no request completed in this run", "fix the server and rerun")
+    rate = float(data["request_rate"])  # "inf" when every request was sent at once
+    concurrency = data.get("max_concurrency") or (int(data["num_prompts"]) if rate == float("inf") else None)
+    point = mf.Point(
+        concurrency=concurrency,
+        rate_rps=None if rate == float("inf") else rate,
+        prompt_tokens=data["total_input_tokens"] / completed,
+        gen_tokens=data["total_output_tokens"] / completed,
+        ttft_ms_p50=data["median_ttft_ms"],
+        ttft_ms_p95=data.get("p95_ttft_ms"),
+        tpot_ms_p50=data["median_tpot_ms"] or None,
+        tpot_ms_p95=data.get("p95_tpot_ms"),
+        itl_ms_p50=data.get("median_itl_ms"),
+        e2e_ms_p50=data.get("median_e2el_ms"),
+        e2e_ms_p95=data.get("p95_e2el_ms"),
+        output_tok_per_s=data["output_throughput"],
+        total_tok_per_s=data["total_token_throughput"],
+        errors=int(data["num_prompts"]) - completed,
+        samples={
+            "ttft_ms": [units.seconds_to_ms(t) for t, e in zip(data["ttfts"], data["errors"], strict=True) if not e]
+        },
+    )
+    return mf.Measured(
+        kind="vllm-bench-serve",
+        created=dt.datetime.strptime(data["date"], "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC),
+        hardware=mf.Hardware(
+            cpu_model="not recorded by vllm bench serve", cpu_cores=0, memory_gb=0.0, platform="the server measured"
+        ),
+        backend=mf.Backend(
+            name=f"OpenAI-compatible server ({data['backend']} API, vllm bench serve)", version="unknown"
+        ),
+        model=mf.ModelInfo(name=_model_name(data["model_id"]), precision="unknown"),
+        settings={"burstiness": data.get("burstiness"), "source_file": path.name},
+        points=[point],
+    )
+
+
+IMPORTERS = {"llama-bench": llama_bench, "guidellm": guidellm, "vllm-bench-serve": vllm_bench_serve}
 
 
 def detect(data: Any) -> str | None:
@@ -165,6 +217,8 @@ def detect(data: Any) -> str | None:
         and data["benchmarks"][0].get("type_") == "generative_benchmark"
     ):
         return "guidellm"
+    if isinstance(data, dict) and {"median_ttft_ms", "request_throughput", "completed"} <= data.keys():
+        return "vllm-bench-serve"
     return None
 
 
@@ -174,6 +228,26 @@ def import_file(path: str | Path) -> mf.Measured:
     kind = detect(data)
     if kind is None:
         raise InputError(
-            str(path), "", "not a result file this version can import", "give llama-bench -o json or GuideLLM 0.3 JSON"
+            str(path),
+            "",
+            "not a result file this version can import",
+            "give llama-bench -o json, GuideLLM 0.3 JSON or vllm bench serve --save-result JSON",
         )
     return IMPORTERS[kind](path, data)
+
+
+def import_files(paths: list[str]) -> mf.Measured:
+    """One measured file from one or more results of the same tool (vllm bench serve writes a file a point)."""
+    parts = [import_file(p) for p in paths]
+    first = parts[0]
+    for path, part in zip(paths[1:], parts[1:], strict=True):
+        if (part.kind, part.model.name) != (first.kind, first.model.name):
+            raise InputError(
+                path,
+                "",
+                f"a {part.kind} result for {part.model.name}, unlike {paths[0]}",
+                "import results of one tool and one model together",
+            )
+    points = sorted((p for part in parts for p in part.points), key=lambda p: (p.concurrency or 0, p.rate_rps or 0))
+    sources = ", ".join(Path(p).name for p in paths)
+    return first.model_copy(update={"points": points, "settings": {**first.settings, "source_file": sources}})
