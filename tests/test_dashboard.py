@@ -93,13 +93,20 @@ def test_the_downloaded_scenario_loads_back_unchanged(scenario: str, monkeypatch
 
     at = _page("scenario_page", str(ROOT / "scenarios" / f"{scenario}.yaml"), monkeypatch)
     at.sidebar.select_slider[0].set_value(3.0).run()
+    next(s for s in at.sidebar.select_slider if s.label.startswith("Prompt length")).set_value(1.5).run()
+    next(s for s in at.sidebar.slider if s.label == "API price (% of list)").set_value(80).run()
+    for box in at.sidebar.number_input:  # every per-option input moved off the value in force
+        box.set_value(box.value + 1).run()
+    assert not at.exception and not at.sidebar.error
     edited = at.session_state["scenario"]
     path = tmp_path / f"{scenario}.yaml"
     path.write_text(at.code[0].value)
     loaded = load_scenario(path)
     original = load_scenario(ROOT / "scenarios" / f"{scenario}.yaml")
     assert loaded.workload.scale == pytest.approx(3 * original.workload.scale)
+    assert loaded.economics.api_price_multiplier == 0.8
     assert loaded.model_dump() == edited.model_dump()
+    assert loaded.model_dump() != original.model_dump()
 
 
 def test_a_bad_scenario_stops_the_dashboard_command_in_one_line(tmp_path) -> None:
