@@ -22,6 +22,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VOLUME_STEPS = [round(m * 10.0**e, 3) for e in (-1, 0, 1) for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)] + [100.0]
 LENGTH_STEPS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0]
 SCENARIO_ENV = "RENT_OR_OWN_SCENARIO"
+# Shares (0-1) in the tables read as percentages.
+SHARES = {name: st.column_config.NumberColumn(format="percent")
+          for name in ("utilisation", "API share", "SLO met", "within targets")}
 
 
 @st.cache_data(show_spinner="Simulating…", max_entries=64)
@@ -214,7 +217,7 @@ def latency() -> None:
              "utilisation": o.utilisation, "API share": o.api_share, "SLO met": o.slo_attainment}
             for o in r.options if o.kind != "api"]
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=SHARES)
     fig = figures.latency(r)
     if fig is None:
         st.info("Latency comes from the DES engine: choose it in the sidebar.")
@@ -225,7 +228,7 @@ def latency() -> None:
                     "TTFT target (ms)": goal[c].ttft_ms, "TPOT p95 (ms)": v.tpot_p95_ms,
                     "TPOT target (ms)": goal[c].tpot_ms, "target percentile": goal[c].percentile,
                     "within targets": v.slo_attainment} for o in r.options if o.latency for c, v in o.latency.items()]
-        st.dataframe(pd.DataFrame(targets), hide_index=True)
+        st.dataframe(pd.DataFrame(targets), hide_index=True, column_config=SHARES)
     fleet = figures.capacity(r)
     if fleet is not None:
         st.plotly_chart(fleet)

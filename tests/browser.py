@@ -1,6 +1,6 @@
 """A real dashboard server driven by a real headless Chromium (Playwright on Debian's chromium).
 
-Shared by the browser test and `benchmarks/dashboard_latency.py`, so both measure the same thing.
+Shared by the browser test and `benchmarks/bench_dashboard.py`, so both measure the same thing.
 """
 
 from __future__ import annotations
