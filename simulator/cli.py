@@ -204,7 +204,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    print(json.dumps(json_schema(), indent=2))
+    print(json.dumps(mf.json_schema() if args.measured else json_schema(), indent=2))
     return EXIT_OK
 
 
@@ -669,7 +669,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="KEY=VALUE")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("schema", help="print the scenario JSON Schema")
+    p = sub.add_parser("schema", help="print the scenario JSON Schema (or, with --measured, the measured format's)")
+    p.add_argument("--measured", action="store_true", help="the schema of measured/*.json files")
     p.set_defaults(func=_cmd_schema)
 
     p = sub.add_parser("catalog", help="list API prices, GPUs or open-weight models")

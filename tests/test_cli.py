@@ -226,6 +226,18 @@ def test_committed_schema_is_current() -> None:
     assert json.loads((ROOT / "scenario.schema.json").read_text()) == json_schema()
 
 
+def test_committed_measured_schema_is_current_and_holds_the_bundled_files() -> None:
+    # `rent-or-own schema --measured > measured.schema.json`; tools that write measured files check against it.
+    import jsonschema
+
+    from simulator.probe.measured import json_schema as measured_schema
+
+    schema = json.loads((ROOT / "measured.schema.json").read_text())
+    assert schema == measured_schema()
+    for path in sorted((ROOT / "measured").glob("*.json")):
+        jsonschema.validate(json.loads(path.read_text()), schema)
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [

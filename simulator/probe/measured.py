@@ -104,6 +104,13 @@ class Measured(_Record):
     fault: str | None = None
 
 
+def json_schema() -> dict[str, object]:
+    schema = Measured.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"rent-or-own measured file, schema_version {SCHEMA_VERSION}"
+    return schema
+
+
 def fingerprint() -> Hardware:
     """This machine: CPU model, cores, memory, and NVIDIA GPUs when NVML answers."""
     cpu = platform.processor() or platform.machine()
