@@ -297,3 +297,23 @@ def test_vllm_bench_serve_import_of_real_results(tmp_path: Path, capsys) -> None
     mixed = [str(sources[0]), str(FIXTURES / "guidellm-0.3.0-llama-cpp-server.json")]
     assert main(["probe", "import", *mixed, "--out", str(out)]) == 2
     assert "import results of one tool and one model together" in capsys.readouterr().err
+
+
+def test_vllm_bench_serve_files_without_detail_import_the_same_point(tmp_path: Path, capsys) -> None:
+    # `vllm bench serve` keeps per-request lists only with --save-detailed and names the API
+    # `endpoint_type`: the same run saved that way gives the same point, without the raw samples.
+    from simulator.probe.importers import import_file
+
+    source = FIXTURES / "vllm-0.7.3-benchmark-serving-llama-server-c2.json"
+    raw = json.loads(source.read_text())
+    for field in ("input_lens", "output_lens", "ttfts", "itls", "generated_texts", "errors"):
+        del raw[field]
+    raw["endpoint_type"] = raw.pop("backend")
+    (tmp_path / "summary.json").write_text(json.dumps(raw))
+    full, summary = import_file(source).points[0], import_file(tmp_path / "summary.json").points[0]
+    assert summary.samples == {"ttft_ms": []}
+    assert summary.model_copy(update={"samples": full.samples}) == full
+    raw["ramp_up_strategy"] = "linear"
+    (tmp_path / "ramp.json").write_text(json.dumps(raw))
+    assert main(["probe", "import", str(tmp_path / "ramp.json"), "--out", str(tmp_path / "x.json")]) == 2
+    assert "ramp_up_strategy: a ramp-up run has no one rate" in capsys.readouterr().err

@@ -166,6 +166,13 @@ def vllm_bench_serve(path: Path, data: dict[str, Any]) -> mf.Measured:
     a point at a concurrency of `num_prompts`. Token counts are the tool's (the server's usage when
     it streams one, else the tool's tokenizer).
     """
+    if "ramp_up_strategy" in data:
+        raise InputError(
+            str(path),
+            "ramp_up_strategy",
+            "a ramp-up run has no one rate to call a sweep point",
+            "run vllm bench serve at fixed rates or concurrencies",
+        )
     completed = int(data["completed"])
     if not completed:
         raise InputError(str(path), "completed", "no request completed in this run", "fix the server and rerun")
@@ -186,8 +193,13 @@ def vllm_bench_serve(path: Path, data: dict[str, Any]) -> mf.Measured:
         output_tok_per_s=data["output_throughput"],
         total_tok_per_s=data["total_token_throughput"],
         errors=int(data["num_prompts"]) - completed,
+        # Per-request times are in the file only with --save-detailed (or from the older script).
         samples={
-            "ttft_ms": [units.seconds_to_ms(t) for t, e in zip(data["ttfts"], data["errors"], strict=True) if not e]
+            "ttft_ms": [
+                units.seconds_to_ms(t)
+                for t, e in zip(data.get("ttfts", []), data.get("errors", []), strict=True)
+                if not e
+            ]
         },
     )
     return mf.Measured(
@@ -197,7 +209,9 @@ def vllm_bench_serve(path: Path, data: dict[str, Any]) -> mf.Measured:
             cpu_model="not recorded by vllm bench serve", cpu_cores=0, memory_gb=0.0, platform="the server measured"
         ),
         backend=mf.Backend(
-            name=f"OpenAI-compatible server ({data['backend']} API, vllm bench serve)", version="unknown"
+            # `vllm bench serve` names the API `endpoint_type`; the older script called it `backend`.
+            name=f"OpenAI-compatible server ({data.get('endpoint_type') or data['backend']} API, vllm bench serve)",
+            version="unknown",
         ),
         model=mf.ModelInfo(name=_model_name(data["model_id"]), precision="unknown"),
         settings={"burstiness": data.get("burstiness"), "source_file": path.name},
