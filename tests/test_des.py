@@ -400,3 +400,29 @@ def test_roofline_is_within_a_factor_of_a_published_serving_result() -> None:
     first_token_ms = units.seconds_to_ms(float(r.first_token_s.max()))
     assert 10_907 / 2 <= throughput <= 10_907 * 2, throughput
     assert 102 / 2 <= first_token_ms <= 102 * 2, first_token_ms
+
+
+def test_rent_and_buy_of_one_fleet_see_the_same_windows_in_any_order() -> None:
+    # Two options that differ only in how the GPUs are paid for serve every window alike, and the
+    # window they share is played once: simulating them in either order gives the same numbers.
+    from simulator.engine.des import DesEngine
+
+    own = {
+        "kind": "self_host",
+        "model": "llama-3.1-8b-instruct",
+        "gpu": "h100-sxm",
+        "gpus_per_replica": 1,
+        "min_replicas": 2,
+    }
+    rent = {**own, "name": "rent", "procurement": "rent", "rent": {"tier": "reserved_1y"}}
+    buy = {**own, "name": "buy", "procurement": "buy"}
+    scenario = make(options=[rent, buy], simulation={"engine": "des", "sampled_months": 2})
+    forward = DesEngine(scenario)
+    a = [forward.option_usage(scenario.option(n)) for n in ("rent", "buy")]
+    backward = DesEngine(scenario)
+    b = [backward.option_usage(scenario.option(n)) for n in ("buy", "rent")][::-1]
+    assert len(forward._fleet_runs) < 2 * len(forward.sampled) * len(forward.bins[0])  # some were shared
+    for x, y in zip(a, b, strict=True):
+        assert x.latency == y.latency and x.slo_attainment == y.slo_attainment
+        assert np.array_equal(x.fleet.gpu_hours, y.fleet.gpu_hours)
+    assert a[0].latency == a[1].latency

@@ -23,7 +23,7 @@ import numpy as np
 
 from simulator import catalog, perf, privacy, units
 from simulator.engine import LatencySummary, OptionUsage
-from simulator.engine.fleet import Autoscale, FleetSettings, saturation_tok_per_s, simulate_fleet
+from simulator.engine.fleet import Autoscale, FleetOutcome, FleetSettings, saturation_tok_per_s, simulate_fleet
 from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.replica import Replica, Requests
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
@@ -134,6 +134,9 @@ class DesEngine:
         self.classes = scenario.workload.classes
         self.class_names = [c.name for c in self.classes]
         self._frames: dict[tuple[int, int], Frame] = {}
+        # Options that differ only in how the GPUs are paid for (rent or buy) serve the same window
+        # with the same fleet: each such run is played once (key: frame, step model, fleet, paths).
+        self._fleet_runs: dict[tuple[int, perf.StepModel, FleetSettings, bytes], tuple[FleetOutcome, Requests]] = {}
         self.bins = {m: self._bins(m) for m in self.sampled}
 
     # --- sampling the horizon -----------------------------------------------------------------
@@ -211,7 +214,14 @@ class DesEngine:
                 def divert(i: int, fleet: list[Replica], up: list[int]) -> bool:
                     return not pinned[frame.cls[i]] and self._overflows(fleet, up, overflow, step, r, i)
 
-            outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, self.warmup_s, divert)
+            if divert is None:  # frames live as long as the engine, so their ids name them
+                key = (id(frame), step, settings, path.tobytes())
+                if key not in self._fleet_runs:
+                    outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, self.warmup_s)
+                    self._fleet_runs[key] = outcome, r
+                outcome, r = self._fleet_runs[key]
+            else:
+                outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, self.warmup_s, divert)
             path[outcome.diverted] = API
             served = path == IN_HOUSE
             result.ttft_s[served] = r.first_token_s[served] - frame.arrival_s[served]
