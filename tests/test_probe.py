@@ -90,7 +90,16 @@ def test_probe_cli_and_faults(tiny_gguf: Path, tmp_path: Path, capsys) -> None:
     assert "fit: b0" in capsys.readouterr().out
     corrupt = tmp_path / "corrupt.gguf"
     corrupt.write_bytes(b"GGUF" + os.urandom(64))
-    for path, expected in ((tmp_path / "missing.gguf", "no such model file"), (corrupt, "could not load it")):
+    # A model larger than free memory (a sparse file: it takes no disk) is refused before loading.
+    huge = tmp_path / "huge.gguf"
+    with huge.open("wb") as f:
+        f.write(b"GGUF")
+        f.truncate(2 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    for path, expected in (
+        (tmp_path / "missing.gguf", "no such model file"),
+        (corrupt, "could not load it"),
+        (huge, "is larger than free memory"),
+    ):
         assert main(["probe", "llamacpp", "--model", str(path)]) == 2
         err = capsys.readouterr().err
         assert expected in err and err.count("\n") == 1, err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import os
 import socket
@@ -9,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path: Path):
-    model = synthesize(SHAPE, tmp_path / "server-proxy.gguf")
+@contextlib.contextmanager
+def running_server(model: Path, *extra: str):
+    """`python -m llama_cpp.server` on a free port; yields the process and its /v1 URL once it answers."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -50,6 +51,7 @@ def server(tmp_path: Path):
             "False",
             "--n_ctx",
             "1024",
+            *extra,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -57,16 +59,24 @@ def server(tmp_path: Path):
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1).read()
-            break
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
         except OSError:
             if time.monotonic() > deadline or proc.poll() is not None:
                 proc.kill()
                 pytest.fail("llama_cpp.server did not start")
             time.sleep(0.2)
-    yield proc, f"http://127.0.0.1:{port}/v1"
-    proc.kill()
-    proc.wait()
+    try:
+        yield proc, f"http://127.0.0.1:{port}/v1"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    with running_server(synthesize(SHAPE, tmp_path / "server-proxy.gguf")) as running:
+        yield running
 
 
 def test_probe_measures_a_real_server(server, tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,3 +184,90 @@ def test_probe_faults_are_one_line_and_keep_what_was_measured(server, tmp_path: 
     m = mf.load(out)
     assert m.partial and m.fault and 1 <= len(m.points) < 3
     assert json.loads(out.read_text())["partial"] is True
+
+
+def _probe(url: str, *extra: str) -> int:
+    args = ["probe", "openai", "--base-url", url, "--model", "x", "--prompt-tokens", "8", "--gen-tokens", "8"]
+    return main([*args, "--duration-s", "1", *extra])
+
+
+def test_auth_and_tls_failures_are_one_line(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROBE_RIGHT_KEY", "sk-right-never-written")
+    monkeypatch.setenv("PROBE_WRONG_KEY", "sk-wrong")
+    with running_server(synthesize(SHAPE, tmp_path / "keyed.gguf"), "--api_key", "sk-right-never-written") as (_, url):
+        for extra, expected in (
+            (["--api-key-env", "PROBE_WRONG_KEY"], "authentication failed (HTTP 401)"),
+            ([], "authentication failed (HTTP 401)"),
+        ):
+            assert _probe(url, "--concurrency", "1", *extra) == 2
+            err = capsys.readouterr().err
+            assert expected in err and err.count("\n") == 1 and "sk-" not in err, err
+        # TLS spoken to a plain-HTTP port fails the handshake.
+        assert _probe(url.replace("http://", "https://"), "--concurrency", "1") == 2
+        err = capsys.readouterr().err
+        assert "TLS failed" in err and err.count("\n") == 1, err
+        out = tmp_path / "keyed.json"
+        assert _probe(url, "--concurrency", "1", "--api-key-env", "PROBE_RIGHT_KEY", "--out", str(out)) == 0
+        assert "sk-right" not in out.read_text() and "sk-right" not in capsys.readouterr().err
+
+
+class _CorruptingStream(http.server.BaseHTTPRequestHandler):
+    """A server whose stream turns to garbage after its first requests: the fault, injected."""
+
+    served = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).served += 1
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        chunk = {"choices": [{"delta": {"content": "word"}}]}
+        lines = [f"data: {json.dumps(chunk)}"] * 4
+        if type(self).served > 3:
+            lines[2] = "data: {not json"
+        lines += ['data: {"choices": [], "usage": {"prompt_tokens": 8, "completion_tokens": 4}}', "data: [DONE]"]
+        self.wfile.write("".join(f"{line}\n\n" for line in lines).encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_malformed_stream_mid_sweep_keeps_the_points_before_it(tmp_path: Path, capsys) -> None:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CorruptingStream)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        out = tmp_path / "corrupt.json"
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        # One request at a time for a twentieth of a second a point: the stream breaks after three requests.
+        code = main(
+            [
+                "probe",
+                "openai",
+                "--base-url",
+                url,
+                "--model",
+                "x",
+                "--concurrency",
+                "1,1,1",
+                "--duration-s",
+                "0.05",
+                "--prompt-tokens",
+                "8",
+                "--gen-tokens",
+                "8",
+                "--out",
+                str(out),
+            ]
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    err = capsys.readouterr().err
+    assert code == 2 and "partial" in err and err.count("\n") == 1, err
+    m = mf.load(out)
+    # The three good streams are kept in the points they fell in, the broken ones count as errors
+    # there, and the first point with nothing but broken streams ends the sweep.
+    assert m.partial and "every request failed: malformed stream chunk" in m.fault
+    assert sum(len(p.samples["ttft_ms"]) for p in m.points) == 3
+    assert all(p.gen_tokens == 4 for p in m.points) and sum(p.errors for p in m.points) >= 1
