@@ -121,74 +121,29 @@ def test_probe_measures_a_real_server(server, tmp_path: Path, capsys, monkeypatc
     assert mf.fit(m).points_used == 2
 
 
+def _probe(url: str, *extra: str, duration_s: float = 1) -> int:
+    args = ["probe", "openai", "--base-url", url, "--model", "x", "--prompt-tokens", "8", "--gen-tokens", "8"]
+    return main([*args, "--duration-s", str(duration_s), *extra])
+
+
 def test_probe_faults_are_one_line_and_keep_what_was_measured(server, tmp_path: Path, capsys) -> None:
     proc, url = server
     port = url.split(":")[2].split("/")[0]
-    code = main(
-        [
-            "probe",
-            "openai",
-            "--base-url",
-            f"http://127.0.0.1:{free_port()}/v1",
-            "--model",
-            "x",
-            "--concurrency",
-            "1",
-            "--duration-s",
-            "1",
-        ]
-    )
+    assert _probe(f"http://127.0.0.1:{free_port()}/v1", "--concurrency", "1") == 2
     err = capsys.readouterr().err
-    assert code == 2 and "cannot reach" in err and err.count("\n") == 1, err
-    code = main(
-        [
-            "probe",
-            "openai",
-            "--base-url",
-            f"http://127.0.0.1:{port}/nowhere",
-            "--model",
-            "x",
-            "--concurrency",
-            "1",
-            "--duration-s",
-            "1",
-        ]
-    )
+    assert "cannot reach" in err and err.count("\n") == 1, err
+    assert _probe(f"http://127.0.0.1:{port}/nowhere", "--concurrency", "1") == 2
     err = capsys.readouterr().err
-    assert code == 2 and "HTTP 404" in err and err.count("\n") == 1, err
+    assert "HTTP 404" in err and err.count("\n") == 1, err
     # The server dies during the second point: the first is kept, the file says partial, exit 2.
     out = tmp_path / "partial.json"
     threading.Timer(4.0, proc.kill).start()
-    code = main(
-        [
-            "probe",
-            "openai",
-            "--base-url",
-            url,
-            "--model",
-            "x",
-            "--concurrency",
-            "1,1,1",
-            "--prompt-tokens",
-            "8",
-            "--gen-tokens",
-            "8",
-            "--duration-s",
-            "3",
-            "--out",
-            str(out),
-        ]
-    )
+    code = _probe(url, "--concurrency", "1,1,1", "--out", str(out), duration_s=3)
     err = capsys.readouterr().err
     assert code == 2 and "partial" in err and err.count("\n") == 1, err
     m = mf.load(out)
     assert m.partial and m.fault and 1 <= len(m.points) < 3
     assert json.loads(out.read_text())["partial"] is True
-
-
-def _probe(url: str, *extra: str) -> int:
-    args = ["probe", "openai", "--base-url", url, "--model", "x", "--prompt-tokens", "8", "--gen-tokens", "8"]
-    return main([*args, "--duration-s", "1", *extra])
 
 
 def test_auth_and_tls_failures_are_one_line(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,26 +195,7 @@ def test_a_malformed_stream_mid_sweep_keeps_the_points_before_it(tmp_path: Path,
         out = tmp_path / "corrupt.json"
         url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
         # One request at a time for a twentieth of a second a point: the stream breaks after three requests.
-        code = main(
-            [
-                "probe",
-                "openai",
-                "--base-url",
-                url,
-                "--model",
-                "x",
-                "--concurrency",
-                "1,1,1",
-                "--duration-s",
-                "0.05",
-                "--prompt-tokens",
-                "8",
-                "--gen-tokens",
-                "8",
-                "--out",
-                str(out),
-            ]
-        )
+        code = _probe(url, "--concurrency", "1,1,1", "--out", str(out), duration_s=0.05)
     finally:
         httpd.shutdown()
         httpd.server_close()
