@@ -317,3 +317,25 @@ def test_vllm_bench_serve_files_without_detail_import_the_same_point(tmp_path: P
     (tmp_path / "ramp.json").write_text(json.dumps(raw))
     assert main(["probe", "import", str(tmp_path / "ramp.json"), "--out", str(tmp_path / "x.json")]) == 2
     assert "ramp_up_strategy: a ramp-up run has no one rate" in capsys.readouterr().err
+
+
+def test_guidellm_sweep_keeps_its_fixed_points_and_names_what_it_left_out(tmp_path: Path, capsys) -> None:
+    # `--rate-type sweep` runs synchronous, then everything at once (throughput), then fixed rates;
+    # the middle one has no concurrency or rate to be a sweep point.
+    from simulator.probe.importers import import_files
+
+    source = FIXTURES / "guidellm-0.3.0-sweep-llama-server.json"
+    raw = json.loads(source.read_text())
+    assert [b["args"]["strategy"]["type_"] for b in raw["benchmarks"]] == ["synchronous", "throughput", "constant"]
+    m = import_files([str(source)])
+    assert [(p.concurrency, p.rate_rps) for p in m.points] == [
+        (1, None),
+        (None, raw["benchmarks"][2]["args"]["strategy"]["rate"]),
+    ]
+    assert m.settings["left_out"] == "throughput"
+    # The server's usage counted the prompts (GuideLLM's 64 characters are more llama.cpp tokens).
+    assert m.points[0].prompt_tokens == raw["benchmarks"][0]["metrics"]["prompt_token_count"]["successful"]["mean"]
+    raw["benchmarks"] = raw["benchmarks"][1:2]
+    (tmp_path / "only-throughput.json").write_text(json.dumps(raw))
+    assert main(["probe", "import", str(tmp_path / "only-throughput.json"), "--out", str(tmp_path / "x.json")]) == 2
+    assert "strategy throughput: only fixed concurrencies and rates" in capsys.readouterr().err

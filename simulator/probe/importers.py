@@ -99,20 +99,17 @@ def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
     """GuideLLM 0.3 `--output-path *.json`: one point per benchmark (a concurrency, a rate or synchronous).
 
     Latencies are GuideLLM's percentiles over successful requests; throughputs are its token totals
-    over the benchmark's duration. GuideLLM does not record the server's hardware, so `probe show`
-    needs `--device` for a roofline.
+    over the benchmark's duration. A `throughput` benchmark (every request at once, as `--rate-type
+    sweep` starts with) has no fixed concurrency or rate, so it is left out and named in `settings`.
+    GuideLLM does not record the server's hardware, so `probe show` needs `--device` for a roofline.
     """
-    points = []
+    points, skipped = [], []
     for b in data["benchmarks"]:
         strategy, m = b["args"]["strategy"], b["metrics"]
         kind = strategy["type_"]
         if kind not in ("concurrent", "synchronous", "constant", "poisson"):
-            raise InputError(
-                str(path),
-                f"strategy {kind}",
-                "only fixed concurrencies and rates map to sweep points",
-                "run guidellm with --rate-type concurrent, synchronous, constant or poisson",
-            )
+            skipped.append(kind)
+            continue
         totals = b["request_totals"]
         samples = b["requests"]["successful"]
         points.append(
@@ -141,6 +138,13 @@ def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
                 },
             )
         )
+    if not points:
+        raise InputError(
+            str(path),
+            f"strategy {', '.join(skipped)}",
+            "only fixed concurrencies and rates map to sweep points",
+            "run guidellm with --rate-type concurrent, synchronous, constant, poisson or sweep",
+        )
     first = data["benchmarks"][0]
     worker = first["worker"]
     return mf.Measured(
@@ -153,7 +157,7 @@ def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
             name=f"OpenAI-compatible server at {worker['backend_target']} (GuideLLM)", version="unknown"
         ),
         model=mf.ModelInfo(name=_model_name(worker["backend_model"]), precision="unknown"),
-        settings={"data": first["request_loader"]["data"], "source_file": path.name},
+        settings={"data": first["request_loader"]["data"], "source_file": path.name, "left_out": ", ".join(skipped)},
         points=points,
     )
 
@@ -262,6 +266,10 @@ def import_files(paths: list[str]) -> mf.Measured:
                 f"a {part.kind} result for {part.model.name}, unlike {paths[0]}",
                 "import results of one tool and one model together",
             )
-    points = sorted((p for part in parts for p in part.points), key=lambda p: (p.concurrency or 0, p.rate_rps or 0))
+    # Closed-loop points by concurrency, then open-loop ones by rate.
+    points = sorted(
+        (p for part in parts for p in part.points),
+        key=lambda p: (p.rate_rps is not None, p.concurrency or 0, p.rate_rps or 0),
+    )
     sources = ", ".join(Path(p).name for p in paths)
     return first.model_copy(update={"points": points, "settings": {**first.settings, "source_file": sources}})
