@@ -22,9 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 VOLUME_STEPS = [round(m * 10.0**e, 3) for e in (-1, 0, 1) for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)] + [100.0]
 LENGTH_STEPS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0]
 SCENARIO_ENV = "RENT_OR_OWN_SCENARIO"
-# Shares (0-1) in the tables read as percentages.
+# Shares (0-1) in the tables read as percentages, milliseconds to a tenth.
 SHARES = {name: st.column_config.NumberColumn(format="percent")
           for name in ("utilisation", "API share", "SLO met", "within targets")}
+MILLISECONDS = {name: st.column_config.NumberColumn(format="%.1f")
+                for name in ("TTFT p95 (ms)", "TTFT target (ms)", "TPOT p95 (ms)", "TPOT target (ms)")}
 
 
 @st.cache_data(show_spinner="Simulating…", max_entries=64)
@@ -228,7 +230,7 @@ def latency() -> None:
                     "TTFT target (ms)": goal[c].ttft_ms, "TPOT p95 (ms)": v.tpot_p95_ms,
                     "TPOT target (ms)": goal[c].tpot_ms, "target percentile": goal[c].percentile,
                     "within targets": v.slo_attainment} for o in r.options if o.latency for c, v in o.latency.items()]
-        st.dataframe(pd.DataFrame(targets), hide_index=True, column_config=SHARES)
+        st.dataframe(pd.DataFrame(targets), hide_index=True, column_config=SHARES | MILLISECONDS)
     fleet = figures.capacity(r)
     if fleet is not None:
         st.plotly_chart(fleet)
