@@ -223,3 +223,17 @@ def test_measurements_page_sets_each_file_against_its_roofline(monkeypatch: pyte
     assert _metric(at, "Decode: share of peak memory bandwidth") == "100%"
     box("Roofline of").select("h100-sxm").run()  # the same steps against a GPU's roofline are far below it
     assert int(_metric(at, "Decode: share of peak memory bandwidth").rstrip("%")) < 5
+
+
+def test_latency_page_with_the_des_sets_each_class_beside_its_targets(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page("latency", SUPPORT, monkeypatch)
+    at.sidebar.radio[0].set_value("des").run()
+    assert not at.exception
+    table = at.dataframe[1].value  # the second table: per option and class
+    assert set(table["class"]) == {"answer", "ticket-summary"}
+    from simulator.scenario import load_scenario
+
+    target = load_scenario(SUPPORT).workload.classes[0].latency  # the "answer" class
+    answer = table[table["class"] == "answer"]
+    assert (answer["TTFT target (ms)"] == target.ttft_ms).all() and (answer["TPOT target (ms)"] == target.tpot_ms).all()
+    assert (table["within targets"].between(0, 1)).all()
