@@ -159,7 +159,6 @@ DASHBOARD_APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 
 def _cmd_dashboard(args: argparse.Namespace) -> int:
     import os
-    import subprocess
 
     if args.scenario:
         load_scenario(args.scenario)  # a bad file fails here, in one line, before the server starts
@@ -189,11 +188,9 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         "--browser.gatherUsageStats",
         "false",
     ]
-    print(f"rent-or-own dashboard on http://{args.address}:{args.port}", file=sys.stderr)
-    try:
-        return subprocess.call(command, env=env)
-    except KeyboardInterrupt:
-        return EXIT_OK
+    print(f"rent-or-own dashboard on http://{args.address}:{args.port}", file=sys.stderr, flush=True)
+    # Become the server, so that Ctrl-C or a supervisor's SIGTERM reaches it and no child outlives us.
+    os.execve(sys.executable, command, env)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
