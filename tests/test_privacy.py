@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 import yaml
 
 from simulator.analysis import run
 from simulator.cli import main
 from simulator.privacy import api_violations, scores, self_host_violations, weighted_total
-from simulator.scenario import ApiOption, Requirement, SelfHostOption
+from simulator.scenario import ApiOption, Criterion, Requirement, SelfHostOption
 
 from helpers import BASE, make
+
+CRITERIA = get_args(Criterion)
 
 
 def api(**fields) -> ApiOption:
@@ -152,20 +156,7 @@ def test_scenario_weights_reach_the_result() -> None:
             "site": "own_premises",
         },
     ]
-    zero = dict.fromkeys(
-        [
-            "data_boundary",
-            "retention",
-            "training_use",
-            "residency",
-            "certifications",
-            "model_control",
-            "reproducibility",
-            "customisation",
-            "lock_in",
-        ],
-        0,
-    )
+    zero = dict.fromkeys(CRITERIA, 0)
     ops = run(make(options=options, privacy={"weights": {**zero, "operational_burden": 1}})).options
     assert [o.privacy_score for o in ops] == [100, 20]
     boundary = run(
@@ -273,23 +264,7 @@ def test_no_cost_of_privacy_when_nothing_is_sensitive() -> None:
         ),
         ({"weights": {"vibes": 3}}, "privacy.weights.vibes"),
         (
-            {
-                "weights": dict.fromkeys(
-                    [
-                        "data_boundary",
-                        "retention",
-                        "training_use",
-                        "residency",
-                        "certifications",
-                        "model_control",
-                        "reproducibility",
-                        "customisation",
-                        "lock_in",
-                        "operational_burden",
-                    ],
-                    0,
-                )
-            },
+            {"weights": dict.fromkeys(CRITERIA, 0)},
             "privacy: the criteria weights are all zero",
         ),
         ({"requirements": {"secret": {"stays_in_boundary": True}}}, "privacy.requirements.secret"),
