@@ -83,12 +83,17 @@ class OptionCosts:
                 yield self.option, m, category, float(value)
 
 
-def _sourced(option: str, item: str, given: float | None, default_key: str, unit: str) -> Assumption:
-    """The option's value for `item`, or the catalogue default, with its provenance."""
+def _given_or(option: str, item: str, given: float | None, fallback: catalog.Sourced | None, unit: str) -> Assumption:
+    """The option's own value for `item`, or the catalogue's `fallback`, with its provenance."""
     if given is not None:
         return Assumption.of(option, item, given, unit, "scenario", "")
-    d = catalog.owner_defaults()[default_key]
-    return Assumption.of(option, item, d.value, unit, d.source, d.as_of.isoformat())
+    assert fallback is not None, "checked by the scenario"
+    return Assumption.of(option, item, fallback.value, unit, fallback.source, fallback.as_of.isoformat())
+
+
+def _sourced(option: str, item: str, given: float | None, default_key: str, unit: str) -> Assumption:
+    """The option's value for `item`, or the owner-cost default."""
+    return _given_or(option, item, given, catalog.owner_defaults()[default_key], unit)
 
 
 def staff_fte(option: SelfHostOption) -> Assumption:
@@ -102,22 +107,15 @@ def electricity(option: SelfHostOption) -> Assumption:
 
 def rental_rate(option: SelfHostOption) -> Assumption:
     """The option's GPU-hour price: its own, or the catalogue's for its GPU and tier."""
-    item = f"{option.gpu} {option.rent.tier} rental"
-    if option.rent.usd_per_gpu_hour is not None:
-        return Assumption.of(option.name, item, option.rent.usd_per_gpu_hour, "usd_per_gpu_hour", "scenario", "")
     listed = catalog.gpu(option.gpu).rental_usd_per_gpu_hour.get(option.rent.tier)
-    assert listed is not None, "checked by the scenario"
-    return Assumption.of(option.name, item, listed.value, "usd_per_gpu_hour", listed.source, listed.as_of.isoformat())
+    item = f"{option.gpu} {option.rent.tier} rental"
+    return _given_or(option.name, item, option.rent.usd_per_gpu_hour, listed, "usd_per_gpu_hour")
 
 
 def gpu_price(option: SelfHostOption) -> Assumption:
     """The price of one GPU: the option's own, or the catalogue's."""
-    item = f"{option.gpu} purchase"
-    if option.buy.gpu_purchase_usd is not None:
-        return Assumption.of(option.name, item, option.buy.gpu_purchase_usd, "usd_per_gpu", "scenario", "")
     listed = catalog.gpu(option.gpu).purchase_usd
-    assert listed is not None, "checked by the scenario"
-    return Assumption.of(option.name, item, listed.value, "usd_per_gpu", listed.source, listed.as_of.isoformat())
+    return _given_or(option.name, f"{option.gpu} purchase", option.buy.gpu_purchase_usd, listed, "usd_per_gpu")
 
 
 class Economics:
@@ -168,7 +166,9 @@ class Economics:
     def _api_bill(self, costs: OptionCosts, api: ApiOption, usage: OptionUsage) -> None:
         assert usage.api is not None
         econ = self.scenario.economics
-        decline = econ.api_price_multiplier * units.decline_factor(econ.api_price_decline_per_year, self.month_index)
+        price_factor = econ.api_price_multiplier * units.decline_factor(
+            econ.api_price_decline_per_year, self.month_index
+        )
         if econ.api_price_multiplier != 1:
             costs.assumptions.append(
                 Assumption.of(
@@ -179,7 +179,7 @@ class Economics:
             for cls, by_local_hour in requests.items():
                 usd = by_local_hour @ self._price_table(api, cls, batch)  # (months, categories)
                 for k, category in enumerate(API_CATEGORIES):
-                    costs.add(category, usd[:, k] * decline)
+                    costs.add(category, usd[:, k] * price_factor)
             if requests:
                 for label, source, as_of, inp, out in sorted(self._price_sources[api.name, batch]):
                     for what, value in (("input", inp), ("output", out)):
