@@ -444,7 +444,7 @@ def _show_measured(measured: mf.Measured, console: Console, device: catalog.Gpu 
     console.print(
         f"roofline of {check.gpus} x {check.device} ({spec.memory_bandwidth_gb_per_s:g} GB/s, "
         f"{spec.dense_tflops['fp16']:g} fp16 TFLOP/s each): {check.weight_gb:.2f} GB of weights read in "
-        f"{check.weights_read_s * 1e3:.2f} ms at peak; decode reaches "
+        f"{units.seconds_to_ms(check.weights_read_s):.2f} ms at peak; decode reaches "
         f"{check.decode_bandwidth_efficiency:.0%} of peak bandwidth at the smallest batch"
         + (
             f", prefill {check.prefill_compute_efficiency:.0%} of peak FLOP/s"

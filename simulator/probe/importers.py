@@ -89,10 +89,19 @@ def _model_name(served: str) -> str:
     return served.rsplit("/", 1)[-1].removesuffix(".gguf")
 
 
+def _served_by(tool: str) -> mf.Hardware:
+    """A server benchmark's hardware: the client tools record none of the server's."""
+    return mf.Hardware(cpu_model=f"not recorded by {tool}", cpu_cores=0, memory_gb=0.0, platform="the server measured")
+
+
 def _percentile(metric: dict[str, Any], p: str) -> float | None:
     """A GuideLLM metric's percentile over successful requests (p50, p95, ...), or None when none succeeded."""
     successful = metric["successful"]
     return float(successful["percentiles"][p]) if successful["count"] else None
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else units.seconds_to_ms(seconds)
 
 
 def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
@@ -112,6 +121,8 @@ def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
             continue
         totals = b["request_totals"]
         samples = b["requests"]["successful"]
+        output_tokens = m["output_token_count"]["successful"]["total_sum"]
+        prompt_tokens = m["prompt_token_count"]["successful"]["total_sum"]
         points.append(
             mf.Point(
                 concurrency=int(strategy["streams"]) if kind == "concurrent" else 1 if kind == "synchronous" else None,
@@ -123,14 +134,10 @@ def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
                 tpot_ms_p50=_percentile(m["time_per_output_token_ms"], "p50"),
                 tpot_ms_p95=_percentile(m["time_per_output_token_ms"], "p95"),
                 itl_ms_p50=_percentile(m["inter_token_latency_ms"], "p50"),
-                e2e_ms_p50=units.seconds_to_ms(_percentile(m["request_latency"], "p50") or 0.0) or None,
-                e2e_ms_p95=units.seconds_to_ms(_percentile(m["request_latency"], "p95") or 0.0) or None,
-                output_tok_per_s=m["output_token_count"]["successful"]["total_sum"] / b["duration"],
-                total_tok_per_s=(
-                    m["output_token_count"]["successful"]["total_sum"]
-                    + m["prompt_token_count"]["successful"]["total_sum"]
-                )
-                / b["duration"],
+                e2e_ms_p50=_ms(_percentile(m["request_latency"], "p50")),  # GuideLLM's latency is in seconds
+                e2e_ms_p95=_ms(_percentile(m["request_latency"], "p95")),
+                output_tok_per_s=output_tokens / b["duration"],
+                total_tok_per_s=(output_tokens + prompt_tokens) / b["duration"],
                 errors=int(totals["errored"]) + int(totals["incomplete"]),
                 samples={
                     "ttft_ms": [r["time_to_first_token_ms"] for r in samples],
@@ -150,9 +157,7 @@ def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
     return mf.Measured(
         kind="guidellm",
         created=dt.datetime.fromtimestamp(first["start_time"], dt.UTC).replace(microsecond=0),
-        hardware=mf.Hardware(
-            cpu_model="not recorded by GuideLLM", cpu_cores=0, memory_gb=0.0, platform="the server measured"
-        ),
+        hardware=_served_by("GuideLLM"),
         backend=mf.Backend(
             name=f"OpenAI-compatible server at {worker['backend_target']} (GuideLLM)", version="unknown"
         ),
@@ -209,9 +214,7 @@ def vllm_bench_serve(path: Path, data: dict[str, Any]) -> mf.Measured:
     return mf.Measured(
         kind="vllm-bench-serve",
         created=dt.datetime.strptime(data["date"], "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC),
-        hardware=mf.Hardware(
-            cpu_model="not recorded by vllm bench serve", cpu_cores=0, memory_gb=0.0, platform="the server measured"
-        ),
+        hardware=_served_by("vllm bench serve"),
         backend=mf.Backend(
             # `vllm bench serve` names the API `endpoint_type`; the older script called it `backend`.
             name=f"OpenAI-compatible server ({data.get('endpoint_type') or data['backend']} API, vllm bench serve)",

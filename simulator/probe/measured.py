@@ -315,12 +315,13 @@ def against_roofline(measured: Measured, fitted: Fit, device: catalog.Gpu | None
     bandwidth = gpus * device.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB
     precision = measured.model.precision if measured.model.precision in units.BYTES_PER_PARAM else "fp16"
     flops = gpus * device.compute_tflops(precision) * units.FLOPS_PER_TFLOPS  # type: ignore[arg-type]
-    read_s, token_s = params * per_param / bandwidth, 2 * params / flops
+    weight_bytes = params * per_param
+    read_s, token_s = weight_bytes / bandwidth, 2 * params / flops
     _, smallest_ms, _ = min(decode_points(measured))
     return RooflineCheck(
         device=device.name,
         gpus=gpus,
-        weight_gb=params * per_param / units.BYTES_PER_GB,
+        weight_gb=weight_bytes / units.BYTES_PER_GB,
         weights_read_s=read_s,
         token_compute_s=token_s,
         decode_bandwidth_efficiency=read_s / units.ms_to_seconds(smallest_ms),
