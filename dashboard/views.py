@@ -276,7 +276,7 @@ def measurements() -> None:
     st.caption(f"{m.model.name} ({m.model.precision}{', random-weight proxy' if m.model.proxy else ''}) on "
                f"{m.hardware.cpu_model}; {m.backend.name} {m.backend.version}; {m.created:%Y-%m-%d}")
     fitted = mf.fit(m)
-    recognised = catalog.device_for([g.name for g in m.hardware.gpus], m.hardware.cpu_cores)
+    recognised = mf.recognised_device(m)
     devices = list(catalog.gpus())
     device = st.selectbox("Roofline of", devices, index=devices.index(recognised.name) if recognised else None,
                           placeholder="the hardware is not in the catalogue: choose a device",

@@ -299,14 +299,17 @@ class RooflineCheck(BaseModel):
         return units.seconds_to_ms(max(self.weights_read_s, batch * self.token_compute_s))
 
 
+def recognised_device(measured: Measured) -> catalog.Gpu | None:
+    """The catalogue device the file's fingerprint names: its GPU by NVML name, or a CPU class by cores."""
+    return catalog.device_for([g.name for g in measured.hardware.gpus], measured.hardware.cpu_cores)
+
+
 def against_roofline(measured: Measured, fitted: Fit, device: catalog.Gpu | None = None) -> RooflineCheck | None:
     """How close the measurements come to the device's roofline; None when the device or format is unknown.
 
-    The device is `device`, or else the one the file's hardware fingerprint names (catalogue
-    `nvml_names`, or a CPU class by core count); every GPU in the fingerprint counts.
+    The device is `device`, or else the recognised one; every GPU in the fingerprint counts.
     """
-    if device is None:
-        device = catalog.device_for([g.name for g in measured.hardware.gpus], measured.hardware.cpu_cores)
+    device = device or recognised_device(measured)
     per_param = units.bytes_per_param(measured.model.precision)
     if device is None or per_param is None or not measured.model.parameters:
         return None
