@@ -32,3 +32,35 @@ def make(**changes: Any) -> Scenario:
         else:
             data[key] = value
     return scenario_from_dict(data)
+
+
+# A reserved H100 running an 8B model with no staff or set-up cost: the plain self-hosted option.
+RESERVED: dict[str, Any] = {
+    "name": "own",
+    "kind": "self_host",
+    "model": "llama-3.1-8b-instruct",
+    "gpu": "h100-sxm",
+    "gpus_per_replica": 1,
+    "procurement": "rent",
+    "rent": {"tier": "reserved_1y"},
+    "operations": {"staff_fte": 0, "setup_engineer_months": 0},
+}
+# Regulated records beside a public FAQ: one class a hybrid must pin in-house, one it may send out.
+SENSITIVE_CLASSES: list[dict[str, Any]] = [
+    {
+        "name": "records",
+        "requests_per_day": 5000,
+        "input_tokens": 2000,
+        "output_tokens": 300,
+        "sensitivity": "regulated",
+        "latency": "interactive",
+    },
+    {
+        "name": "faq",
+        "requests_per_day": 20000,
+        "input_tokens": 500,
+        "output_tokens": 100,
+        "sensitivity": "public",
+        "latency": "interactive",
+    },
+]

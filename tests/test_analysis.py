@@ -11,18 +11,8 @@ from simulator import units
 from simulator.analysis import Evaluator, run
 from simulator.scenario import load_scenario
 
-from helpers import SCENARIOS, make
+from helpers import RESERVED, SCENARIOS, SENSITIVE_CLASSES, make
 
-RESERVED = {
-    "name": "own",
-    "kind": "self_host",
-    "model": "llama-3.1-8b-instruct",
-    "gpu": "h100-sxm",
-    "gpus_per_replica": 1,
-    "procurement": "rent",
-    "rent": {"tier": "reserved_1y"},
-    "operations": {"staff_fte": 0, "setup_engineer_months": 0},
-}
 API = {"name": "api", "kind": "api", "provider": "openai", "model": "gpt-4o"}
 
 
@@ -122,26 +112,8 @@ def test_more_volume_never_lowers_self_host_cost() -> None:
 
 
 def test_hybrid_keeps_pinned_classes_in_house() -> None:
-    classes = [
-        {
-            "name": "records",
-            "requests_per_day": 5000,
-            "input_tokens": 2000,
-            "output_tokens": 300,
-            "sensitivity": "regulated",
-            "latency": "interactive",
-        },
-        {
-            "name": "faq",
-            "requests_per_day": 20000,
-            "input_tokens": 500,
-            "output_tokens": 100,
-            "sensitivity": "public",
-            "latency": "interactive",
-        },
-    ]
     hybrid = {"name": "mix", "kind": "hybrid", "self_host": "own", "api": "api", "baseline_quantile": 0}
-    result = run(make(workload={"classes": classes}, options=[API, RESERVED, hybrid]))
+    result = run(make(workload={"classes": SENSITIVE_CLASSES}, options=[API, RESERVED, hybrid]))
     mix = next(o for o in result.options if o.name == "mix")
     assert mix.api_share == pytest.approx(20000 / 25000, rel=1e-9)
     api_only = next(o for o in result.options if o.name == "api")

@@ -12,7 +12,7 @@ from simulator.cli import main
 from simulator.privacy import api_violations, scores, self_host_violations, weighted_total
 from simulator.scenario import ApiOption, Criterion, Requirement, SelfHostOption
 
-from helpers import BASE, make
+from helpers import BASE, SENSITIVE_CLASSES, make
 
 CRITERIA = get_args(Criterion)
 
@@ -170,24 +170,6 @@ def test_scenario_weights_reach_the_result() -> None:
     assert [o.privacy_score for o in boundary.options] == [20, 100]
 
 
-CLASSES = [
-    {
-        "name": "records",
-        "requests_per_day": 5000,
-        "input_tokens": 2000,
-        "output_tokens": 300,
-        "sensitivity": "regulated",
-        "latency": "interactive",
-    },
-    {
-        "name": "faq",
-        "requests_per_day": 20000,
-        "input_tokens": 500,
-        "output_tokens": 100,
-        "sensitivity": "public",
-        "latency": "interactive",
-    },
-]
 OPTIONS = [
     {"name": "api", "kind": "api", "provider": "openai", "model": "gpt-4o"},
     {
@@ -219,7 +201,7 @@ OPTIONS = [
 
 
 def test_hybrid_routes_regulated_traffic_in_house() -> None:
-    result = run(make(workload={"classes": CLASSES}, options=OPTIONS))
+    result = run(make(workload={"classes": SENSITIVE_CLASSES}, options=OPTIONS))
     by = {o.name: o for o in result.options}
     records_tokens = 5000 * 2300 * 365.25
     assert by["mix"].sensitive_tokens_leaving_boundary["regulated"] == 0
@@ -238,7 +220,7 @@ def test_hybrid_routes_regulated_traffic_in_house() -> None:
 
 
 def test_cost_of_privacy_is_the_difference_of_the_two_plans() -> None:
-    result = run(make(workload={"classes": CLASSES}, options=OPTIONS))
+    result = run(make(workload={"classes": SENSITIVE_CLASSES}, options=OPTIONS))
     by = {o.name: o for o in result.options}
     assert result.cheapest_option == "api"
     compliant = [o for o in result.options if all(o.compliant.values())]

@@ -16,7 +16,7 @@ from simulator.cli import main
 from simulator.errors import InputError
 from simulator.scenario import load_scenario
 
-from helpers import BASE, ROOT
+from helpers import BASE, RESERVED, ROOT
 
 API_BILL_PER_MONTH = 10_000 * units.DAYS_PER_MONTH * (1000 * 2.5e-6 + 200 * 10e-6)  # BASE: gpt-4o, flat load
 
@@ -58,17 +58,7 @@ def test_serial_processes_and_dask_give_identical_results() -> None:
 
 
 def test_grid_is_linear_for_the_api_and_names_the_cheapest(tmp_path: Path) -> None:
-    own = {
-        "name": "own",
-        "kind": "self_host",
-        "model": "llama-3.1-8b-instruct",
-        "gpu": "h100-sxm",
-        "gpus_per_replica": 1,
-        "procurement": "rent",
-        "rent": {"tier": "reserved_1y"},
-        "operations": {"staff_fte": 0, "setup_engineer_months": 0},
-    }
-    path = write(tmp_path, options=[*BASE["options"], own])
+    path = write(tmp_path, options=[*BASE["options"], RESERVED])
     data, source = sweep.read_scenario(path)
     points = sweep.grid(data, source, [sweep.parse_param("workload.scale=0.5:2:lin:4")], sweep.SerialExecutor())
     assert [p.values["workload.scale"] for p in points] == [0.5, 1.0, 1.5, 2.0]
