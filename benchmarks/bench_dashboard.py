@@ -31,12 +31,15 @@ def main() -> None:
                 time.sleep(0.5)
                 page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=600_000)
             browser.press_and_wait(page, browser.VOLUME, "Home", browser.TODAY)  # 0.1x; 20 presses reach 10x
-            seconds = [browser.press_and_wait(page, browser.VOLUME, "ArrowRight", browser.TODAY)
-                       for _ in range(PRESSES)]
+            seconds = [
+                browser.press_and_wait(page, browser.VOLUME, "ArrowRight", browser.TODAY) for _ in range(PRESSES)
+            ]
             assert browser.exceptions(page) == []
         ms = sorted(1000 * s for s in seconds)
-        print(f"| {engine} | {SCENARIO.stem} | {PRESSES} | {statistics.median(ms):.0f} | "
-              f"{ms[int(0.9 * (len(ms) - 1))]:.0f} |")
+        print(
+            f"| {engine} | {SCENARIO.stem} | {PRESSES} | {statistics.median(ms):.0f} | "
+            f"{ms[int(0.9 * (len(ms) - 1))]:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,7 @@ def main() -> None:
         engine_s = median_seconds(lambda s=scenario, n=names: Evaluator(s).costs(n, s.workload.scale))
         pairs = [(b.option, b.versus) for b in run(scenario).break_even]
         searches = [
-            median_seconds(lambda o=o, v=v, s=scenario: break_even_scale(Evaluator(s).gap(o, v)), 3)
-            for o, v in pairs
+            median_seconds(lambda o=o, v=v, s=scenario: break_even_scale(Evaluator(s).gap(o, v)), 3) for o, v in pairs
         ]
         slowest = f"{max(searches) * 1e3:.0f}" if searches else "-"
         print(f"| {path.stem} | {len(names)} | {engine_s * 1e3:.1f} | {len(pairs)} | {slowest} |")

@@ -18,14 +18,16 @@ from dashboard import views  # noqa: E402
 
 st.set_page_config(page_title="rent-or-own", layout="wide")
 views.sidebar()
-page = st.navigation([
-    st.Page(views.decision, title="Decision", url_path="decision", default=True),
-    st.Page(views.costs, title="Costs", url_path="costs"),
-    st.Page(views.latency, title="Capacity and latency", url_path="latency"),
-    st.Page(views.privacy, title="Privacy and control", url_path="privacy"),
-    st.Page(views.uncertainty, title="Uncertainty", url_path="uncertainty"),
-    st.Page(views.measurements, title="Measurements", url_path="measurements"),
-    st.Page(views.scenario_page, title="Scenario", url_path="scenario"),
-    st.Page(views.export, title="Export", url_path="export"),
-])
+page = st.navigation(
+    [
+        st.Page(views.decision, title="Decision", url_path="decision", default=True),
+        st.Page(views.costs, title="Costs", url_path="costs"),
+        st.Page(views.latency, title="Capacity and latency", url_path="latency"),
+        st.Page(views.privacy, title="Privacy and control", url_path="privacy"),
+        st.Page(views.uncertainty, title="Uncertainty", url_path="uncertainty"),
+        st.Page(views.measurements, title="Measurements", url_path="measurements"),
+        st.Page(views.scenario_page, title="Scenario", url_path="scenario"),
+        st.Page(views.export, title="Export", url_path="export"),
+    ]
+)
 page.run()

@@ -23,10 +23,14 @@ VOLUME_STEPS = [round(m * 10.0**e, 3) for e in (-1, 0, 1) for m in (1, 1.2, 1.5,
 LENGTH_STEPS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0]
 SCENARIO_ENV = "RENT_OR_OWN_SCENARIO"
 # Shares (0-1) in the tables read as percentages, milliseconds to a tenth.
-SHARES = {name: st.column_config.NumberColumn(format="percent")
-          for name in ("utilisation", "API share", "SLO met", "within targets")}
-MILLISECONDS = {name: st.column_config.NumberColumn(format="%.1f")
-                for name in ("TTFT p95 (ms)", "TTFT target (ms)", "TPOT p95 (ms)", "TPOT target (ms)")}
+SHARES = {
+    name: st.column_config.NumberColumn(format="percent")
+    for name in ("utilisation", "API share", "SLO met", "within targets")
+}
+MILLISECONDS = {
+    name: st.column_config.NumberColumn(format="%.1f")
+    for name in ("TTFT p95 (ms)", "TTFT target (ms)", "TPOT p95 (ms)", "TPOT target (ms)")
+}
 
 
 @st.cache_data(show_spinner="Simulating…", max_entries=64)
@@ -77,19 +81,55 @@ def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float]]]:
         with st.sidebar.expander(f"{o.name} ({o.procurement}, {o.gpu})"):
             if o.procurement == "rent":
                 rate = economics.rental_rate(o).value
-                inputs.append(("rent", "usd_per_gpu_hour", rate, st.number_input(
-                    f"Rental rate (USD per GPU-hour, {o.rent.tier})", 0.0, value=rate, step=0.1, format="%.2f",
-                    key=f"{key}:rate")))
+                inputs.append(
+                    (
+                        "rent",
+                        "usd_per_gpu_hour",
+                        rate,
+                        st.number_input(
+                            f"Rental rate (USD per GPU-hour, {o.rent.tier})",
+                            0.0,
+                            value=rate,
+                            step=0.1,
+                            format="%.2f",
+                            key=f"{key}:rate",
+                        ),
+                    )
+                )
             else:
                 price = economics.gpu_price(o).value
-                inputs.append(("buy", "gpu_purchase_usd", price, st.number_input(
-                    "GPU price (USD per GPU)", 1.0, value=price, step=1000.0, format="%.0f", key=f"{key}:price")))
+                inputs.append(
+                    (
+                        "buy",
+                        "gpu_purchase_usd",
+                        price,
+                        st.number_input(
+                            "GPU price (USD per GPU)", 1.0, value=price, step=1000.0, format="%.0f", key=f"{key}:price"
+                        ),
+                    )
+                )
                 kwh = economics.electricity(o).value
-                inputs.append(("buy", "usd_per_kwh", kwh, st.number_input(
-                    "Electricity (USD per kWh)", 0.0, value=kwh, step=0.01, format="%.3f", key=f"{key}:kwh")))
+                inputs.append(
+                    (
+                        "buy",
+                        "usd_per_kwh",
+                        kwh,
+                        st.number_input(
+                            "Electricity (USD per kWh)", 0.0, value=kwh, step=0.01, format="%.3f", key=f"{key}:kwh"
+                        ),
+                    )
+                )
             fte = economics.staff_fte(o).value
-            inputs.append(("operations", "staff_fte", fte, st.number_input(
-                "Staff (engineers, FTE)", 0.0, value=fte, step=0.25, format="%.2f", key=f"{key}:fte")))
+            inputs.append(
+                (
+                    "operations",
+                    "staff_fte",
+                    fte,
+                    st.number_input(
+                        "Staff (engineers, FTE)", 0.0, value=fte, step=0.25, format="%.2f", key=f"{key}:fte"
+                    ),
+                )
+            )
             planned = round(100 * o.perf.target_utilisation)
             chosen = st.slider("Target utilisation (%)", 10, 100, planned, 5, key=f"{key}:utilisation")
             inputs.append(("perf", "target_utilisation", planned / 100, chosen / 100))
@@ -100,8 +140,9 @@ def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float]]]:
 
 
 def _edited_option(o: Option, edits: dict[str, dict[str, float]]) -> Option:
-    return o.model_copy(update={section: getattr(o, section).model_copy(update=fields)
-                                for section, fields in edits.items()})
+    return o.model_copy(
+        update={section: getattr(o, section).model_copy(update=fields) for section, fields in edits.items()}
+    )
 
 
 def sidebar() -> None:
@@ -118,20 +159,35 @@ def sidebar() -> None:
     output = st.sidebar.select_slider("Output length (x the scenario's)", options=LENGTH_STEPS, value=1.0)
     requests = sum(c.requests_per_day for c in w.classes)
     cached_now = round(100 * sum(c.cached_input_share * c.requests_per_day for c in w.classes) / requests)
-    cached = st.sidebar.slider("Cached share of prompt tokens (%)", 0, 100, cached_now, 1,
-                               help="Starts at the classes' request-weighted share; moving it sets every class.")
+    cached = st.sidebar.slider(
+        "Cached share of prompt tokens (%)",
+        0,
+        100,
+        cached_now,
+        1,
+        help="Starts at the classes' request-weighted share; moving it sets every class.",
+    )
     st.sidebar.markdown("**Prices**")
-    api_price = st.sidebar.slider("API price (% of list)", 10, 200, round(100 * e.api_price_multiplier), 5,
-                                  help="Below 100 for a negotiated discount.")
-    decline = st.sidebar.slider("API price decline per year (%)", 0.0, 90.0, float(e.api_price_decline_per_year * 100),
-                                5.0)
-    rental_decline = st.sidebar.slider("GPU rental price decline per year (%)", 0.0, 90.0,
-                                       float(e.gpu_rental_price_decline_per_year * 100), 5.0)
+    api_price = st.sidebar.slider(
+        "API price (% of list)",
+        10,
+        200,
+        round(100 * e.api_price_multiplier),
+        5,
+        help="Below 100 for a negotiated discount.",
+    )
+    decline = st.sidebar.slider(
+        "API price decline per year (%)", 0.0, 90.0, float(e.api_price_decline_per_year * 100), 5.0
+    )
+    rental_decline = st.sidebar.slider(
+        "GPU rental price decline per year (%)", 0.0, 90.0, float(e.gpu_rental_price_decline_per_year * 100), 5.0
+    )
     horizon = st.sidebar.slider("Horizon (months)", 6, 120, e.horizon_months, 6)
     st.sidebar.markdown("**Self-hosted options**")
     edits = _per_option(base)
-    engine = st.sidebar.radio("Engine", ["fluid", "des"], horizontal=True,
-                              help="fluid: instant; des: SimPy simulation with latency (slower)")
+    engine = st.sidebar.radio(
+        "Engine", ["fluid", "des"], horizontal=True, help="fluid: instant; des: SimPy simulation with latency (slower)"
+    )
 
     classes = []
     for c in w.classes:
@@ -143,19 +199,26 @@ def sidebar() -> None:
         if cached != cached_now:
             update["cached_input_share"] = cached / 100
         classes.append(c.model_copy(update=update) if update else c)
-    economics_update: dict = {"api_price_decline_per_year": decline / 100,
-                              "gpu_rental_price_decline_per_year": rental_decline / 100, "horizon_months": horizon}
+    economics_update: dict = {
+        "api_price_decline_per_year": decline / 100,
+        "gpu_rental_price_decline_per_year": rental_decline / 100,
+        "horizon_months": horizon,
+    }
     if api_price != round(100 * e.api_price_multiplier):
         economics_update["api_price_multiplier"] = api_price / 100
-    edited = base.model_copy(update={
-        "options": [_edited_option(o, edits[o.name]) if o.name in edits else o for o in base.options],
-        "workload": w.model_copy(update={"scale": w.scale * volume, "monthly_growth": growth / 100,
-                                         "classes": classes}),
-        "economics": e.model_copy(update=economics_update),
-    })
+    edited = base.model_copy(
+        update={
+            "options": [_edited_option(o, edits[o.name]) if o.name in edits else o for o in base.options],
+            "workload": w.model_copy(
+                update={"scale": w.scale * volume, "monthly_growth": growth / 100, "classes": classes}
+            ),
+            "economics": e.model_copy(update=economics_update),
+        }
+    )
     try:  # the edits pass the same checks as a scenario file
-        st.session_state["scenario"] = scenario_from_dict(edited.model_dump(mode="json", exclude_unset=True),
-                                                          "the edited scenario")
+        st.session_state["scenario"] = scenario_from_dict(
+            edited.model_dump(mode="json", exclude_unset=True), "the edited scenario"
+        )
     except InputError as err:
         st.sidebar.error(str(err))
     st.session_state["engine"] = engine
@@ -170,7 +233,6 @@ def _current() -> tuple[Scenario, RunResult, list[LedgerRow]] | None:
     return scenario, result, ledger
 
 
-
 def decision() -> None:
     current = _current()
     if current is None:
@@ -180,23 +242,36 @@ def decision() -> None:
     by = {o.name: o for o in r.options}
     cols = st.columns(2) + st.columns(2)  # two a row: option names are long
     best = by.get(r.cheapest_option or "")
-    cols[0].metric("Cheapest option", r.cheapest_option or "none feasible",
-                   help=f"{usd_text(best.total_cost_usd / r.horizon_months)} a month on average" if best else None)
+    cols[0].metric(
+        "Cheapest option",
+        r.cheapest_option or "none feasible",
+        help=f"{usd_text(best.total_cost_usd / r.horizon_months)} a month on average" if best else None,
+    )
     cols[1].metric("Cheapest compliant option", r.cheapest_compliant_option or "none")
     cols[2].metric("Cost of privacy", usd_text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-")
     cols[3].metric("Today's volume (M tokens/month)", f"{r.tokens_per_month / 1e6:,.0f}")
     for b in r.break_even:
         c1, c2 = st.columns(2)
-        c1.metric(f"Break-even volume of {b.option} (M tokens/month)",
-                  f"{b.tokens_per_month / 1e6:,.0f}" if b.tokens_per_month else "never",
-                  help=f"against {b.versus}")
+        c1.metric(
+            f"Break-even volume of {b.option} (M tokens/month)",
+            f"{b.tokens_per_month / 1e6:,.0f}" if b.tokens_per_month else "never",
+            help=f"against {b.versus}",
+        )
         c2.metric(f"Payback month of {b.option}", str(b.payback_month) if b.payback_month else "none")
     rows = []
     for o in sorted(r.options, key=lambda o: o.total_cost_usd):
         top = max(o.cost_by_category_usd, key=o.cost_by_category_usd.get) if o.cost_by_category_usd else "-"
-        rows.append({"option": o.name, "kind": o.kind, "horizon cost (USD)": round(o.total_cost_usd),
-                     "largest cost": top, "feasible": o.feasible, "compliant": all(o.compliant.values()),
-                     "throughput": o.perf_source or "-"})
+        rows.append(
+            {
+                "option": o.name,
+                "kind": o.kind,
+                "horizon cost (USD)": round(o.total_cost_usd),
+                "largest cost": top,
+                "feasible": o.feasible,
+                "compliant": all(o.compliant.values()),
+                "throughput": o.perf_source or "-",
+            }
+        )
     st.dataframe(pd.DataFrame(rows), hide_index=True)
 
 
@@ -215,9 +290,18 @@ def latency() -> None:
     if current is None:
         return
     scenario, r, _ = current
-    rows = [{"option": o.name, "replicas at peak": o.replicas_peak, "GPUs at peak": o.gpus_peak,
-             "utilisation": o.utilisation, "API share": o.api_share, "SLO met": o.slo_attainment}
-            for o in r.options if o.kind != "api"]
+    rows = [
+        {
+            "option": o.name,
+            "replicas at peak": o.replicas_peak,
+            "GPUs at peak": o.gpus_peak,
+            "utilisation": o.utilisation,
+            "API share": o.api_share,
+            "SLO met": o.slo_attainment,
+        }
+        for o in r.options
+        if o.kind != "api"
+    ]
     if rows:
         st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=SHARES)
     fig = figures.latency(r)
@@ -226,10 +310,21 @@ def latency() -> None:
     else:
         st.plotly_chart(fig)
         goal = {c.name: c.latency for c in scenario.workload.classes}
-        targets = [{"option": o.name, "class": c, "TTFT p95 (ms)": v.ttft_p95_ms,
-                    "TTFT target (ms)": goal[c].ttft_ms, "TPOT p95 (ms)": v.tpot_p95_ms,
-                    "TPOT target (ms)": goal[c].tpot_ms, "target percentile": goal[c].percentile,
-                    "within targets": v.slo_attainment} for o in r.options if o.latency for c, v in o.latency.items()]
+        targets = [
+            {
+                "option": o.name,
+                "class": c,
+                "TTFT p95 (ms)": v.ttft_p95_ms,
+                "TTFT target (ms)": goal[c].ttft_ms,
+                "TPOT p95 (ms)": v.tpot_p95_ms,
+                "TPOT target (ms)": goal[c].tpot_ms,
+                "target percentile": goal[c].percentile,
+                "within targets": v.slo_attainment,
+            }
+            for o in r.options
+            if o.latency
+            for c, v in o.latency.items()
+        ]
         st.dataframe(pd.DataFrame(targets), hide_index=True, column_config=SHARES | MILLISECONDS)
     fleet = figures.capacity(r)
     if fleet is not None:
@@ -243,8 +338,10 @@ def privacy() -> None:
     scenario, r, _ = current
     st.plotly_chart(figures.privacy(r))
     levels = sorted({c.sensitivity for c in scenario.workload.classes})
-    st.dataframe(pd.DataFrame([{"level": lvl, **scenario.privacy.requirement(lvl).model_dump()} for lvl in levels]),
-                 hide_index=True)
+    st.dataframe(
+        pd.DataFrame([{"level": lvl, **scenario.privacy.requirement(lvl).model_dump()} for lvl in levels]),
+        hide_index=True,
+    )
     st.dataframe(pd.DataFrame([{"option": o.name, **o.compliant} for o in r.options]), hide_index=True)
     if r.cost_of_privacy_usd is not None:
         st.metric("Cost of privacy over the horizon", usd_text(r.cost_of_privacy_usd))
@@ -273,20 +370,29 @@ def measurements() -> None:
         return
     choice = st.selectbox("Measured file", [f.name for f in files])
     m = mf.load(ROOT / "measured" / choice)
-    st.caption(f"{m.model.name} ({m.model.precision}{', random-weight proxy' if m.model.proxy else ''}) on "
-               f"{m.hardware.cpu_model}; {m.backend.name} {m.backend.version}; {m.created:%Y-%m-%d}")
+    st.caption(
+        f"{m.model.name} ({m.model.precision}{', random-weight proxy' if m.model.proxy else ''}) on "
+        f"{m.hardware.cpu_model}; {m.backend.name} {m.backend.version}; {m.created:%Y-%m-%d}"
+    )
     fitted = mf.fit(m)
     recognised = mf.recognised_device(m)
     devices = list(catalog.gpus())
-    device = st.selectbox("Roofline of", devices, index=devices.index(recognised.name) if recognised else None,
-                          placeholder="the hardware is not in the catalogue: choose a device",
-                          help="Recognised from the file's hardware fingerprint when the catalogue knows it.")
+    device = st.selectbox(
+        "Roofline of",
+        devices,
+        index=devices.index(recognised.name) if recognised else None,
+        placeholder="the hardware is not in the catalogue: choose a device",
+        help="Recognised from the file's hardware fingerprint when the catalogue knows it.",
+    )
     check = mf.against_roofline(m, fitted, catalog.gpu(device)) if device else None
     st.plotly_chart(figures.measured_steps(m, check))
     if check is not None:
         cols = st.columns(2)
-        cols[0].metric("Decode: share of peak memory bandwidth", f"{check.decode_bandwidth_efficiency:.0%}",
-                       help=f"{check.weight_gb:.2f} GB of weights a step at the smallest batch")
+        cols[0].metric(
+            "Decode: share of peak memory bandwidth",
+            f"{check.decode_bandwidth_efficiency:.0%}",
+            help=f"{check.weight_gb:.2f} GB of weights a step at the smallest batch",
+        )
         if check.prefill_compute_efficiency is not None:
             cols[1].metric("Prefill: share of peak FLOP/s", f"{check.prefill_compute_efficiency:.0%}")
     elif device:
@@ -328,4 +434,3 @@ def export() -> None:
             return out.read_bytes()
 
     st.download_button("PDF for stakeholders", pdf, file_name=f"{r.scenario}.pdf", mime="application/pdf")
-

@@ -1,10 +1,24 @@
-"""Writing files so that a reader never sees half of one."""
+"""Reading input files with one-line errors, and writing files so that a reader never sees half of one."""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+
+from simulator.errors import InputError
+
+
+def read_text(path: Path) -> str:
+    """A UTF-8 input file's text; a missing, unreadable or binary file is an `InputError`."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(str(path), "", f"cannot read the file: {e.strerror}", "check the path") from None
+    except UnicodeDecodeError as e:
+        raise InputError(
+            str(path), f"byte {e.start}", "not UTF-8 text", "give the text file itself, saved as UTF-8"
+        ) from None
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -27,6 +27,7 @@ from pydantic import (
 from simulator import catalog
 from simulator.catalog import Precision, RentalTier, Site
 from simulator.errors import InputError, suggest
+from simulator.files import read_text
 
 Sensitivity = Literal["public", "internal", "confidential", "regulated"]
 SENSITIVITY_LEVELS: tuple[Sensitivity, ...] = ("public", "internal", "confidential", "regulated")
@@ -219,7 +220,11 @@ class Workload(_Section):
         examples=[[1, 1, 1, 1, 1, 0.4, 0.3]],
     )
     monthly_growth: float = Field(
-        default=0, gt=-1, description="Compound growth of the request rate per month (0.05 = 5%).", examples=[0.03]
+        default=0,
+        gt=-1,
+        le=1,
+        description="Compound growth of the request rate per month (0.05 = 5%; at most 1, doubling every month).",
+        examples=[0.03],
     )
     bursts: list[Burst] = Field(
         default=[],
@@ -940,10 +945,7 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
     """Read, override (`a.b.c=value`), validate and check a scenario file; raise `InputError`."""
     path = Path(path)
     source = str(path)
-    try:
-        text = path.read_text()
-    except OSError as e:
-        raise InputError(source, "", f"cannot read the file: {e.strerror}", "check the path") from None
+    text = read_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

@@ -20,8 +20,15 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VOLUME = "Volume (x the scenario's)"
 TODAY = "Today's volume (M tokens/month)"
 START_TIMEOUT_S = 120
@@ -41,8 +48,12 @@ def dashboard(scenario: Path | None = None) -> Iterator[str]:
     command = [sys.executable, "-m", "simulator", "dashboard", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        server = subprocess.Popen(command + ([str(scenario)] if scenario else []), stdout=log,
-                                  stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        server = subprocess.Popen(
+            command + ([str(scenario)] if scenario else []),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         try:
             deadline = time.monotonic() + START_TIMEOUT_S
             while True:
@@ -65,8 +76,13 @@ def dashboard(scenario: Path | None = None) -> Iterator[str]:
 @contextmanager
 def browser_page(url: str) -> Iterator[Page]:
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
-                                                       args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+        context = p.chromium.launch_persistent_context(
+            profile,
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
         page = context.new_page()
         page.goto(url)
         metric(page, TODAY)  # the first run has drawn the answer
@@ -94,6 +110,8 @@ def press_and_wait(page: Page, slider_label: str, key: str, watched: str) -> flo
         """([label, before]) => [...document.querySelectorAll('[data-testid="stMetric"]')]
             .some(m => m.innerText.includes(label)
                  && m.querySelector('[data-testid="stMetricValue"]').innerText !== before)""",
-        arg=[watched, before], timeout=UPDATE_TIMEOUT_MS, polling="raf",
+        arg=[watched, before],
+        timeout=UPDATE_TIMEOUT_MS,
+        polling="raf",
     )
     return time.perf_counter() - start

@@ -145,6 +145,11 @@ def bad(**patch) -> dict:
         ),
         (bad(economics__horizon_months=0), [], "economics.horizon_months: Input should be greater than or equal to 1"),
         (
+            BASE,
+            ["--set", "workload.monthly_growth=3"],
+            "workload.monthly_growth: Input should be less than or equal to 1",
+        ),
+        (
             bad(
                 options=[
                     {"name": "x", "kind": "self_host", "model": "llama-3-70b", "gpu": "h100-sxm", "procurement": "rent"}
@@ -206,6 +211,13 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, data, argv, expect
 def test_missing_file(capsys) -> None:
     code, _, err = run_cli(capsys, "run", "/nonexistent/s.yaml")
     assert code == 2 and err.startswith("/nonexistent/s.yaml: cannot read the file")
+
+
+def test_binary_file_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes("name: café\n".encode("latin-1"))
+    code, _, err = run_cli(capsys, "run", str(path))
+    assert code == 2 and err == f"{path}: byte 9: not UTF-8 text (give the text file itself, saved as UTF-8)\n"
 
 
 def test_module_entry_point_runs() -> None:

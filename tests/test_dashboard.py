@@ -115,8 +115,9 @@ def test_a_bad_scenario_stops_the_dashboard_command_in_one_line(tmp_path) -> Non
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\noptions: [\n")
-    done = subprocess.run([sys.executable, "-m", "simulator", "dashboard", str(bad)], capture_output=True, text=True,
-                          timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "dashboard", str(bad)], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and str(bad) in done.stderr and "Traceback" not in done.stderr
 

@@ -33,9 +33,15 @@ def test_volume_slider_moves_the_answer_in_a_real_browser() -> None:
         assert page.get_by_role("slider", name=browser.VOLUME).get_attribute("aria-valuetext") == "1.2"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / "dashboard-decision.png", full_page=True)
-        for title, path in (("Costs", "costs"), ("Capacity and latency", "latency"), ("Privacy and control", "privacy"),
-                            ("Uncertainty", "uncertainty"), ("Measurements", "measurements"),
-                            ("Scenario", "scenario"), ("Export", "export")):
+        for title, path in (
+            ("Costs", "costs"),
+            ("Capacity and latency", "latency"),
+            ("Privacy and control", "privacy"),
+            ("Uncertainty", "uncertainty"),
+            ("Measurements", "measurements"),
+            ("Scenario", "scenario"),
+            ("Export", "export"),
+        ):
             page.get_by_role("link", name=title).click()
             page.wait_for_url(f"**/{path}")
             page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=browser.UPDATE_TIMEOUT_MS)

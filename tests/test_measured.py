@@ -121,7 +121,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.M
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (None, "cannot read the measured file"),
+        (None, "cannot read the file"),
         ("{not json", "line 1: not JSON"),
         ('{"schema_version": 2}', "schema_version"),
     ],

@@ -9,14 +9,13 @@ from typing import Any
 
 from simulator import units
 from simulator.errors import InputError
+from simulator.files import read_text
 from simulator.probe import measured as mf
 
 
 def _read(path: Path) -> Any:
     try:
-        return json.loads(path.read_text())
-    except OSError as e:
-        raise InputError(str(path), "", f"cannot read it: {e.strerror}", "check the path") from None
+        return json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise InputError(str(path), f"line {e.lineno}", f"not JSON: {e.msg}", "give the tool's JSON output") from None
 

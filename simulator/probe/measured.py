@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from simulator import catalog, units
 from simulator.errors import InputError
-from simulator.files import write_atomic
+from simulator.files import read_text, write_atomic
 
 SCHEMA_VERSION = 1
 NOISY_OTHER_CPU_SHARE = 0.15  # other processes took more than this share of the CPU while measuring
@@ -170,9 +170,7 @@ def save(measured: Measured, path: Path) -> None:
 def load(path: str | Path) -> Measured:
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
-    except OSError as e:
-        raise InputError(str(path), "", f"cannot read the measured file: {e.strerror}", "check the path") from None
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise InputError(str(path), f"line {e.lineno}", f"not JSON: {e.msg}", "re-run the probe") from None
     try:
