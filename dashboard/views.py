@@ -13,8 +13,9 @@ import yaml
 from simulator import catalog, economics, figures, report, sweep
 from simulator.analysis import LedgerRow, RunResult, run_with_ledger
 from simulator.errors import InputError
+from simulator.files import decode_text
 from simulator.probe import measured as mf
-from simulator.scenario import Option, Scenario, load_scenario, scenario_from_dict
+from simulator.scenario import Option, Scenario, load_scenario, scenario_from_dict, scenario_from_text
 from simulator.units import usd_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,9 +64,9 @@ def _base_scenario() -> Scenario | None:
     uploaded = st.sidebar.file_uploader("…or upload a scenario YAML", type=["yaml", "yml"])
     try:
         if uploaded is not None:
-            return scenario_from_dict(yaml.safe_load(uploaded.getvalue()), uploaded.name)
+            return scenario_from_text(decode_text(uploaded.getvalue(), uploaded.name), uploaded.name)
         return load_scenario(paths[choice])
-    except (InputError, yaml.YAMLError) as e:
+    except InputError as e:
         st.sidebar.error(f"This scenario cannot be used: {e}")
         return None
 

@@ -12,12 +12,18 @@ from simulator.errors import InputError
 def read_text(path: Path) -> str:
     """A UTF-8 input file's text; a missing, unreadable or binary file is an `InputError`."""
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as e:
         raise InputError(str(path), "", f"cannot read the file: {e.strerror}", "check the path") from None
+    return decode_text(data, str(path))
+
+
+def decode_text(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise InputError(
-            str(path), f"byte {e.start}", "not UTF-8 text", "give the text file itself, saved as UTF-8"
+            source, f"byte {e.start}", "not UTF-8 text", "give the text file itself, saved as UTF-8"
         ) from None
 
 

@@ -393,8 +393,11 @@ class PerfSettings(_Section):
     )
     chunk_tokens: int = Field(
         default=2048,
-        ge=1,
-        description="Tokens per step under chunked prefill (max_num_batched_tokens).",
+        ge=64,
+        description=(
+            "Tokens per step under chunked prefill (max_num_batched_tokens), at least max_batch; servers default "
+            "to 2,048-16,384, and chunks under 64 tokens would only slow the simulation."
+        ),
         examples=[2048],
     )
     decode_bandwidth_efficiency: float | None = Field(
@@ -415,6 +418,16 @@ class PerfSettings(_Section):
         description="A probe's measured file (relative to the scenario) to fit step times to, instead of the roofline.",
         examples=["../measured/tinyllama-q4_0-cpu.json"],
     )
+
+    @model_validator(mode="after")
+    def _chunk_holds_the_batch(self) -> PerfSettings:
+        # Every running sequence takes one token of a chunked step's budget; vLLM refuses a smaller budget too.
+        if self.scheduling == "chunked_prefill" and self.chunk_tokens < self.max_batch:
+            raise ValueError(
+                f"chunk_tokens ({self.chunk_tokens}) is below max_batch ({self.max_batch}); "
+                "raise chunk_tokens or lower max_batch"
+            )
+        return self
 
 
 class SelfHostOption(_Section):
@@ -944,8 +957,11 @@ def _check_terms(option: ApiOption, where: str) -> None:
 def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
     """Read, override (`a.b.c=value`), validate and check a scenario file; raise `InputError`."""
     path = Path(path)
-    source = str(path)
-    text = read_text(path)
+    return scenario_from_text(read_text(path), str(path), overrides)
+
+
+def scenario_from_text(text: str, source: str, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """A scenario from YAML text; `source` names it in errors and anchors relative measured-file paths."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:

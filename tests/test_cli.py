@@ -117,6 +117,15 @@ def test_validate_every_bundled_scenario(capsys) -> None:
     assert code == 0 and out.count(": ok") == len(SCENARIOS)
 
 
+SELF_HOST = {
+    "name": "x",
+    "kind": "self_host",
+    "model": "llama-3.1-8b-instruct",
+    "gpu": "h100-sxm",
+    "procurement": "rent",
+}
+
+
 def bad(**patch) -> dict:
     data = json.loads(json.dumps(BASE))
     for dotted, value in patch.items():
@@ -150,6 +159,16 @@ def bad(**patch) -> dict:
             "workload.monthly_growth: Input should be less than or equal to 1",
         ),
         (
+            bad(options=[{**SELF_HOST, "perf": {"max_batch": 512, "chunk_tokens": 256}}]),
+            [],
+            "options[0].perf: chunk_tokens (256) is below max_batch (512) (raise chunk_tokens or lower max_batch)",
+        ),
+        (
+            bad(options=[{**SELF_HOST, "perf": {"max_batch": 1, "chunk_tokens": 1}}]),
+            [],
+            "options[0].perf.chunk_tokens: Input should be greater than or equal to 64",
+        ),
+        (
             bad(
                 options=[
                     {"name": "x", "kind": "self_host", "model": "llama-3-70b", "gpu": "h100-sxm", "procurement": "rent"}
@@ -159,17 +178,7 @@ def bad(**patch) -> dict:
             "options[0].model: unknown model 'llama-3-70b' (did you mean",
         ),
         (
-            bad(
-                options=[
-                    {
-                        "name": "x",
-                        "kind": "self_host",
-                        "model": "llama-3.1-8b-instruct",
-                        "gpu": "H100",
-                        "procurement": "rent",
-                    }
-                ]
-            ),
+            bad(options=[{**SELF_HOST, "gpu": "H100"}]),
             [],
             "options[0].gpu: unknown GPU 'H100' (did you mean",
         ),
@@ -182,17 +191,7 @@ def bad(**patch) -> dict:
         (BASE, ["--set", "options.7.model=x"], "--set: options.7.model: index 7 is out of range"),
         (BASE, ["--set", "workload.scael=2"], "workload.scael: unknown field (remove it, or did you mean 'scale'"),
         (
-            bad(
-                options=[
-                    {
-                        "name": "x",
-                        "kind": "self_host",
-                        "model": "llama-3.1-8b-instruct",
-                        "gpu": "l4",
-                        "procurement": "buy",
-                    }
-                ]
-            ),
+            bad(options=[{**SELF_HOST, "gpu": "l4", "procurement": "buy"}]),
             [],
             "options[0].buy.gpu_purchase_usd: the catalogue has no purchase",
         ),
@@ -211,6 +210,24 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, data, argv, expect
 def test_missing_file(capsys) -> None:
     code, _, err = run_cli(capsys, "run", "/nonexistent/s.yaml")
     assert code == 2 and err.startswith("/nonexistent/s.yaml: cannot read the file")
+
+
+def test_an_uploaded_text_meets_the_file_checks() -> None:
+    from simulator.errors import InputError
+    from simulator.scenario import scenario_from_text
+
+    with pytest.raises(InputError, match=r"^up.yaml: \(top level\): expected a mapping of sections"):
+        scenario_from_text("- a list\n", "up.yaml")
+    with pytest.raises(InputError, match=r"^up.yaml: uncertainty\[0\].field: workload.nonsense"):
+        scenario_from_text(
+            yaml.safe_dump(
+                {
+                    **BASE,
+                    "uncertainty": [{"field": "workload.nonsense", "distribution": "uniform", "low": 1, "high": 2}],
+                }
+            ),
+            "up.yaml",
+        )
 
 
 def test_binary_file_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
