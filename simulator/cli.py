@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -540,18 +540,44 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
 def _ints(text: str) -> list[int]:
     try:
-        return [int(x) for x in text.split(",") if x.strip()]
+        sizes = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 1,2,4,8, got {text!r}") from None
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"expected sizes of at least 1 like 1,2,4,8, got {text!r}")
+    return sizes
 
 
 def _rates(text: str) -> list[float]:
     try:
-        return [float(x) for x in text.split(",") if x.strip()]
+        rates = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected rates like 1,5,10,25, got {text!r}") from None
+        rates = []
+    if not rates or not min(rates) > 0:
+        raise argparse.ArgumentTypeError(f"expected rates above 0 like 1,5,10,25, got {text!r}")
+    return rates
 
 
 def _date(text: str) -> dt.date:
@@ -561,8 +587,15 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date like 2026-11-01, got {text!r}") from None
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line on stderr and exit 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rent-or-own", description=__doc__)
+    parser = _Parser(prog="rent-or-own", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="cost every option of a scenario and find the break-even volumes")
@@ -577,15 +610,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("capacity", help="what one replica serves: Poisson load at each rate, simulated")
     p.add_argument("--model", required=True, help="open-weight model from `catalog models`")
     p.add_argument("--gpu", required=True, help="GPU from `catalog gpus`")
-    p.add_argument("--gpus-per-replica", type=int, default=1)
+    p.add_argument("--gpus-per-replica", type=_count, default=1)
     p.add_argument("--precision", choices=("fp16", "bf16", "fp8", "int8", "int4"), default="fp16")
-    p.add_argument("--input-tokens", type=int, required=True)
-    p.add_argument("--output-tokens", type=int, required=True)
+    p.add_argument("--input-tokens", type=_count, required=True)
+    p.add_argument("--output-tokens", type=_count, required=True)
     p.add_argument("--rates", type=_rates, required=True, help="requests per second, e.g. 1,5,10,25")
-    p.add_argument("--duration-s", type=float, default=600.0, help="simulated seconds per rate")
+    p.add_argument("--duration-s", type=_positive, default=600.0, help="simulated seconds per rate")
     p.add_argument("--perf", help="a probe's measured file: fit step times to it instead of the roofline")
-    p.add_argument("--slo-ttft-p95-ms", type=float)
-    p.add_argument("--slo-tpot-p95-ms", type=float)
+    p.add_argument("--slo-ttft-p95-ms", type=_positive)
+    p.add_argument("--slo-tpot-p95-ms", type=_positive)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_capacity)
@@ -601,10 +634,10 @@ def build_parser() -> argparse.ArgumentParser:
     q = probes.add_parser("llamacpp", help="measure a GGUF model in-process with llama.cpp")
     q.add_argument("--model", required=True, help="GGUF file")
     q.add_argument("--batch", type=_ints, default=[1, 2, 4, 8, 16], help="parallel sequences, e.g. 1,2,4,8,16")
-    q.add_argument("--prompt-tokens", type=int, default=128)
-    q.add_argument("--gen-tokens", type=int, default=32)
-    q.add_argument("--threads", type=int, help="CPU threads (default: all cores)")
-    q.add_argument("--repeats", type=int, default=3)
+    q.add_argument("--prompt-tokens", type=_count, default=128)
+    q.add_argument("--gen-tokens", type=_count, default=32)
+    q.add_argument("--threads", type=_count, help="CPU threads (default: all cores)")
+    q.add_argument("--repeats", type=_count, default=3)
     q.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to a GPU (-1: all)")
     q.add_argument("--catalogue-name", help="the catalogue model whose shape this file has")
     q.add_argument("--note", help="how the backend was built or run, kept in the file's settings")
@@ -616,9 +649,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--model", required=True, help="model name the server expects")
     q.add_argument("--concurrency", type=_ints, help="closed loop: clients, e.g. 1,2,4,8")
     q.add_argument("--rates", type=_rates, help="open loop: Poisson requests per second, e.g. 0.5,1,2")
-    q.add_argument("--prompt-tokens", type=int, default=128, help="prompt length in words (about tokens)")
-    q.add_argument("--gen-tokens", type=int, default=64)
-    q.add_argument("--duration-s", type=float, default=30.0, help="seconds per sweep point")
+    q.add_argument("--prompt-tokens", type=_count, default=128, help="prompt length in words (about tokens)")
+    q.add_argument("--gen-tokens", type=_count, default=64)
+    q.add_argument("--duration-s", type=_positive, default=30.0, help="seconds per sweep point")
     q.add_argument("--api-key-env", help="environment variable holding the API key (never written)")
     q.add_argument("--out", help="measured file to write")
     q.set_defaults(func=_cmd_probe)
@@ -639,12 +672,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario")
     p.add_argument("--param", action="append", help="grid axis: FIELD=LOW:HIGH:lin|log:COUNT or FIELD=V1,V2,...")
     p.add_argument("--tornado", action="append", help="one at a time: FIELD=LOW,HIGH")
-    p.add_argument("--samples", type=int, help="Monte Carlo over the scenario's uncertainty section")
+    p.add_argument("--samples", type=_count, help="Monte Carlo over the scenario's uncertainty section")
     p.add_argument("--executor", choices=("process", "serial", "dask"), default="process")
     p.add_argument(
         "--scheduler", help="dask: address of a scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)"
     )
-    p.add_argument("--workers", type=int, help="local processes or local Dask workers")
+    p.add_argument("--workers", type=_count, help="local processes or local Dask workers")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_sweep)
 

@@ -91,6 +91,8 @@ def parse_param(spec: str) -> tuple[str, list[float]]:
         if ":" in values:
             low, high, kind, count = values.split(":")
             lo, hi, n = float(low), float(high), int(count)
+            if n < 1:
+                raise ValueError
             if kind == "log":
                 if lo <= 0 or hi <= 0:
                     raise ValueError
@@ -104,7 +106,7 @@ def parse_param(spec: str) -> tuple[str, list[float]]:
             "--param",
             spec,
             "could not read the values",
-            "write LOW:HIGH:lin|log:COUNT (log needs positive bounds) or V1,V2",
+            "write LOW:HIGH:lin|log:COUNT (COUNT at least 1, log needs positive bounds) or V1,V2",
         ) from None
 
 
@@ -241,7 +243,11 @@ def make_executor(
         if scheduler
         else LocalCluster(n_workers=workers or 2, processes=True, threads_per_worker=1, dashboard_address=None)
     )
-    client = Client(scheduler or cluster)
+    try:
+        client = Client(scheduler or cluster, timeout="10s")
+    except OSError as e:
+        problem = f"cannot reach the Dask scheduler ({e})"
+        raise InputError("--scheduler", str(scheduler), problem, "start it, or leave out --scheduler") from None
 
     def close() -> None:
         client.close()

@@ -207,6 +207,34 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, data, argv, expect
     assert expected in err, err
 
 
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["nonsense"], "rent-or-own: argument command: invalid choice: 'nonsense'"),
+        (["sweep", "s.yaml", "--samples", "-3"], "rent-or-own sweep: argument --samples: expected a whole number"),
+        (["sweep", "s.yaml", "--workers", "0"], "rent-or-own sweep: argument --workers: expected a whole number"),
+        (
+            ["probe", "llamacpp", "--model", "m.gguf", "--batch", "0,1"],
+            "rent-or-own probe llamacpp: argument --batch: expected sizes of at least 1",
+        ),
+        (
+            ["probe", "openai", "--base-url", "u", "--model", "m", "--rates", "0"],
+            "rent-or-own probe openai: argument --rates: expected rates",
+        ),
+        (
+            ["capacity", "--model", "m", "--gpu", "g", "--input-tokens", "0", "--output-tokens", "9", "--rates", "1"],
+            "rent-or-own capacity: argument --input-tokens: expected a whole number of at least 1, got '0'",
+        ),
+    ],
+)
+def test_bad_arguments_are_one_line_exit_2(capsys, argv: list[str], expected: str) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and err.count("\n") == 1, err
+    assert err.startswith(expected) and err.endswith(f"(see `{err.split(': ')[0]} --help`)\n"), err
+
+
 def test_missing_file(capsys) -> None:
     code, _, err = run_cli(capsys, "run", "/nonexistent/s.yaml")
     assert code == 2 and err.startswith("/nonexistent/s.yaml: cannot read the file")

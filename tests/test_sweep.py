@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import socket
 from pathlib import Path
 
 import pytest
@@ -57,6 +58,18 @@ def test_serial_processes_and_dask_give_identical_results() -> None:
     assert results[0] == results[1] == results[2]
 
 
+def test_an_unreachable_dask_scheduler_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
+    with socket.socket() as s:  # a port nothing listens on: bound, then released
+        s.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    code = main(
+        ["sweep", str(write(tmp_path)), "--param", "workload.scale=1", "--executor", "dask", "--scheduler", address]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"--scheduler: {address}: cannot reach the Dask scheduler"), err
+
+
 def test_grid_is_linear_for_the_api_and_names_the_cheapest(tmp_path: Path) -> None:
     path = write(tmp_path, options=[*BASE["options"], RESERVED])
     data, source = sweep.read_scenario(path)
@@ -104,6 +117,7 @@ def test_sweep_cli_json(tmp_path: Path, capsys) -> None:
     ("argv", "extra", "expected"),
     [
         (["--param", "workload.scale=0:10:log:5"], {}, "--param: workload.scale=0:10:log:5: could not read the values"),
+        (["--param", "workload.scale=1:2:lin:0"], {}, "--param: workload.scale=1:2:lin:0: could not read the values"),
         ([], {}, "sweep: nothing to sweep"),
         (["--samples", "10"], {}, "uncertainty: no uncertain inputs"),
         (
