@@ -18,6 +18,7 @@ from rich.table import Table
 
 from simulator import catalog, units
 from simulator.errors import InputError
+from simulator.files import check_writable
 from simulator.probe import measured as mf
 from simulator.scenario import json_schema, load_scenario
 from simulator.units import usd_text
@@ -333,6 +334,8 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         out = synthesize(Shape.of(catalog.model(args.shape, "--shape")), Path(args.out), args.precision, args.seed)
         print(f"{out}: random-weight proxy of {args.shape} at {args.precision}")
         return EXIT_OK
+    if args.probe in ("llamacpp", "openai"):
+        check_writable(Path(args.out or "measured/probe.json"))
     if args.probe == "llamacpp":
         from simulator.probe.llamacpp import probe
 

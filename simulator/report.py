@@ -416,10 +416,7 @@ def write(d: ReportData, out: str | Path, formats: list[str], stem: str) -> list
         html_to_pdf(html_path, out / f"{stem}.pdf")
         written.append(out / f"{stem}.pdf")
     if "xlsx" in formats:
-        out.mkdir(parents=True, exist_ok=True)
-        tmp = out / f".{stem}.xlsx.partial"
-        tmp.write_bytes(to_xlsx(d))
-        tmp.replace(out / f"{stem}.xlsx")
+        write_atomic(out / f"{stem}.xlsx", to_xlsx(d))
         written.append(out / f"{stem}.xlsx")
     if "md" in formats:
         write_atomic(out / f"{stem}.md", to_markdown(d))

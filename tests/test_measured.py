@@ -10,6 +10,7 @@ import pytest
 
 from simulator import files
 from simulator.cli import main
+from simulator.errors import InputError
 from simulator.probe import measured as mf
 
 
@@ -113,7 +114,7 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.M
         raise OSError("disk full")
 
     monkeypatch.setattr(files.os, "replace", broken)
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match=r"run\.json: cannot write the file: disk full"):
         files.write_atomic(path, "new")
     assert path.read_text() == "old" and list(tmp_path.iterdir()) == [path]
 

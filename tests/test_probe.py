@@ -103,5 +103,9 @@ def test_probe_cli_and_faults(tiny_gguf: Path, tmp_path: Path, capsys) -> None:
         assert main(["probe", "llamacpp", "--model", str(path)]) == 2
         err = capsys.readouterr().err
         assert expected in err and err.count("\n") == 1, err
+    # An --out that cannot be written is refused before anything is measured.
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    assert main(["probe", "llamacpp", "--model", str(tiny_gguf), "--out", str(tmp_path / "taken" / "m.json")]) == 2
+    assert "taken/m.json: cannot write the file: File exists" in capsys.readouterr().err
     assert main(["probe", "synth", "--shape", "mixtral-8x7b-instruct", "--out", str(tmp_path / "x.gguf")]) == 2
     assert "mixture of experts" in capsys.readouterr().err

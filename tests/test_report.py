@@ -97,6 +97,15 @@ def test_markdown_and_cli(tmp_path: Path, capsys) -> None:
     assert "unknown format 'docx'" in capsys.readouterr().err
 
 
+def test_an_unwritable_folder_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    out = tmp_path / "taken" / "reports"
+    assert main(["report", str(SCENARIO), "--format", "md,xlsx", "--out", str(out), "--engine", "fluid"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{out}/support-assistant.") and err.count("\n") == 1, err
+    assert err.endswith(": cannot write the file: Not a directory (choose a folder you can write to)\n"), err
+
+
 def test_recommendation_states_its_conditions(data: report.ReportData) -> None:
     lines = report.recommendation(data.result)
     assert lines[0].startswith("gemini-2.5-flash is the cheapest feasible option")

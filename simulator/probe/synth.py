@@ -18,6 +18,7 @@ import numpy as np
 
 from simulator.catalog import OpenModel
 from simulator.errors import InputError
+from simulator.files import writing
 
 SynthPrecision = Literal["f16", "q8_0", "q4_0", "q4_k_m"]
 WEIGHT_STD = 0.02
@@ -170,20 +171,18 @@ def quantize(source: Path, target: Path, precision: SynthPrecision, threads: int
 
 def synthesize(shape: Shape, out: Path, precision: SynthPrecision = "f16", seed: int = 0) -> Path:
     """A proxy GGUF at `out` in the given precision; f16 is written directly, others quantised from it."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if precision == "f16":
+    with writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(out.suffix + ".partial")
-        write_gguf(shape, tmp, seed)
-        tmp.replace(out)
-        return out
-    f16 = out.with_name(out.stem + ".f16.partial.gguf")
-    try:
-        write_gguf(shape, f16, seed)
-        tmp = out.with_suffix(out.suffix + ".partial")
-        quantize(f16, tmp, precision)
-        tmp.replace(out)
-    finally:
-        f16.unlink(missing_ok=True)
+        f16 = tmp if precision == "f16" else out.with_name(out.stem + ".f16.partial.gguf")
+        try:
+            write_gguf(shape, f16, seed)
+            if precision != "f16":
+                quantize(f16, tmp, precision)
+            tmp.replace(out)
+        finally:
+            f16.unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
     return out
 
 
