@@ -233,12 +233,37 @@ def test_llama_bench_import_of_a_real_result(tmp_path: Path, capsys) -> None:
     assert named.catalogue_name == "smollm2-135m-instruct" and named.parameters == pytest.approx(0.135e9, rel=0.01)
 
 
-def test_import_rejects_what_it_cannot_read(tmp_path: Path, capsys) -> None:
+def _without(fixture: str, *path: str | int) -> str:
+    """A real result file with one field taken out."""
+    data = json.loads((FIXTURES / fixture).read_text())
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    del node[path[-1]]
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"results": []}', "not a result file this version can import"),
+        ('{"benchmarks": 3}', "not a result file this version can import"),
+        (
+            _without("vllm-0.7.3-benchmark-serving-llama-server-c1.json", "request_rate"),
+            "a vllm-bench-serve result with a missing or malformed field (KeyError('request_rate'))",
+        ),
+        (
+            _without("guidellm-0.3.0-llama-cpp-server.json", "benchmarks", 0, "args"),
+            "a guidellm result with a missing or malformed field (KeyError('args'))",
+        ),
+    ],
+)
+def test_import_rejects_what_it_cannot_read(tmp_path: Path, capsys, text: str, expected: str) -> None:
     other = tmp_path / "other.json"
-    other.write_text('{"results": []}')
+    other.write_text(text)
     assert main(["probe", "import", str(other)]) == 2
     err = capsys.readouterr().err
-    assert "not a result file this version can import" in err and err.count("\n") == 1
+    assert err.startswith(f"{other}: {expected}") and err.count("\n") == 1, err
 
 
 def test_guidellm_import_of_a_real_result(tmp_path: Path, capsys) -> None:

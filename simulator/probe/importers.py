@@ -231,11 +231,9 @@ IMPORTERS = {"llama-bench": llama_bench, "guidellm": guidellm, "vllm-bench-serve
 def detect(data: Any) -> str | None:
     if isinstance(data, list) and data and isinstance(data[0], dict) and "avg_ts" in data[0]:
         return "llama-bench"
-    if (
-        isinstance(data, dict)
-        and data.get("benchmarks")
-        and data["benchmarks"][0].get("type_") == "generative_benchmark"
-    ):
+    benchmarks = data.get("benchmarks") if isinstance(data, dict) else None
+    first = benchmarks[0] if isinstance(benchmarks, list) and benchmarks else None
+    if isinstance(first, dict) and first.get("type_") == "generative_benchmark":
         return "guidellm"
     if isinstance(data, dict) and {"median_ttft_ms", "request_throughput", "completed"} <= data.keys():
         return "vllm-bench-serve"
@@ -253,7 +251,12 @@ def import_file(path: str | Path) -> mf.Measured:
             "not a result file this version can import",
             "give llama-bench -o json, GuideLLM 0.3 JSON or vllm bench serve --save-result JSON",
         )
-    return IMPORTERS[kind](path, data)
+    try:
+        return IMPORTERS[kind](path, data)
+    except (KeyError, TypeError, ValueError, IndexError) as e:
+        # A file that looks like the tool's but lacks or garbles what every such file has.
+        problem = f"a {kind} result with a missing or malformed field ({e!r})"
+        raise InputError(str(path), "", problem, "give the file as the tool wrote it") from None
 
 
 def import_files(paths: list[str]) -> mf.Measured:
