@@ -553,6 +553,13 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    port = _count(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 1 to 65535, got {text!r}")
+    return port
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -693,7 +700,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("dashboard", help="open the Streamlit dashboard (127.0.0.1 only unless --address says)")
     p.add_argument("scenario", nargs="?", help="scenario to open with (default: a bundled one)")
-    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--port", type=_port, default=8501)
     p.add_argument("--address", default="127.0.0.1", help="interface to bind; 0.0.0.0 exposes it to the network")
     p.set_defaults(func=_cmd_dashboard)
 

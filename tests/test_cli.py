@@ -214,6 +214,10 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, data, argv, expect
         (["sweep", "s.yaml", "--samples", "-3"], "rent-or-own sweep: argument --samples: expected a whole number"),
         (["sweep", "s.yaml", "--workers", "0"], "rent-or-own sweep: argument --workers: expected a whole number"),
         (
+            ["dashboard", "--port", "70000"],
+            "rent-or-own dashboard: argument --port: expected a TCP port from 1 to 65535",
+        ),
+        (
             ["probe", "llamacpp", "--model", "m.gguf", "--batch", "0,1"],
             "rent-or-own probe llamacpp: argument --batch: expected sizes of at least 1",
         ),
