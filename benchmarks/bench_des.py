@@ -5,6 +5,8 @@
    the same run, a plain SimPy model that resumes one process per generated token. Target: at
    least 200,000 requests/s.
 2. Wall time of the 36-month bundled scenarios with `--engine des`. Target: under 10 s.
+3. A large fleet simulated whole and as a slice (`simulation.max_simulated_replicas`): wall time
+   and what the slice changes in the answer.
 
 Run: python benchmarks/bench_des.py (one core is enough; it prints Markdown tables).
 """
@@ -120,6 +122,23 @@ def main() -> None:
         run(scenario, "des")
         wall = time.perf_counter() - start
         print(f"| {name} | {scenario.economics.horizon_months} | {len(scenario.options)} | {wall:.1f} |")
+    print()
+    print("| support-assistant at 30x volume, 12 months | wall time (s) | llama-70b-reserved p95 TTFT (ms) |", end="")
+    print(" hybrid p95 TTFT (ms) | hybrid SLO met |")
+    print("|---|---|---|---|---|")
+    for label, cap in (("whole fleet, replica by replica", 100_000), ("slices of 32 replicas (default)", 32)):
+        overrides = ["workload.scale=30", "economics.horizon_months=12", f"simulation.max_simulated_replicas={cap}"]
+        scenario = load_scenario(ROOT / "scenarios" / "support-assistant.yaml", overrides)
+        start = time.perf_counter()
+        result = run(scenario, "des")
+        wall = time.perf_counter() - start
+        by_name = {o.name: o for o in result.options}
+        reserved, hybrid = by_name["llama-70b-reserved"], by_name["owned-baseline-plus-flash"]
+        assert reserved.latency is not None and hybrid.latency is not None and hybrid.slo_attainment is not None
+        print(
+            f"| {label} | {wall:.1f} | {reserved.latency['answer'].ttft_p95_ms:.0f} | "
+            f"{hybrid.latency['answer'].ttft_p95_ms:.0f} | {hybrid.slo_attainment:.1%} |"
+        )
 
 
 if __name__ == "__main__":

@@ -650,6 +650,16 @@ class Simulation(_Section):
         description="Months simulated (first, last, evenly between); others interpolated (DES).",
         examples=[6],
     )
+    max_simulated_replicas: int = Field(
+        default=32,
+        ge=1,
+        description=(
+            "Largest fleet simulated replica by replica; a bigger one is simulated as a slice of this many "
+            "replicas (more if the slice would carry under 10,000 of a window's requests) serving the same "
+            "share of the requests, and scaled back up (DES)."
+        ),
+        examples=[32],
+    )
 
 
 class UncertainInput(_Section):

@@ -14,6 +14,7 @@ from simulator import catalog, perf, units
 from simulator.engine.fleet import FleetSettings, saturation_tok_per_s, simulate_fleet
 from simulator.engine.replica import Replica, Requests
 from simulator.perf import StepModel
+from simulator.scenario import Scenario
 from simulator.workload import generate_frame, hour_of_week_shape, poisson_arrivals
 
 from helpers import make
@@ -326,6 +327,60 @@ def test_representative_windows_match_a_full_month() -> None:
     windows.fleet.gpu_hours = np.full(12, full_gpu_hours)
     by_full_month = economics.costs(windows).total()
     assert by_windows == pytest.approx(by_full_month, rel=0.005), (by_windows, by_full_month)
+
+
+def large_fleet(max_simulated_replicas: int) -> Scenario:
+    """5M requests a day on L4s: about 70 replicas at the business-hours peak."""
+    own = {
+        "name": "reserved",
+        "kind": "self_host",
+        "model": "llama-3.1-8b-instruct",
+        "gpu": "l4",
+        "precision": "fp8",
+        "procurement": "rent",
+        "gpus_per_replica": 1,
+        "rent": {"tier": "reserved_1y"},
+    }
+    chat = {
+        "name": "chat",
+        "requests_per_day": 5_000_000,
+        "input_tokens": {"kind": "lognormal", "mean": 800, "p95": 2400},
+        "output_tokens": {"kind": "lognormal", "mean": 250, "p95": 700},
+        "latency": "interactive",
+    }
+    return make(
+        workload={"classes": [chat], "daily_profile": "business_hours"},
+        options=[own, {**own, "name": "on-demand", "rent": {"tier": "on_demand", "startup_s": 120}}],
+        economics={"horizon_months": 1},
+        simulation={
+            "engine": "des",
+            "load_bins": 2,
+            "sampled_months": 1,
+            "window_minutes": 5,
+            "warmup_minutes": 2,
+            "max_simulated_replicas": max_simulated_replicas,
+        },
+    )
+
+
+@pytest.mark.slow
+def test_a_slice_of_a_large_fleet_stands_for_the_whole() -> None:
+    from simulator.engine.des import MIN_SLICE_REQUESTS, DesEngine
+
+    whole, sliced = DesEngine(large_fleet(10_000)), DesEngine(large_fleet(16))
+    for option in whole.scenario.options:
+        a, b = whole.option_usage(option), sliced.option_usage(option)
+        assert a.fleet is not None and b.fleet is not None and a.fleet.replicas_peak[0] > 60
+        assert b.fleet.gpu_hours[0] == pytest.approx(a.fleet.gpu_hours[0], rel=0.02)
+        assert b.utilisation == pytest.approx(a.utilisation, rel=0.01)
+        assert b.slo_attainment == pytest.approx(a.slo_attainment, abs=0.03)
+        x, y = a.latency["chat"], b.latency["chat"]
+        for field in ("ttft_p50_ms", "ttft_p95_ms", "tpot_p50_ms", "tpot_p95_ms", "e2e_p95_ms"):
+            assert getattr(y, field) == pytest.approx(getattr(x, field), rel=0.05), (option.name, field)
+    # Each window was simulated on a slice of its requests, of at least MIN_SLICE_REQUESTS.
+    assert not whole._slices and sliced._slices
+    for (month, b, _), frame in sliced._slices.items():
+        assert MIN_SLICE_REQUESTS <= len(frame) < 0.5 * len(sliced.frame(month, b))
 
 
 def test_token_bucket_queues_at_the_limit() -> None:

@@ -31,6 +31,8 @@ from simulator.workload import SECONDS_PER_WEEK_SLOT_PER_MONTH, Frame, generate_
 
 ENGINE_NAME = "des"
 IN_HOUSE, API, REJECTED, DEFERRED = 0, 1, 2, 3  # DEFERRED: moved to an off-peak window
+SLICE_STREAM = 2**31 - 1  # seed stream of the slice draws, apart from the per-class streams of a frame
+MIN_SLICE_REQUESTS = 10_000  # a slice of a fleet keeps this many of a window's requests, for steady p95/p99
 
 
 @dataclass
@@ -64,13 +66,14 @@ class ApiPathResult:
 
 
 def token_bucket(
-    arrival_s: np.ndarray, tokens: np.ndarray, rpm: int | None, tpm: int | None, reject: bool
+    arrival_s: np.ndarray, tokens: np.ndarray, rpm: int | None, tpm: int | None, reject: bool, share: float = 1.0
 ) -> ApiPathResult:
     """When each request may go out under per-minute request and token limits (FIFO).
 
     Each limit is a bucket that holds a minute's allowance and refills continuously. A request
     that finds a bucket short either waits for it to refill (queue) or is dropped (reject); one
-    larger than a whole minute's token allowance is always dropped.
+    larger than a whole minute's token allowance is always dropped. `share`: the requests are
+    that share of the traffic (a slice), so they get that share of each bucket.
     """
     n = len(arrival_s)
     start = arrival_s.astype(float).copy()
@@ -78,14 +81,15 @@ def token_bucket(
     if rpm is None and tpm is None:
         return ApiPathResult(start, rejected)
     limits = [(float(rpm), np.ones(n)) if rpm else None, (float(tpm), tokens.astype(float)) if tpm else None]
-    buckets = [(cap, need, cap, cap / 60.0) for cap, need in (x for x in limits if x)]
-    level = [b[2] for b in buckets]
+    # (a minute's allowance, what each request takes, this slice's bucket size, refill per second)
+    buckets = [(cap, need, cap * share, cap * share / 60.0) for cap, need in (x for x in limits if x)]
+    level = [size for _, _, size, _ in buckets]
     last = float(arrival_s[0]) if n else 0.0
     free_at = 0.0  # FIFO: nobody overtakes a queued request
     for i in range(n):
         t = max(float(arrival_s[i]), free_at)
-        for k, (cap, _, _, rate) in enumerate(buckets):
-            level[k] = min(cap, level[k] + (t - last) * rate)
+        for k, (_, _, size, rate) in enumerate(buckets):
+            level[k] = min(size, level[k] + (t - last) * rate)
         last = t
         wait = 0.0
         too_big = False
@@ -98,8 +102,8 @@ def token_bucket(
             continue
         if wait > 0:
             t += wait
-            for k, (cap, _, _, rate) in enumerate(buckets):
-                level[k] = min(cap, level[k] + wait * rate)
+            for k, (_, _, size, rate) in enumerate(buckets):
+                level[k] = min(size, level[k] + wait * rate)
             last = t
         for k, (_, need, _, _) in enumerate(buckets):
             level[k] -= need[i]
@@ -134,6 +138,7 @@ class DesEngine:
         self.classes = scenario.workload.classes
         self.class_names = [c.name for c in self.classes]
         self._frames: dict[tuple[int, int], Frame] = {}
+        self._slices: dict[tuple[int, int, float], Frame] = {}
         # Options that differ only in how the GPUs are paid for (rent or buy) serve the same window
         # with the same fleet: each such run is played once (key: frame, step model, fleet, paths).
         self._fleet_runs: dict[tuple[int, perf.StepModel, FleetSettings, bytes], tuple[FleetOutcome, Requests]] = {}
@@ -161,6 +166,20 @@ class DesEngine:
             )
         return self._frames[key]
 
+    def slice(self, month: int, b: int, share: float) -> Frame:
+        """The window's requests thinned to `share` (independently, seeded): what a slice of a large fleet serves.
+
+        Slices of one window are nested, so options of different fleet sizes still share requests.
+        """
+        if share >= 1:
+            return self.frame(month, b)
+        key = (month, b, share)
+        if key not in self._slices:
+            frame = self.frame(month, b)
+            draw = np.random.default_rng(np.random.SeedSequence(self.scenario.seed, spawn_key=(month, b, SLICE_STREAM)))
+            self._slices[key] = frame.subset(draw.random(len(frame)) < share)
+        return self._slices[key]
+
     def _bin_requests(self, month: int) -> np.ndarray:
         """Requests per month that each load level carries, by class: (bins, classes)."""
         return np.array(
@@ -183,8 +202,13 @@ class DesEngine:
         overflow: HybridOption | None,
         pinned: np.ndarray,
         autoscale: bool,
+        share: float = 1.0,
     ) -> WindowResult:
-        """Play one window; `path` says where each request starts (in-house, API or deferred)."""
+        """Play one window; `path` says where each request starts (in-house, API or deferred).
+
+        `share` < 1: the frame is that slice of the window's requests and `replicas` that slice of
+        the fleet; autoscaling bounds and API rate limits are sliced alike.
+        """
         n = len(frame)
         end_s = self.warmup_s + self.window_s
         result = WindowResult(frame.cls, path, np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan))
@@ -199,8 +223,8 @@ class DesEngine:
                 counts = np.bincount(frame.cls[path == IN_HOUSE], minlength=len(self.class_names))
                 work = sum(counts[k] * plan.work_s.get(c, 0.0) for k, c in enumerate(self.class_names))
                 auto = Autoscale(
-                    option.min_replicas,
-                    option.rent.max_replicas or 10 * max(replicas, 1),
+                    math.ceil(option.min_replicas * share),
+                    math.ceil(option.rent.max_replicas * share) if option.rent.max_replicas else 10 * max(replicas, 1),
                     option.rent.startup_s,
                     option.rent.scale_up_queue_per_replica,
                     p.target_utilisation,
@@ -242,6 +266,7 @@ class DesEngine:
                 api.rate_limit_rpm,
                 api.rate_limit_tpm,
                 api.on_rate_limit == "reject",
+                share,
             )
             idx = np.nonzero(to_api)[0]
             wait = gate.start_s - frame.arrival_s[to_api]
@@ -302,18 +327,34 @@ class DesEngine:
             levels = self.bins[m]
             carried = 0  # levels run from quiet to busy; an autoscaled fleet keeps what it grew to
             for b, level in enumerate(levels):
-                frame = self.frame(m, b)
+                replicas = max(self._replicas(own, base, m, level, autoscale), carried) if step is not None else 0
+                sliced = self._sliced_replicas(replicas, len(self.frame(m, b)))
+                share = sliced / replicas if replicas else 1.0
+                frame = self.slice(m, b, share)
                 if step is None:
                     path = np.full(len(frame), API, dtype=np.int8)
                 else:
                     path = np.where(eligible[frame.cls], IN_HOUSE, API).astype(np.int8)
                     if b >= len(levels) / 2:  # peak levels: deferrable work waits for the off-peak windows
                         path[deferred[frame.cls]] = DEFERRED
-                replicas = max(self._replicas(own, base, m, level, autoscale), carried) if step is not None else 0
-                window = self._simulate(frame, step, own, replicas, api, path, h, pinned, autoscale)
+                window = self._simulate(frame, step, own, sliced, api, path, h, pinned, autoscale, share)
+                if share < 1:  # back from the slice to the whole fleet
+                    window.gpu_seconds /= share
+                    window.saturation_tok_per_s_seconds /= share
+                    window.output_tokens_in_house /= share
+                    window.queue_time_avg /= share
+                    window.replicas_end = math.ceil(window.replicas_end / share - 1e-9)
                 carried = window.replicas_end if autoscale else 0
                 results[m].append(window)
         return self._usage(option, base, results, autoscale)
+
+    def _sliced_replicas(self, replicas: int, requests: int) -> int:
+        """Replicas to simulate of a fleet: at most `max_simulated_replicas`, unless the slice would
+        then carry fewer than MIN_SLICE_REQUESTS of the window's requests."""
+        cap = self.scenario.simulation.max_simulated_replicas
+        if replicas <= cap:
+            return replicas
+        return min(replicas, max(cap, math.ceil(replicas * MIN_SLICE_REQUESTS / max(requests, 1))))
 
     def _parts(
         self, option: ApiOption | SelfHostOption | HybridOption
