@@ -398,6 +398,19 @@ def test_token_bucket_queues_at_the_limit() -> None:
     assert rate == pytest.approx(10.0, rel=1e-6)
 
 
+def test_a_slice_of_the_traffic_meets_the_same_slice_of_the_limits() -> None:
+    from simulator.engine.des import token_bucket
+
+    # Every other request of the stream above against half of each bucket: 300 go at once, the
+    # rest at 5/s, the last at (1800 - 300) / 5 = 300 s, as in the whole. A request larger than a
+    # minute of the whole token limit is dropped; one larger only than the slice's share is not.
+    arrivals = np.arange(3600)[::2] * 0.05
+    out = token_bucket(arrivals, np.full(1800, 100), rpm=600, tpm=None, reject=False, share=0.5)
+    assert not out.rejected.any() and out.start_s[-1] == pytest.approx(300.0, abs=0.1)
+    big = token_bucket(np.array([0.0, 1.0]), np.array([800, 1200]), rpm=None, tpm=1000, reject=False, share=0.5)
+    assert big.rejected.tolist() == [False, True]
+
+
 def test_token_bucket_rejects_beyond_the_limit() -> None:
     from simulator.engine.des import token_bucket
 
