@@ -374,6 +374,18 @@ def chromium() -> str:
     return found
 
 
+# Headless Chromium as a sandboxed container allows it, and with nothing reaching the network.
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
 def html_to_pdf(html_path: Path, pdf_path: Path) -> None:
     """Print the HTML with headless Chromium (no network, no header or footer)."""
     with tempfile.TemporaryDirectory() as profile:
@@ -382,13 +394,7 @@ def html_to_pdf(html_path: Path, pdf_path: Path) -> None:
             [
                 chromium(),
                 "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
+                *CHROMIUM_FLAGS,
                 f"--user-data-dir={profile}",
                 "--no-pdf-header-footer",
                 f"--virtual-time-budget={PDF_TIME_BUDGET_MS}",

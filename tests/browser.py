@@ -19,16 +19,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
+from simulator.report import CHROMIUM_FLAGS
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 VOLUME = "Volume (x the scenario's)"
 TODAY = "Today's volume (M tokens/month)"
 START_TIMEOUT_S = 120
@@ -80,7 +73,7 @@ def browser_page(url: str) -> Iterator[Page]:
             profile,
             executable_path=CHROMIUM,
             headless=True,
-            args=CHROMIUM_ARGS,
+            args=list(CHROMIUM_FLAGS),
             viewport={"width": 1400, "height": 1000},
         )
         page = context.new_page()

@@ -255,6 +255,18 @@ def test_roofline_is_on_the_right_side_of_published_maxima(
     assert published / 2 <= estimate <= published * 1.05, (model, isl, osl, estimate, published)
 
 
+# Llama 3.1 8B at fp8 on rented L4s, one GPU a replica: many replicas for a modest load.
+L4_RENTED = {
+    "name": "own",
+    "kind": "self_host",
+    "model": "llama-3.1-8b-instruct",
+    "gpu": "l4",
+    "precision": "fp8",
+    "procurement": "rent",
+    "gpus_per_replica": 1,
+}
+
+
 def month_scenario():
     classes = [
         {
@@ -265,18 +277,7 @@ def month_scenario():
             "latency": "interactive",
         }
     ]
-    options = [
-        {
-            "name": "own",
-            "kind": "self_host",
-            "model": "llama-3.1-8b-instruct",
-            "gpu": "l4",
-            "precision": "fp8",
-            "procurement": "rent",
-            "gpus_per_replica": 1,
-            "rent": {"startup_s": 120},
-        }
-    ]
+    options = [{**L4_RENTED, "rent": {"startup_s": 120}}]
     return make(
         workload={"classes": classes, "daily_profile": "business_hours"},
         options=options,
@@ -331,16 +332,7 @@ def test_representative_windows_match_a_full_month() -> None:
 
 def large_fleet(max_simulated_replicas: int) -> Scenario:
     """5M requests a day on L4s: about 70 replicas at the business-hours peak."""
-    own = {
-        "name": "reserved",
-        "kind": "self_host",
-        "model": "llama-3.1-8b-instruct",
-        "gpu": "l4",
-        "precision": "fp8",
-        "procurement": "rent",
-        "gpus_per_replica": 1,
-        "rent": {"tier": "reserved_1y"},
-    }
+    own = {**L4_RENTED, "name": "reserved", "rent": {"tier": "reserved_1y"}}
     chat = {
         "name": "chat",
         "requests_per_day": 5_000_000,
