@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input (one line on stderr: `file: field: problem (f
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import sys
@@ -25,6 +26,7 @@ from simulator.units import usd_text
 
 if TYPE_CHECKING:
     from simulator.analysis import RunResult
+    from simulator.batch import Outcome
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -122,6 +124,17 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             on_done=lambda _: progress.advance(task),
             formats=formats,
         )
+    if args.json:
+        print(json.dumps({"out": out, "scenarios": [dataclasses.asdict(o) for o in outcomes]}, indent=2))
+    else:
+        _print_batch(outcomes, out)
+    failed = [o for o in outcomes if o.error is not None]
+    for o in failed:
+        print(o.error, file=sys.stderr)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def _print_batch(outcomes: list[Outcome], out: str) -> None:
     table = Table(title=f"{len(outcomes)} scenarios, outputs in {out}/")
     for c in ("scenario", "cheapest", "horizon cost", "cheapest compliant", "cost of privacy", "status"):
         table.add_column(c)
@@ -135,10 +148,6 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             "ok" if o.error is None else "[red]failed[/]",
         )
     _console().print(table)
-    failed = [o for o in outcomes if o.error is not None]
-    for o in failed:
-        print(o.error, file=sys.stderr)
-    return EXIT_BAD_INPUT if failed else EXIT_OK
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -46,3 +46,21 @@ def test_batch_results_match_single_runs(tmp_path: Path, capsys) -> None:
     single = json.loads(capsys.readouterr().out)
     assert main(["run", path, "--engine", "fluid", "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "prototype" / "summary.json").read_text()) == single
+
+
+def test_batch_json_is_one_document_naming_each_outcome(tmp_path: Path, capsys) -> None:
+    path = str(ROOT / "scenarios" / "prototype.yaml")
+    assert main(["run", path, "--engine", "fluid", "--json"]) == 0
+    single = json.loads(capsys.readouterr().out)
+    missing = str(tmp_path / "missing.yaml")
+    code = main(["run", path, missing, "--engine", "fluid", "--out", str(tmp_path), "--json"])
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)  # nothing but the document on stdout
+    error = f"{missing}: cannot read the file: No such file or directory (check the path)"
+    assert code == 2 and captured.err.strip() == error  # the progress bar, gone, leaves a blank line
+    ok, failed = doc["scenarios"]
+    assert ok["path"] == path and ok["error"] is None and ok["folder"] == str(tmp_path / "prototype")
+    assert ok["cheapest_option"] == single["cheapest_option"]
+    cheapest = next(o for o in single["options"] if o["name"] == single["cheapest_option"])
+    assert ok["cheapest_total_usd"] == cheapest["total_cost_usd"]
+    assert failed["path"] == missing and failed["error"] == error and failed["folder"] is None
