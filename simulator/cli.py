@@ -10,9 +10,9 @@ import dataclasses
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -552,14 +552,18 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _count(text: str) -> int:
+def _checked(text: str, parse: Callable[[str], float], ok: Callable[[float], bool], expected: str) -> Any:
     try:
-        value = int(text)
+        value = parse(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _count(text: str) -> int:
+    return _checked(text, int, lambda v: v >= 1, "a whole number of at least 1")
 
 
 def _port(text: str) -> int:
@@ -570,13 +574,7 @@ def _port(text: str) -> int:
 
 
 def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
-    return value
+    return _checked(text, float, lambda v: v > 0, "a number above 0")
 
 
 def _ints(text: str) -> list[int]:
