@@ -249,6 +249,13 @@ def _cmd_catalog(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(entries, indent=2))
         return EXIT_OK
+    if not entries:
+        print(
+            f"no {args.what} match"
+            + (f" {args.filter!r}" if args.filter else "")
+            + " (see `rent-or-own catalog --help`)"
+        )
+        return EXIT_OK
     table = Table()
     columns = {
         "gpus": ("name", "display_name"),

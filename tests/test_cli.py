@@ -97,6 +97,11 @@ def test_catalog_filters(capsys) -> None:
     assert entries and all(e["provider"] == "openai" and "gpt-4o-mini" in e["name"] for e in entries)
 
 
+def test_a_filter_that_matches_nothing_says_so(capsys) -> None:
+    code, out, _ = run_cli(capsys, "catalog", "gpus", "--filter", "no-such-gpu")
+    assert code == 0 and out == "no gpus match 'no-such-gpu' (see `rent-or-own catalog --help`)\n"
+
+
 def test_catalogues_carry_sources_and_dates(capsys) -> None:
     for what in ("gpus", "models"):
         _, out, _ = run_cli(capsys, "catalog", what, "--json")
