@@ -191,6 +191,21 @@ class MonteCarlo(BaseModel):
     """Share of samples in which the option's cumulative cost to that month is the lowest of the feasible ones."""
 
 
+def _check_draws(data: dict[str, Any], source: str, fields: list[str], values: np.ndarray) -> None:
+    """Fail before any work is sent if an input's lowest or highest draw is outside its field's range."""
+    for k, field in enumerate(fields):
+        for value in (float(values[:, k].min()), float(values[:, k].max())):
+            try:
+                variant(data, source, [(field, value)])
+            except InputError as e:
+                raise InputError(
+                    source,
+                    f"uncertainty[{k}]",
+                    f"a draw of {value:g} for {field}: {e.problem}",
+                    "narrow the distribution to the field's range; uniform and triangular ones are bounded",
+                ) from None
+
+
 def monte_carlo(
     scenario: Scenario, data: dict[str, Any], source: str, samples: int, executor: Executor | None = None
 ) -> MonteCarlo:
@@ -198,6 +213,7 @@ def monte_carlo(
         raise InputError(source, "uncertainty", "no uncertain inputs", "add an uncertainty section to the scenario")
     values = draw(scenario.uncertainty, samples, scenario.seed)
     fields = [u.field for u in scenario.uncertainty]
+    _check_draws(data, source, fields, values)
     rows = cost_variants(data, source, [list(zip(fields, map(float, v), strict=True)) for v in values], executor)
     names = list(rows[0])
     monthly = {n: np.array([row[n][0] for row in rows]) for n in names}  # (samples, months)

@@ -130,6 +130,11 @@ def test_sweep_cli_json(tmp_path: Path, capsys) -> None:
             {"uncertainty": [{"field": "workload.scale", "distribution": "triangular", "low": 1, "high": 2}]},
             "uncertainty[0]: triangular needs low, mode, high (add mode)",
         ),
+        (
+            ["--samples", "50"],
+            {"uncertainty": [{"field": "workload.monthly_growth", "distribution": "normal", "mean": 0.5, "sd": 1.0}]},
+            "uncertainty[0]: a draw of -1.81996 for workload.monthly_growth: Input should be greater than -1",
+        ),
     ],
 )
 def test_bad_sweep_input_is_one_line_exit_2(
