@@ -357,11 +357,25 @@ def uncertainty() -> None:
         st.info("This scenario has no uncertainty section (see the README).")
         return
     samples = st.slider("Samples", 50, 1000, report.REPORT_SAMPLES, 50)
-    mc, (base, bars) = uncertainty_runs(scenario.model_dump_json(), samples)
+    ran = _uncertainty(scenario, samples)
+    if ran is None:
+        return
+    mc, (base, bars) = ran
     st.plotly_chart(figures.cost_bands(mc, r.horizon_months))
     st.plotly_chart(figures.chance_cheapest(mc, r.horizon_months))
     if r.cheapest_option:
         st.plotly_chart(figures.tornado(base, bars, r.cheapest_option))
+
+
+def _uncertainty(
+    scenario: Scenario, samples: int
+) -> tuple[sweep.MonteCarlo, tuple[dict[str, float], list[sweep.TornadoBar]]] | None:
+    """The Monte Carlo and tornado, or None with the error shown (an uncertainty the scenario cannot take)."""
+    try:
+        return uncertainty_runs(scenario.model_dump_json(), samples)
+    except InputError as e:
+        st.error(f"The uncertainty section cannot be sampled: {e}")
+        return None
 
 
 def measurements() -> None:
@@ -416,7 +430,8 @@ def export() -> None:
         return
     scenario, r, ledger = current
     key = scenario.model_dump_json()
-    mc, tornado = uncertainty_runs(key, report.REPORT_SAMPLES) if scenario.uncertainty else (None, None)
+    ran = _uncertainty(scenario, report.REPORT_SAMPLES) if scenario.uncertainty else None
+    mc, tornado = ran if ran is not None else (None, None)
     data = report.ReportData(r, ledger, volume_grid(key), mc, tornado)
     st.download_button("HTML report", report.to_html(data), file_name=f"{r.scenario}.html", mime="text/html")
     st.download_button("XLSX for finance", report.to_xlsx(data), file_name=f"{r.scenario}.xlsx")

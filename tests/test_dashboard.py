@@ -4,6 +4,7 @@ move the answer the way the economics says they must."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 pytest.importorskip("streamlit", reason="the dashboard extra is not installed: pip install -e '.[dashboard]'")
 
@@ -85,6 +86,19 @@ def test_a_bad_upload_is_shown_in_plain_words(monkeypatch: pytest.MonkeyPatch, t
     assert not at.exception
     assert "cannot be used" in at.sidebar.error[0].value
     assert "bad.yaml" in at.sidebar.error[0].value
+
+
+def test_an_uncertainty_that_cannot_be_sampled_is_shown_in_plain_words(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    data = yaml.safe_load((ROOT / "scenarios" / "prototype.yaml").read_text())
+    data["uncertainty"] = [{"field": "workload.monthly_growth", "distribution": "normal", "mean": 0.5, "sd": 1.0}]
+    path = tmp_path / "wide.yaml"
+    path.write_text(yaml.safe_dump(data))
+    for page in ("uncertainty", "export"):
+        at = _page(page, str(path), monkeypatch)
+        assert not at.exception, [e.value for e in at.exception]
+        assert "uncertainty[0]: a draw of" in at.error[0].value
 
 
 @pytest.mark.parametrize("scenario", [p.stem for p in SCENARIOS])
