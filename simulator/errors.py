@@ -16,10 +16,13 @@ class InputError(Exception):
         self.fix = fix
         super().__init__(str(self))
 
+    @property
+    def where(self) -> str:
+        return ": ".join(part for part in (self.source, self.field) if part)
+
     def __str__(self) -> str:
-        where = ": ".join(part for part in (self.source, self.field) if part)
         fix = f" ({self.fix})" if self.fix else ""
-        return f"{where}: {self.problem}{fix}"
+        return f"{self.where}: {self.problem}{fix}"
 
     def __reduce__(self) -> tuple[type[InputError], tuple[str, str, str, str]]:
         # Rebuilt from its parts when it crosses a process boundary (batch runs, sweeps).

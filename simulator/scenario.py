@@ -894,19 +894,17 @@ def apply_override(data: dict[str, Any], path: list[str | int], value: Any, labe
 
 
 def _resolve_measured(scenario: Scenario, base: Path) -> Scenario:
-    """Make measured-file paths absolute (relative to the scenario) and check they load and fit."""
-    from simulator.probe.measured import fit, load
+    """Make measured-file paths absolute (relative to the scenario) and check they load, fit and match the option."""
+    from simulator.probe.measured import fit, load_for
 
     options = list(scenario.options)
     for i, o in enumerate(options):
         if isinstance(o, SelfHostOption) and o.perf.measured is not None:
             path = (base / o.perf.measured).resolve()
             try:
-                fit(load(path))
+                fit(load_for(path, o.model, o.gpu))
             except InputError as e:
-                raise InputError(
-                    "", f"options[{i}].perf.measured", str(e), "point it at a probe's measured file"
-                ) from None
+                raise InputError("", f"options[{i}].perf.measured", f"{e.where}: {e.problem}", e.fix) from None
             options[i] = o.model_copy(update={"perf": o.perf.model_copy(update={"measured": str(path)})})
     return scenario.model_copy(update={"options": options})
 

@@ -13,6 +13,15 @@ from simulator.cli import main
 from simulator.errors import InputError
 from simulator.probe import measured as mf
 
+# What the probe's fingerprint reads on an H100 host (NVML's name for the SXM part).
+H100_HOST = mf.Hardware(
+    cpu_model="Intel Xeon Platinum 8480+",
+    cpu_cores=112,
+    memory_gb=2048,
+    gpus=[mf.GpuInfo(name="NVIDIA H100 80GB HBM3", memory_gb=80, driver="550.54.15")],
+    platform="Linux-x86_64",
+)
+
 
 def synthetic(
     b0_ms: float,
@@ -39,7 +48,7 @@ def synthetic(
     return mf.Measured(
         kind="llamacpp",
         created=dt.datetime(2026, 11, 28, tzinfo=dt.UTC),
-        hardware=mf.fingerprint(),
+        hardware=H100_HOST,
         backend=mf.Backend(name="llama.cpp", version="test"),
         model=mf.ModelInfo(name="tiny", catalogue_name="llama-3.1-8b-instruct", precision="q4_0", proxy=True),
         points=points,
@@ -204,6 +213,33 @@ def test_a_scenario_option_runs_on_measured_step_times(tmp_path: Path, capsys) -
     (tmp_path / "measured" / "run.json").unlink()
     assert main(["run", str(scenario)]) == 2
     assert "options[1].perf.measured: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("model", "gpu", "problem"),
+    [
+        ("llama-3.3-70b-instruct", "h100-sxm", "it measured llama-3.1-8b-instruct, not llama-3.3-70b-instruct"),
+        ("llama-3.1-8b-instruct", "l4", "it ran on h100-sxm, not l4"),
+    ],
+)
+def test_a_measured_file_stands_only_for_its_model_and_device(
+    tmp_path: Path, capsys, model: str, gpu: str, problem: str
+) -> None:
+    import yaml
+
+    from helpers import BASE
+
+    path = tmp_path / "m.json"
+    mf.save(synthetic(b0_ms=20.0, b_decode_ms=2.0, b_kv_ms=0.0), path)
+    argv = ["--model", model, "--gpu", gpu, "--input-tokens", "512", "--output-tokens", "65", "--rates", "1"]
+    assert main(["capacity", *argv, "--perf", str(path)]) == 2
+    fix = "(measure this model on this device, or leave the file out for the roofline)"
+    assert capsys.readouterr().err == f"{path}: {problem} {fix}\n"
+    option = {"name": "own", "kind": "self_host", "model": model, "gpu": gpu, "procurement": "rent"}
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump({**BASE, "options": [{**option, "perf": {"measured": "m.json"}}]}))
+    assert main(["run", str(scenario)]) == 2
+    assert capsys.readouterr().err == f"{scenario}: options[0].perf.measured: {path}: {problem} {fix}\n"
 
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

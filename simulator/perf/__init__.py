@@ -133,9 +133,9 @@ def measured(
     path: str, model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, usable_memory_share: float
 ) -> StepModel:
     """Step times fitted to a probe's measured file; the KV cache still comes from the GPU's memory."""
-    from simulator.probe.measured import fit, load
+    from simulator.probe.measured import fit, load_for
 
-    m = load(path)
+    m = load_for(path, model.name, gpu.name)
     f = fit(m)
     proxy = ", random-weight proxy" if m.model.proxy else ""
     return StepModel(

@@ -302,6 +302,19 @@ def recognised_device(measured: Measured) -> catalog.Gpu | None:
     return catalog.device_for([g.name for g in measured.hardware.gpus], measured.hardware.cpu_cores)
 
 
+def load_for(path: str | Path, model: str, device: str) -> Measured:
+    """A measured file that may stand for `model` on the catalogue `device`: one that names another
+    catalogue model, or ran on another recognised device, is refused (files that name neither pass)."""
+    measured = load(path)
+    named, ran_on = measured.model.catalogue_name, recognised_device(measured)
+    fix = "measure this model on this device, or leave the file out for the roofline"
+    if named is not None and named != model:
+        raise InputError(str(path), "", f"it measured {named}, not {model}", fix)
+    if ran_on is not None and ran_on.name != device:
+        raise InputError(str(path), "", f"it ran on {ran_on.name}, not {device}", fix)
+    return measured
+
+
 def against_roofline(measured: Measured, fitted: Fit, device: catalog.Gpu | None = None) -> RooflineCheck | None:
     """How close the measurements come to the device's roofline; None when the device or format is unknown.
 
