@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -581,7 +582,7 @@ def _port(text: str) -> int:
 
 
 def _positive(text: str) -> float:
-    return _checked(text, float, lambda v: v > 0, "a number above 0")
+    return _checked(text, float, lambda v: 0 < v < math.inf, "a finite number above 0")
 
 
 def _ints(text: str) -> list[int]:
@@ -599,8 +600,8 @@ def _rates(text: str) -> list[float]:
         rates = [float(x) for x in text.split(",") if x.strip()]
     except ValueError:
         rates = []
-    if not rates or not min(rates) > 0:
-        raise argparse.ArgumentTypeError(f"expected rates above 0 like 1,5,10,25, got {text!r}")
+    if not rates or not all(0 < r < math.inf for r in rates):
+        raise argparse.ArgumentTypeError(f"expected finite rates above 0 like 1,5,10,25, got {text!r}")
     return rates
 
 

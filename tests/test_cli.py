@@ -228,7 +228,11 @@ def test_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, data, argv, expect
         ),
         (
             ["probe", "openai", "--base-url", "u", "--model", "m", "--rates", "0"],
-            "rent-or-own probe openai: argument --rates: expected rates",
+            "rent-or-own probe openai: argument --rates: expected finite rates above 0",
+        ),
+        (
+            ["probe", "openai", "--base-url", "u", "--model", "m", "--rates", "1", "--duration-s", "inf"],
+            "rent-or-own probe openai: argument --duration-s: expected a finite number above 0, got 'inf'",
         ),
         (
             ["capacity", "--model", "m", "--gpu", "g", "--input-tokens", "0", "--output-tokens", "9", "--rates", "1"],
