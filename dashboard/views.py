@@ -71,6 +71,14 @@ def _base_scenario() -> Scenario | None:
         return None
 
 
+Edit = tuple[str, str, float, float]  # (section, field, value in force, value chosen)
+
+
+def _number(key: str, section: str, field: str, in_force: float, label: str, low: float, step: float, fmt: str) -> Edit:
+    """A number input for one option field, starting at the value in force."""
+    return section, field, in_force, st.number_input(label, low, value=in_force, step=step, format=fmt, key=key)
+
+
 def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float]]]:
     """Inputs for each self-hosted option, starting at the terms in force; returns only what was moved."""
     edits: dict[str, dict[str, dict[str, float]]] = {}
@@ -78,59 +86,22 @@ def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float]]]:
         if o.kind != "self_host":
             continue
         key = f"{base.name}:{o.name}"
-        inputs: list[tuple[str, str, float, float]] = []  # (section, field, in force, chosen)
+        inputs: list[Edit] = []
         with st.sidebar.expander(f"{o.name} ({o.procurement}, {o.gpu})"):
             if o.procurement == "rent":
+                label = f"Rental rate (USD per GPU-hour, {o.rent.tier})"
                 rate = economics.rental_rate(o).value
-                inputs.append(
-                    (
-                        "rent",
-                        "usd_per_gpu_hour",
-                        rate,
-                        st.number_input(
-                            f"Rental rate (USD per GPU-hour, {o.rent.tier})",
-                            0.0,
-                            value=rate,
-                            step=0.1,
-                            format="%.2f",
-                            key=f"{key}:rate",
-                        ),
-                    )
-                )
+                inputs.append(_number(f"{key}:rate", "rent", "usd_per_gpu_hour", rate, label, 0.0, 0.1, "%.2f"))
             else:
                 price = economics.gpu_price(o).value
-                inputs.append(
-                    (
-                        "buy",
-                        "gpu_purchase_usd",
-                        price,
-                        st.number_input(
-                            "GPU price (USD per GPU)", 1.0, value=price, step=1000.0, format="%.0f", key=f"{key}:price"
-                        ),
-                    )
-                )
+                label = "GPU price (USD per GPU)"
+                inputs.append(_number(f"{key}:price", "buy", "gpu_purchase_usd", price, label, 1.0, 1000.0, "%.0f"))
                 kwh = economics.electricity(o).value
-                inputs.append(
-                    (
-                        "buy",
-                        "usd_per_kwh",
-                        kwh,
-                        st.number_input(
-                            "Electricity (USD per kWh)", 0.0, value=kwh, step=0.01, format="%.3f", key=f"{key}:kwh"
-                        ),
-                    )
-                )
+                label = "Electricity (USD per kWh)"
+                inputs.append(_number(f"{key}:kwh", "buy", "usd_per_kwh", kwh, label, 0.0, 0.01, "%.3f"))
             fte = economics.staff_fte(o).value
-            inputs.append(
-                (
-                    "operations",
-                    "staff_fte",
-                    fte,
-                    st.number_input(
-                        "Staff (engineers, FTE)", 0.0, value=fte, step=0.25, format="%.2f", key=f"{key}:fte"
-                    ),
-                )
-            )
+            label = "Staff (engineers, FTE)"
+            inputs.append(_number(f"{key}:fte", "operations", "staff_fte", fte, label, 0.0, 0.25, "%.2f"))
             planned = round(100 * o.perf.target_utilisation)
             chosen = st.slider("Target utilisation (%)", 10, 100, planned, 5, key=f"{key}:utilisation")
             inputs.append(("perf", "target_utilisation", planned / 100, chosen / 100))
