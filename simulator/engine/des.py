@@ -207,7 +207,8 @@ class DesEngine:
         """Play one window; `path` says where each request starts (in-house, API or deferred).
 
         `share` < 1: the frame is that slice of the window's requests and `replicas` that slice of
-        the fleet; autoscaling bounds and API rate limits are sliced alike.
+        the fleet; autoscaling bounds and API rate limits are sliced alike, and the fleet's totals
+        (GPU-seconds, throughput, queue, replicas at the end) are scaled back to the whole.
         """
         n = len(frame)
         end_s = self.warmup_s + self.window_s
@@ -250,12 +251,13 @@ class DesEngine:
             served = path == IN_HOUSE
             result.ttft_s[served] = r.first_token_s[served] - frame.arrival_s[served]
             result.e2e_s[served] = r.done_s[served] - frame.arrival_s[served]
-            result.gpu_seconds = outcome.replica_seconds * step.gpus_per_replica
-            result.saturation_tok_per_s_seconds = outcome.replica_seconds * saturation
+            # Totals over the whole fleet: a slice's, divided by its share.
+            result.gpu_seconds = outcome.replica_seconds * step.gpus_per_replica / share
+            result.saturation_tok_per_s_seconds = outcome.replica_seconds * saturation / share
             in_window = (frame.arrival_s >= self.warmup_s) & served
-            result.output_tokens_in_house = float(frame.output_tokens[in_window].sum())
-            result.queue_time_avg = outcome.queue_mean
-            result.replicas_end = outcome.replicas_end
+            result.output_tokens_in_house = float(frame.output_tokens[in_window].sum()) / share
+            result.queue_time_avg = outcome.queue_mean / share
+            result.replicas_end = math.ceil(outcome.replicas_end / share - 1e-9)
         to_api = path == API
         if api is not None and to_api.any():
             latency = catalog.api_latency(api.provider, api.model)
@@ -338,12 +340,6 @@ class DesEngine:
                     if b >= len(levels) / 2:  # peak levels: deferrable work waits for the off-peak windows
                         path[deferred[frame.cls]] = DEFERRED
                 window = self._simulate(frame, step, own, sliced, api, path, h, pinned, autoscale, share)
-                if share < 1:  # back from the slice to the whole fleet
-                    window.gpu_seconds /= share
-                    window.saturation_tok_per_s_seconds /= share
-                    window.output_tokens_in_house /= share
-                    window.queue_time_avg /= share
-                    window.replicas_end = math.ceil(window.replicas_end / share - 1e-9)
                 carried = window.replicas_end if autoscale else 0
                 results[m].append(window)
         return self._usage(option, base, results, autoscale)
