@@ -13,7 +13,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+T = TypeVar("T")
 
 
 def _print_summary(result: RunResult, console: Console) -> None:
@@ -560,14 +561,15 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _checked(text: str, parse: Callable[[str], float], ok: Callable[[float], bool], expected: str) -> Any:
+def _checked(text: str, parse: Callable[[str], T], ok: Callable[[T], bool], expected: str) -> T:
+    """`parse(text)` when it reads and passes `ok`; else argparse's one-line error saying what was expected."""
     try:
         value = parse(text)
+        if ok(value):
+            return value
     except ValueError:
-        value = None
-    if value is None or not ok(value):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
+        pass
+    raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
 
 
 def _count(text: str) -> int:
@@ -586,30 +588,21 @@ def _positive(text: str) -> float:
 
 
 def _ints(text: str) -> list[int]:
-    try:
-        sizes = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        sizes = []
-    if not sizes or min(sizes) < 1:
-        raise argparse.ArgumentTypeError(f"expected sizes of at least 1 like 1,2,4,8, got {text!r}")
-    return sizes
+    return _checked(text, _listed(int), lambda v: bool(v) and min(v) >= 1, "sizes of at least 1 like 1,2,4,8")
 
 
 def _rates(text: str) -> list[float]:
-    try:
-        rates = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        rates = []
-    if not rates or not all(0 < r < math.inf for r in rates):
-        raise argparse.ArgumentTypeError(f"expected finite rates above 0 like 1,5,10,25, got {text!r}")
-    return rates
+    finite_positive = lambda v: bool(v) and all(0 < r < math.inf for r in v)  # noqa: E731
+    return _checked(text, _listed(float), finite_positive, "finite rates above 0 like 1,5,10,25")
+
+
+def _listed(parse: Callable[[str], T]) -> Callable[[str], list[T]]:
+    """A parser of comma-separated values."""
+    return lambda text: [parse(x) for x in text.split(",") if x.strip()]
 
 
 def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-01, got {text!r}") from None
+    return _checked(text, dt.date.fromisoformat, lambda _: True, "a date like 2026-11-01")
 
 
 class _Parser(argparse.ArgumentParser):
