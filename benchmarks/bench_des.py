@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from simulator import catalog, perf
-from simulator.analysis import run
+from simulator import catalog
+from simulator.analysis.run import run
 from simulator.engine.fleet import FleetSettings, simulate_fleet
 from simulator.engine.replica import Requests
-from simulator.perf import StepModel
+from simulator.perf.step import StepModel, roofline
 from simulator.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +90,7 @@ def per_token_simpy(step: StepModel, r: Requests, max_batch: int = 256) -> None:
 
 def main() -> None:
     m, g = catalog.model("llama-3.1-8b-instruct"), catalog.gpu("h100-sxm")
-    step = perf.roofline(m, g, "fp16", 1, 0.6, 0.5, 0.9)
+    step = roofline(m, g, "fp16", 1, 0.6, 0.5, 0.9)
 
     r = workload(300_000)
     start = time.perf_counter()

@@ -10,7 +10,9 @@ import statistics
 import time
 from pathlib import Path
 
-from simulator.analysis import Evaluator, break_even_scale, run
+from simulator.analysis.break_even import break_even_scale
+from simulator.analysis.evaluate import Evaluator
+from simulator.analysis.run import run
 from simulator.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent

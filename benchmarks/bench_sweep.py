@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from simulator import sweep
+from simulator.analysis import sweep
+from simulator.analysis.executors import make_executor
 from simulator.scenario import load_scenario
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "support-assistant.yaml"
@@ -16,14 +17,13 @@ SAMPLES = 1000
 
 
 def main() -> None:
-    data, source = sweep.read_scenario(SCENARIO)
     scenario = load_scenario(SCENARIO)
     timings = {}
     for kind in ("serial", "process", "dask"):
-        executor, close = sweep.make_executor(kind, workers=2)
+        executor, close = make_executor(kind, workers=2)
         try:
             start = time.perf_counter()
-            sweep.monte_carlo(scenario, data, source, SAMPLES, executor)
+            sweep.monte_carlo(scenario, str(SCENARIO), SAMPLES, executor)
             timings[kind] = time.perf_counter() - start
         finally:
             close()

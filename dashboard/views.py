@@ -10,11 +10,22 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from simulator import catalog, economics, figures, report, sweep
-from simulator.analysis import LedgerRow, RunResult, run_with_ledger
+from simulator import catalog, units
+from simulator.analysis.results import LedgerRow, RunResult
+from simulator.analysis.run import run_with_ledger
+from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
+from simulator.economics import costs as economics
 from simulator.errors import InputError
 from simulator.files import decode_text
-from simulator.probe import measured as mf
+from simulator.perf import fit as pf
+from simulator.perf import measured as mf
+from simulator.report import figures
+from simulator.report.data import REPORT_SAMPLES, ReportData, volume_points
+from simulator.report.data import uncertainty as bands_and_tornado
+from simulator.report.html import to_html
+from simulator.report.markdown import to_markdown
+from simulator.report.pdf import chromium, html_to_pdf
+from simulator.report.xlsx import to_xlsx
 from simulator.scenario import Option, Scenario, load_scenario, scenario_from_dict, scenario_from_text
 from simulator.units import usd_text
 
@@ -41,15 +52,15 @@ def evaluate(scenario_json: str, engine: str) -> tuple[RunResult, list[LedgerRow
 
 
 @st.cache_data(show_spinner="Costing volumes…", max_entries=32)
-def volume_grid(scenario_json: str) -> list[sweep.GridPoint]:
+def volume_grid(scenario_json: str) -> list[GridPoint]:
     scenario = Scenario.model_validate_json(scenario_json)
-    return report.volume_points(scenario, scenario.model_dump(mode="json"), scenario.name)
+    return volume_points(scenario, scenario.name)
 
 
 @st.cache_data(show_spinner="Sampling…", max_entries=16)
-def uncertainty_runs(scenario_json: str, samples: int) -> tuple[sweep.MonteCarlo, tuple[dict[str, float], list]]:
+def uncertainty_runs(scenario_json: str, samples: int) -> tuple[MonteCarlo, tuple[dict[str, float], list]]:
     scenario = Scenario.model_validate_json(scenario_json)
-    return report.uncertainty(scenario, scenario.model_dump(mode="json"), scenario.name, samples)
+    return bands_and_tornado(scenario, scenario.name, samples)
 
 
 def _base_scenario() -> Scenario | None:
@@ -221,12 +232,12 @@ def decision() -> None:
     )
     cols[1].metric("Cheapest compliant option", r.cheapest_compliant_option or "none")
     cols[2].metric("Cost of privacy", usd_text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-")
-    cols[3].metric("Today's volume (M tokens/month)", f"{r.tokens_per_month / 1e6:,.0f}")
+    cols[3].metric("Today's volume (M tokens/month)", f"{units.tokens_to_mtok(r.tokens_per_month):,.0f}")
     for b in r.break_even:
         c1, c2 = st.columns(2)
         c1.metric(
             f"Break-even volume of {b.option} (M tokens/month)",
-            f"{b.tokens_per_month / 1e6:,.0f}" if b.tokens_per_month else "never",
+            f"{units.tokens_to_mtok(b.tokens_per_month):,.0f}" if b.tokens_per_month else "never",
             help=f"against {b.versus}",
         )
         c2.metric(f"Payback month of {b.option}", str(b.payback_month) if b.payback_month else "none")
@@ -327,7 +338,7 @@ def uncertainty() -> None:
     if not scenario.uncertainty:
         st.info("This scenario has no uncertainty section (see the README).")
         return
-    samples = st.slider("Samples", 50, 1000, report.REPORT_SAMPLES, 50)
+    samples = st.slider("Samples", 50, 1000, REPORT_SAMPLES, 50)
     ran = _uncertainty(scenario, samples)
     if ran is None:
         return
@@ -340,7 +351,7 @@ def uncertainty() -> None:
 
 def _uncertainty(
     scenario: Scenario, samples: int
-) -> tuple[sweep.MonteCarlo, tuple[dict[str, float], list[sweep.TornadoBar]]] | None:
+) -> tuple[MonteCarlo, tuple[dict[str, float], list[TornadoBar]]] | None:
     """The Monte Carlo and tornado, or None with the error shown (an uncertainty the scenario cannot take)."""
     try:
         return uncertainty_runs(scenario.model_dump_json(), samples)
@@ -360,8 +371,8 @@ def measurements() -> None:
         f"{m.model.name} ({m.model.precision}{', random-weight proxy' if m.model.proxy else ''}) on "
         f"{m.hardware.cpu_model}; {m.backend.name} {m.backend.version}; {m.created:%Y-%m-%d}"
     )
-    fitted = mf.fit(m)
-    recognised = mf.recognised_device(m)
+    fitted = pf.fit(m)
+    recognised = pf.recognised_device(m)
     devices = list(catalog.gpus())
     device = st.selectbox(
         "Roofline of",
@@ -370,7 +381,7 @@ def measurements() -> None:
         placeholder="the hardware is not in the catalogue: choose a device",
         help="Recognised from the file's hardware fingerprint when the catalogue knows it.",
     )
-    check = mf.against_roofline(m, fitted, catalog.gpu(device)) if device else None
+    check = pf.against_roofline(m, fitted, catalog.gpu(device)) if device else None
     st.plotly_chart(figures.measured_steps(m, check))
     if check is not None:
         cols = st.columns(2)
@@ -401,14 +412,14 @@ def export() -> None:
         return
     scenario, r, ledger = current
     key = scenario.model_dump_json()
-    ran = _uncertainty(scenario, report.REPORT_SAMPLES) if scenario.uncertainty else None
+    ran = _uncertainty(scenario, REPORT_SAMPLES) if scenario.uncertainty else None
     mc, tornado = ran if ran is not None else (None, None)
-    data = report.ReportData(r, ledger, volume_grid(key), mc, tornado)
-    st.download_button("HTML report", report.to_html(data), file_name=f"{r.scenario}.html", mime="text/html")
-    st.download_button("XLSX for finance", report.to_xlsx(data), file_name=f"{r.scenario}.xlsx")
-    st.download_button("Markdown", report.to_markdown(data), file_name=f"{r.scenario}.md")
+    data = ReportData(r, ledger, volume_grid(key), mc, tornado)
+    st.download_button("HTML report", to_html(data), file_name=f"{r.scenario}.html", mime="text/html")
+    st.download_button("XLSX for finance", to_xlsx(data), file_name=f"{r.scenario}.xlsx")
+    st.download_button("Markdown", to_markdown(data), file_name=f"{r.scenario}.md")
     try:
-        report.chromium()
+        chromium()
     except InputError as e:
         st.caption(f"PDF: {e}")
         return
@@ -416,8 +427,8 @@ def export() -> None:
     def pdf() -> bytes:  # printed only when asked for: Chromium takes a few seconds
         with tempfile.TemporaryDirectory() as folder:
             html, out = Path(folder) / "report.html", Path(folder) / "report.pdf"
-            html.write_text(report.to_html(data), encoding="utf-8")
-            report.html_to_pdf(html, out)
+            html.write_text(to_html(data), encoding="utf-8")
+            html_to_pdf(html, out)
             return out.read_bytes()
 
     st.download_button("PDF for stakeholders", pdf, file_name=f"{r.scenario}.pdf", mime="application/pdf")

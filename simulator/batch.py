@@ -5,14 +5,13 @@ A scenario that fails is reported by name with its one-line error; the others st
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.analysis import LedgerRow, run_with_ledger
+from simulator.analysis.results import ledger_csv
+from simulator.analysis.run import run_with_ledger
 from simulator.errors import InputError
 from simulator.files import write_atomic
 from simulator.scenario import load_scenario
@@ -29,15 +28,6 @@ class Outcome:
     cheapest_total_usd: float | None = None
 
 
-def ledger_csv(rows: list[LedgerRow]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(LedgerRow.model_fields), lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(row.model_dump())
-    return out.getvalue()
-
-
 def run_one(
     path: str, out: str, engine: str | None, overrides: tuple[str, ...], formats: tuple[str, ...] = ()
 ) -> Outcome:
@@ -49,9 +39,11 @@ def run_one(
         write_atomic(folder / "summary.json", result.model_dump_json(indent=2) + "\n")
         write_atomic(folder / "ledger.csv", ledger_csv(ledger))
         if formats:
-            from simulator import report  # plotly loads only when reports are asked for
+            # plotly and xlsxwriter (the `reports` extra) load only when reports are asked for
+            from simulator.report.data import gather
+            from simulator.report.write import write
 
-            report.write(report.gather(path, engine, (result, ledger)), folder, list(formats), Path(path).stem)
+            write(gather(scenario, path, engine, (result, ledger)), folder, list(formats), Path(path).stem)
     except InputError as e:
         return Outcome(path, error=str(e))
     cheapest = next((o for o in result.options if o.name == result.cheapest_option), None)

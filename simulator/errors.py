@@ -5,6 +5,9 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
 
 class InputError(Exception):
     """Bad input, reported as one line naming where it is, what is wrong and how to fix it."""

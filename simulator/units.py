@@ -7,9 +7,19 @@ place where one unit becomes another.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import numpy as np
+
+# A scalar or an array of them (one per month, say): the conversions below take either.
+Quantity = TypeVar("Quantity", float, np.ndarray)
+
+SECONDS_PER_MINUTE = 60.0
+US_PER_SECOND = 1e6
 SECONDS_PER_HOUR = 3600.0
 MS_PER_SECOND = 1000.0
 HOURS_PER_DAY = 24
+MINUTES_PER_DAY = HOURS_PER_DAY * 60
 DAYS_PER_WEEK = 7
 MONTHS_PER_YEAR = 12
 # A calendar-average month (365.25 / 12 days): rental and power bills over a horizon sum exactly
@@ -65,12 +75,12 @@ def yearly_to_monthly_rate(rate_per_year: float) -> float:
     return (1.0 + rate_per_year) ** (1.0 / MONTHS_PER_YEAR) - 1.0
 
 
-def decline_factor(decline_per_year: float, months_elapsed: float) -> float:
+def decline_factor(decline_per_year: float, months_elapsed: Quantity) -> Quantity:
     """Price multiplier after `months_elapsed` months of a steady yearly decline."""
     return (1.0 - decline_per_year) ** (months_elapsed / MONTHS_PER_YEAR)
 
 
-def watts_hours_to_kwh(watts: float, hours: float) -> float:
+def watts_hours_to_kwh(watts: float, hours: Quantity) -> Quantity:
     return watts * hours / WATTS_PER_KW
 
 
@@ -82,8 +92,16 @@ def per_day_to_per_second(per_day: float) -> float:
     return per_day / SECONDS_PER_DAY
 
 
+def minutes_to_seconds(minutes: float) -> float:
+    return minutes * SECONDS_PER_MINUTE
+
+
 def seconds_to_ms(seconds: float) -> float:
     return seconds * MS_PER_SECOND
+
+
+def seconds_to_us(seconds: float) -> float:
+    return seconds * US_PER_SECOND
 
 
 def ms_to_seconds(ms: float) -> float:

@@ -84,7 +84,7 @@ class TokenStats:
         x, p = self._points()
         order = np.argsort(x)
         cdf = np.cumsum(p[order])
-        return float(x[order][min(np.searchsorted(cdf, q - 1e-12), len(x) - 1)])
+        return float(x[order][min(int(np.searchsorted(cdf, q - 1e-12)), len(x) - 1)])
 
 
 def normalised(weights: list[float]) -> np.ndarray:
@@ -99,8 +99,9 @@ def hour_of_week_shape(workload: Workload) -> np.ndarray:
 
 def burst_volume_factor(workload: Workload) -> float:
     """Extra volume that bursts add on top of the hourly rate, as a multiplier."""
-    minutes_per_day = units.HOURS_PER_DAY * 60
-    return 1.0 + sum((b.multiplier - 1) * b.duration_minutes * b.per_day / minutes_per_day for b in workload.bursts)
+    return 1.0 + sum(
+        (b.multiplier - 1) * b.duration_minutes * b.per_day / units.MINUTES_PER_DAY for b in workload.bursts
+    )
 
 
 def burst_peak_factor(workload: Workload) -> float:
@@ -124,6 +125,20 @@ def class_rate_grid(workload: Workload, cls: RequestClass, horizon_months: int, 
 
 SECONDS_PER_WEEK_SLOT_PER_MONTH = units.SECONDS_PER_MONTH / HOURS_PER_WEEK
 """Seconds that one hour-of-the-week slot covers in an average month."""
+
+
+def offered_tokens(workload: Workload, horizon_months: int) -> np.ndarray:
+    """Tokens (input, cached and output, reasoning included) the workload offers each month."""
+    total = np.zeros(horizon_months)
+    for c in workload.classes:
+        per_request = TokenStats(c.input_tokens).mean() + (
+            TokenStats(c.output_tokens).mean() + c.reasoning_tokens_per_request
+        )
+        total = (
+            total
+            + class_rate_grid(workload, c, horizon_months).sum(axis=1) * SECONDS_PER_WEEK_SLOT_PER_MONTH * per_request
+        )
+    return total
 
 
 def requests_by_local_hour(rate_grid: np.ndarray) -> np.ndarray:
@@ -208,7 +223,7 @@ def generate_frame(
             starts = streams[1].uniform(
                 0, duration_s, streams[1].poisson(b.per_day * duration_s / units.SECONDS_PER_DAY)
             )
-            length_s = b.duration_minutes * 60
+            length_s = units.minutes_to_seconds(b.duration_minutes)
             for start in starts:
                 slot = min(int(start // slot_s), len(base) - 1)
                 extra = streams[1].poisson((b.multiplier - 1) * base[slot] * length_s)

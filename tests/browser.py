@@ -19,7 +19,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from simulator.report import CHROMIUM_FLAGS
+from simulator.report.pdf import CHROMIUM_FLAGS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VOLUME = "Volume (x the scenario's)"

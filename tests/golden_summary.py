@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from simulator.analysis import run
+from simulator.analysis.run import run
 from simulator.scenario import load_scenario
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -12,7 +12,7 @@ from collections import deque
 import numpy as np
 
 from simulator.engine.replica import Requests
-from simulator.perf import StepModel, prefill_pairs
+from simulator.perf.step import StepModel, prefill_pairs
 
 
 def simulate(step: StepModel, r: Requests, policy: str, max_batch: int, chunk_tokens: int = 2048) -> None:

@@ -8,7 +8,8 @@ import math
 import pytest
 
 from simulator import units
-from simulator.analysis import Evaluator, run
+from simulator.analysis.evaluate import Evaluator
+from simulator.analysis.run import run
 from simulator.scenario import load_scenario
 
 from helpers import RESERVED, SCENARIOS, SENSITIVE_CLASSES, make

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from simulator.cli import main
+from simulator.scenario.base import Section
 
 from helpers import BASE, ROOT, SCENARIOS
 
@@ -300,7 +301,7 @@ def test_committed_measured_schema_is_current_and_holds_the_bundled_files() -> N
     # `rent-or-own schema --measured > measured.schema.json`; tools that write measured files check against it.
     import jsonschema
 
-    from simulator.probe.measured import json_schema as measured_schema
+    from simulator.perf.measured import json_schema as measured_schema
 
     schema = json.loads((ROOT / "measured.schema.json").read_text())
     assert schema == measured_schema()
@@ -330,11 +331,9 @@ def test_override_errors_are_one_line(capsys, argv: list[str], expected: str) ->
 
 
 def test_every_scenario_field_has_a_description_and_examples() -> None:
-    from simulator.scenario import _Section
-
     missing = [
         f"{model.__name__}.{name}"
-        for model in _Section.__subclasses__()
+        for model in Section.__subclasses__()
         for name, field in model.model_fields.items()
         if not (field.description and field.examples)
     ]

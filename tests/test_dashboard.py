@@ -178,7 +178,7 @@ def test_staff_input_adds_a_year_of_engineer_cost_per_fte_year(monkeypatch: pyte
 
 
 def test_rental_rate_input_scales_the_rented_gpu_bill(monkeypatch: pytest.MonkeyPatch) -> None:
-    from simulator.analysis import run
+    from simulator.analysis.run import run
     from simulator.scenario import load_scenario
 
     at = _page("decision", SUPPORT, monkeypatch)

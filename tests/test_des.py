@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulator import catalog, perf, units
+from simulator import catalog, units
 from simulator.engine.fleet import FleetSettings, saturation_tok_per_s, simulate_fleet
+from simulator.engine.plan import step_for
 from simulator.engine.replica import Replica, Requests
-from simulator.perf import StepModel
+from simulator.perf.step import StepModel, roofline
 from simulator.scenario import Scenario
 from simulator.workload import generate_frame, hour_of_week_shape, poisson_arrivals
 
@@ -141,7 +142,7 @@ def test_littles_law_on_the_simulated_queue() -> None:
     wait = r.first_token_s - arrivals
     # The fleet samples the waiting line every tick; Little: L_q = lambda * W_q.
     expected = n / arrivals[-1] * wait.mean()
-    assert outcome.queue_mean == pytest.approx(expected, rel=0.03), (outcome.queue_mean, expected)
+    assert outcome.waiting_requests_mean == pytest.approx(expected, rel=0.03), (outcome.waiting_requests_mean, expected)
 
 
 def test_poisson_interarrival_mean_and_hourly_counts_follow_the_profile() -> None:
@@ -183,7 +184,7 @@ def test_idle_request_ttft_from_the_roofline() -> None:
             }
         ]
     ).options[0]
-    step = perf.for_option(option, 1)
+    step = step_for(option, 1, None)
     r = Requests(np.array([100.0]), np.array([2000]), np.array([0]), np.array([1]))
     rep = Replica(step, r)
     rep.advance_to(100.0)
@@ -199,7 +200,7 @@ def busy_fleet(replicas: int, rate: float, seed: int = 1) -> tuple[Requests, flo
             {"name": "own", "kind": "self_host", "model": "llama-3.1-8b-instruct", "gpu": "l40s", "procurement": "rent"}
         ]
     ).options[0]
-    step = perf.for_option(option, 1)
+    step = step_for(option, 1, None)
     rng = np.random.default_rng(seed)
     n = int(rate * 1200)
     arrivals = np.sort(rng.uniform(0, 1200, n))
@@ -225,7 +226,7 @@ def test_a_higher_rate_never_lowers_utilisation() -> None:
 
 def offline_out_tok_per_s(model: str, gpu: str, isl: int, osl: int, batch: int, n: int = 3000) -> float:
     """Output tokens per second per GPU with every request queued at t = 0 (an offline benchmark)."""
-    step = perf.roofline(catalog.model(model), catalog.gpu(gpu), "fp8", 1, 0.6, 0.5, 0.9)
+    step = roofline(catalog.model(model), catalog.gpu(gpu), "fp8", 1, 0.6, 0.5, 0.9)
     r = Requests(np.zeros(n), np.full(n, isl), np.zeros(n, dtype=np.int64), np.full(n, osl))
     rep = Replica(step, r, "chunked_prefill", batch, 8192)
     for i in range(n):
@@ -288,12 +289,13 @@ def month_scenario():
 
 @pytest.mark.slow
 def test_representative_windows_match_a_full_month() -> None:
-    from simulator.economics import Economics
-    from simulator.engine.des import IN_HOUSE, DesEngine
+    from simulator.economics.costs import Economics
+    from simulator.engine.des import DesEngine, Served
+    from simulator.engine.latency import IN_HOUSE
 
     s = month_scenario()
     option = s.option("own")
-    engine = DesEngine(s)
+    engine = DesEngine(s, {})
     windows = engine.option_usage(option)
     # The same month played hour by hour, through the same code, with the same autoscaler.
     shape = engine.fluid.rates["chat"][0]
@@ -306,17 +308,8 @@ def test_representative_windows_match_a_full_month() -> None:
         key=(99,),
     )
     engine.warmup_s, engine.window_s = 0.0, hours * units.SECONDS_PER_HOUR
-    full = engine._simulate(
-        frame,
-        perf.for_option(option, 1),
-        option,
-        1,
-        None,
-        np.full(len(frame), IN_HOUSE, dtype=np.int8),
-        None,
-        np.ones(1, dtype=bool),
-        True,
-    )
+    served = Served(None, option, None, step_for(option, 1, None), np.ones(1, dtype=bool), autoscale=True)
+    full = engine._simulate(frame, served, 1, np.full(len(frame), IN_HOUSE, dtype=np.int8), 1.0)
     full_p95_ms = units.seconds_to_ms(float(np.percentile(full.ttft_s, 95)))
     window_p95_ms = windows.latency["chat"].ttft_p95_ms
     assert window_p95_ms == pytest.approx(full_p95_ms, rel=0.05), (window_p95_ms, full_p95_ms)
@@ -359,7 +352,7 @@ def large_fleet(max_simulated_replicas: int) -> Scenario:
 def test_a_slice_of_a_large_fleet_stands_for_the_whole() -> None:
     from simulator.engine.des import MIN_SLICE_REQUESTS, DesEngine
 
-    whole, sliced = DesEngine(large_fleet(10_000)), DesEngine(large_fleet(16))
+    whole, sliced = DesEngine(large_fleet(10_000), {}), DesEngine(large_fleet(16), {})
     for option in whole.scenario.options:
         a, b = whole.option_usage(option), sliced.option_usage(option)
         assert a.fleet is not None and b.fleet is not None and a.fleet.replicas_peak[0] > 60
@@ -376,7 +369,7 @@ def test_a_slice_of_a_large_fleet_stands_for_the_whole() -> None:
 
 
 def test_token_bucket_queues_at_the_limit() -> None:
-    from simulator.engine.des import token_bucket
+    from simulator.engine.api_path import token_bucket
 
     # 20 requests/s for 180 s against 600 a minute: the full bucket covers the first 600, then
     # requests leave at the refill rate of 10/s, in order, the last one at (3600 - 600) / 10 = 300 s.
@@ -391,7 +384,7 @@ def test_token_bucket_queues_at_the_limit() -> None:
 
 
 def test_a_slice_of_the_traffic_meets_the_same_slice_of_the_limits() -> None:
-    from simulator.engine.des import token_bucket
+    from simulator.engine.api_path import token_bucket
 
     # Every other request of the stream above against half of each bucket: 300 go at once, the
     # rest at 5/s, the last at (1800 - 300) / 5 = 300 s, as in the whole. A request larger than a
@@ -404,7 +397,7 @@ def test_a_slice_of_the_traffic_meets_the_same_slice_of_the_limits() -> None:
 
 
 def test_token_bucket_rejects_beyond_the_limit() -> None:
-    from simulator.engine.des import token_bucket
+    from simulator.engine.api_path import token_bucket
 
     arrivals = np.arange(3600) * (60 / 3600)  # 60 requests/s for a minute, limit 20 a second
     out = token_bucket(arrivals, np.full(3600, 10), rpm=1200, tpm=None, reject=True)
@@ -422,7 +415,7 @@ def test_autoscaler_adds_replicas_on_queue_or_predicted_ttft(ttft_trigger_s: flo
             {"name": "own", "kind": "self_host", "model": "llama-3.1-8b-instruct", "gpu": "l40s", "procurement": "rent"}
         ]
     ).options[0]
-    step = perf.for_option(option, 1)
+    step = step_for(option, 1, None)
     rng = np.random.default_rng(4)
     n = 6000
     arrivals = np.sort(rng.uniform(0, 1200, n))  # 5 requests/s, several replicas' worth
@@ -449,7 +442,7 @@ def test_roofline_is_within_a_factor_of_a_published_serving_result() -> None:
     # TensorRT-LLM v0.5.0 on one H100 SXM at FP8, GPT-J 6B, 64 concurrent requests of 128 input and
     # 128 output tokens: 10,907 output tokens/s with a first-token latency of 102 ms
     # (NVIDIA/TensorRT-LLM docs/source/blogs/H100vsA100.md). Stated factor: 2 either way.
-    step = perf.roofline(catalog.model("gpt-j-6b"), catalog.gpu("h100-sxm"), "fp8", 1, 0.6, 0.5, 0.9)
+    step = roofline(catalog.model("gpt-j-6b"), catalog.gpu("h100-sxm"), "fp8", 1, 0.6, 0.5, 0.9)
     n = 64
     r = Requests(np.zeros(n), np.full(n, 128), np.zeros(n, dtype=np.int64), np.full(n, 128))
     rep = Replica(step, r, "prefill_first", max_batch=64)
@@ -477,9 +470,9 @@ def test_rent_and_buy_of_one_fleet_see_the_same_windows_in_any_order() -> None:
     rent = {**own, "name": "rent", "procurement": "rent", "rent": {"tier": "reserved_1y"}}
     buy = {**own, "name": "buy", "procurement": "buy"}
     scenario = make(options=[rent, buy], simulation={"engine": "des", "sampled_months": 2})
-    forward = DesEngine(scenario)
+    forward = DesEngine(scenario, {})
     a = [forward.option_usage(scenario.option(n)) for n in ("rent", "buy")]
-    backward = DesEngine(scenario)
+    backward = DesEngine(scenario, {})
     b = [backward.option_usage(scenario.option(n)) for n in ("buy", "rent")][::-1]
     assert len(forward._fleet_runs) < 2 * len(forward.sampled) * len(forward.bins[0])  # some were shared
     for x, y in zip(a, b, strict=True):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from simulator import catalog, units
-from simulator.analysis import run
-from simulator.economics import capital_recovery_payment
+from simulator.analysis.run import run
+from simulator.economics.costs import capital_recovery_payment
 
 from helpers import make
 

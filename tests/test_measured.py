@@ -11,7 +11,8 @@ import pytest
 from simulator import files
 from simulator.cli import main
 from simulator.errors import InputError
-from simulator.probe import measured as mf
+from simulator.perf import fit as pf
+from simulator.perf import measured as mf
 
 # What the probe's fingerprint reads on an H100 host (NVML's name for the SXM part).
 H100_HOST = mf.Hardware(
@@ -56,7 +57,7 @@ def synthetic(
 
 
 def test_fit_recovers_known_coefficients() -> None:
-    f = mf.fit(synthetic(b0_ms=5.0, b_decode_ms=0.3, b_kv_ms=0.0))
+    f = pf.fit(synthetic(b0_ms=5.0, b_decode_ms=0.3, b_kv_ms=0.0))
     assert f.b0_s == pytest.approx(5e-3, rel=1e-9)
     assert f.b_decode_s == pytest.approx(0.3e-3, rel=1e-9)
     assert f.b_prefill_s == pytest.approx(0.05e-3, rel=1e-9)
@@ -64,7 +65,7 @@ def test_fit_recovers_known_coefficients() -> None:
 
 
 def test_fit_separates_kv_reads_with_two_contexts() -> None:
-    f = mf.fit(synthetic(b0_ms=4.0, b_decode_ms=0.2, b_kv_ms=1e-4, contexts=(256, 2048)))
+    f = pf.fit(synthetic(b0_ms=4.0, b_decode_ms=0.2, b_kv_ms=1e-4, contexts=(256, 2048)))
     assert (f.b0_s, f.b_decode_s, f.b_kv_s) == pytest.approx((4e-3, 0.2e-3, 1e-7), rel=1e-6)
 
 
@@ -81,7 +82,7 @@ def test_roofline_efficiency_by_hand() -> None:
             ),
         }
     )
-    check = mf.against_roofline(m, mf.fit(m))
+    check = pf.against_roofline(m, pf.fit(m))
     assert check.device == "h100-sxm" and check.weight_gb == pytest.approx(8.5)
     assert check.decode_bandwidth_efficiency == pytest.approx(8.5 / 3350 / 5.3e-3, rel=1e-9)
     assert check.prefill_compute_efficiency == pytest.approx(2 * 8e9 / 989.4e12 / 0.05e-3, rel=1e-6)
@@ -92,7 +93,7 @@ def test_roofline_efficiency_by_hand() -> None:
     unknown = m.model_copy(
         update={"hardware": m.hardware.model_copy(update={"gpus": [mf.GpuInfo(name="X", memory_gb=1)]})}
     )
-    assert mf.against_roofline(unknown, mf.fit(unknown)) is None
+    assert pf.against_roofline(unknown, pf.fit(unknown)) is None
 
 
 def test_bundled_f16_measurement_sits_on_the_cpu_bandwidth_it_defines(capsys) -> None:
@@ -100,9 +101,9 @@ def test_bundled_f16_measurement_sits_on_the_cpu_bandwidth_it_defines(capsys) ->
     # 100% of it; the quantised proxies spend longer per byte unpacking blocks.
     root = Path(__file__).resolve().parent.parent / "measured"
     f16 = mf.load(root / "tinyllama-1.1b-proxy-f16-cpu2.json")
-    assert mf.against_roofline(f16, mf.fit(f16)).decode_bandwidth_efficiency == pytest.approx(1.0, abs=0.01)
+    assert pf.against_roofline(f16, pf.fit(f16)).decode_bandwidth_efficiency == pytest.approx(1.0, abs=0.01)
     q4 = mf.load(root / "tinyllama-1.1b-proxy-q4_0-cpu2.json")
-    assert mf.against_roofline(q4, mf.fit(q4)).decode_bandwidth_efficiency < 0.9
+    assert pf.against_roofline(q4, pf.fit(q4)).decode_bandwidth_efficiency < 0.9
     assert main(["probe", "show", str(root / "tinyllama-1.1b-proxy-f16-cpu2.json")]) == 0
     assert "decode reaches 100% of peak bandwidth" in " ".join(capsys.readouterr().out.split())
 
@@ -112,7 +113,22 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "run.json"
     mf.save(m, path)
     assert mf.load(path) == m
-    assert json.loads(path.read_text())["schema_version"] == 1
+    assert json.loads(path.read_text())["schema_version"] == 2
+
+
+def test_a_version_1_file_reads_as_version_2(tmp_path: Path) -> None:
+    # Version 1 spelled percentiles ttft_ms_p50; version 2 spells them as every other result, ttft_p50_ms.
+    m = synthetic(5.0, 0.3, 0.0)
+    m.points[0] = m.points[0].model_copy(update={"ttft_p50_ms": 12.5, "e2e_p95_ms": 80.0, "itl_p50_ms": 4.0})
+    v1 = json.loads(m.model_dump_json(exclude_none=True))
+    v1["schema_version"] = 1
+    first = v1["points"][0]
+    for old, new in (("ttft_ms_p50", "ttft_p50_ms"), ("e2e_ms_p95", "e2e_p95_ms"), ("itl_ms_p50", "itl_p50_ms")):
+        first[old] = first.pop(new)
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(v1))
+    loaded = mf.load(path)
+    assert loaded.schema_version == 2 and loaded == m
 
 
 def test_a_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -313,14 +329,14 @@ def test_guidellm_import_of_a_real_result(tmp_path: Path, capsys) -> None:
     for point, b in zip(m.points, raw, strict=True):
         metrics = b["metrics"]
         # GuideLLM's own percentiles, and its token totals over the benchmark's duration.
-        assert point.tpot_ms_p50 == metrics["time_per_output_token_ms"]["successful"]["percentiles"]["p50"]
-        assert point.e2e_ms_p95 == pytest.approx(1000 * metrics["request_latency"]["successful"]["percentiles"]["p95"])
+        assert point.tpot_p50_ms == metrics["time_per_output_token_ms"]["successful"]["percentiles"]["p50"]
+        assert point.e2e_p95_ms == pytest.approx(1000 * metrics["request_latency"]["successful"]["percentiles"]["p95"])
         assert point.output_tok_per_s == pytest.approx(12 * 32 / b["duration"])
         assert (point.prompt_tokens, point.gen_tokens, point.errors) == (64, 32, 0)
-        assert point.ttft_ms_p50 < point.e2e_ms_p50
+        assert point.ttft_p50_ms < point.e2e_p50_ms
         assert point.samples["ttft_ms"] == [r["time_to_first_token_ms"] for r in b["requests"]["successful"]]
     # A server serving one request at a time: waiting for the others shows up in TTFT.
-    assert m.points[0].ttft_ms_p50 < m.points[2].ttft_ms_p50
+    assert m.points[0].ttft_p50_ms < m.points[2].ttft_p50_ms
     out = tmp_path / "imported.json"
     args = ["probe", "import", str(source), "--out", str(out), "--precision", "q8_0"]
     assert main(args) == 0
@@ -341,7 +357,7 @@ def test_vllm_bench_serve_import_of_real_results(tmp_path: Path, capsys) -> None
             (FIXTURES / f"vllm-0.7.3-benchmark-serving-llama-server-c{point.concurrency}.json").read_text()
         )
         # The tool's own medians and throughputs, and its per-request TTFTs in milliseconds.
-        assert (point.ttft_ms_p50, point.tpot_ms_p50, point.e2e_ms_p95) == (
+        assert (point.ttft_p50_ms, point.tpot_p50_ms, point.e2e_p95_ms) == (
             raw["median_ttft_ms"],
             raw["median_tpot_ms"],
             raw["p95_e2el_ms"],
@@ -349,9 +365,9 @@ def test_vllm_bench_serve_import_of_real_results(tmp_path: Path, capsys) -> None
         assert point.output_tok_per_s == raw["output_throughput"] == pytest.approx(8 * 32 / raw["duration"])
         assert (point.prompt_tokens, point.gen_tokens, point.errors) == (128, 32, 0)
         assert point.samples["ttft_ms"] == pytest.approx([1000 * t for t in raw["ttfts"]])
-        assert point.ttft_ms_p50 < point.e2e_ms_p50
+        assert point.ttft_p50_ms < point.e2e_p50_ms
     # Sequences decoded together share each step: the per-token time grows with concurrency.
-    assert m.points[0].tpot_ms_p50 < m.points[1].tpot_ms_p50 < m.points[2].tpot_ms_p50
+    assert m.points[0].tpot_p50_ms < m.points[1].tpot_p50_ms < m.points[2].tpot_p50_ms
     out = tmp_path / "served.json"
     assert main(["probe", "import", *map(str, sources), "--out", str(out)]) == 0
     assert main(["probe", "show", str(out)]) == 0

@@ -11,7 +11,8 @@ from genai_prices import Usage, calc_price
 from scipy import integrate, stats
 
 from simulator import units
-from simulator.analysis import Evaluator, run
+from simulator.analysis.evaluate import Evaluator
+from simulator.analysis.run import run
 from simulator.catalog.api_prices import unit_prices
 from simulator.economics.pricing import RequestShape, usd_per_request
 from simulator.scenario import FixedTokens, HistogramTokens, LognormalTokens

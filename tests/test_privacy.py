@@ -7,7 +7,7 @@ from typing import get_args
 import pytest
 import yaml
 
-from simulator.analysis import run
+from simulator.analysis.run import run
 from simulator.cli import main
 from simulator.privacy import api_violations, scores, self_host_violations, weighted_total
 from simulator.scenario import ApiOption, Criterion, Requirement, SelfHostOption

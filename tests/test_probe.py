@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from simulator.cli import main
-from simulator.probe import measured as mf
+from simulator.perf import fit as pf
+from simulator.perf import measured as mf
 
 if os.environ.get("RENT_OR_OWN_REQUIRE_PROBE"):
     import llama_cpp  # noqa: F401  # CI must run these, never skip them
@@ -54,7 +55,7 @@ def test_probe_writes_a_valid_file_whose_fit_reproduces_it(tiny_gguf: Path, tmp_
     assert all(len(p.samples["decode_step_ms"]) == 3 * 23 for p in loaded.points)
     rates = [p.decode_tok_per_s for p in loaded.points]
     assert rates[-1] > rates[0], rates  # batching raises throughput
-    fit = mf.fit(loaded)
+    fit = pf.fit(loaded)
     # A linear step model reproduces the batched step times within 30% on a shared CI core.
     assert fit.max_relative_error < 0.30, (fit.max_relative_error, fit.residuals_ms)
     assert fit.b0_s > 0 and fit.b_decode_s > 0 and fit.b_prefill_s > 0

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from simulator.cli import main
-from simulator.probe import measured as mf
+from simulator.perf import fit as pf
+from simulator.perf import measured as mf
 
 if not os.environ.get("RENT_OR_OWN_REQUIRE_PROBE"):
     pytest.importorskip("llama_cpp.server.app", reason="install the probe extra: pip install -e '.[probe]'")
@@ -114,11 +115,11 @@ def test_probe_measures_a_real_server(server, tmp_path: Path, capsys, monkeypatc
     assert m.kind == "openai" and not m.partial and len(m.points) == 3
     assert [p.concurrency for p in m.points[:2]] == [1, 2] and m.points[2].rate_rps == 2
     for p in m.points:
-        assert p.errors == 0 and 0 < p.ttft_ms_p50 < p.e2e_ms_p50
+        assert p.errors == 0 and 0 < p.ttft_p50_ms < p.e2e_p50_ms
         assert 1 <= p.gen_tokens <= 12  # counted tokens; a random-weight model may stop early
         assert all(t < e for t, e in zip(p.samples["ttft_ms"], p.samples["e2e_ms"], strict=True))
     assert m.settings["token_counts"] in ("usage", "chunks", "chunks+usage")
-    assert mf.fit(m).points_used == 2
+    assert pf.fit(m).points_used == 2
 
 
 def _probe(url: str, *extra: str, duration_s: float = 1) -> int:

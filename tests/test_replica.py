@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from reference_replica import requests, simulate
 
 from simulator.engine.replica import Replica, series_s, steps_to_cover
-from simulator.perf import StepModel
+from simulator.perf.step import StepModel
 
 STEP = StepModel(
     b0_s=0.008,

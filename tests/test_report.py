@@ -13,8 +13,11 @@ import numpy as np
 import openpyxl
 import pytest
 
-from simulator import report
 from simulator.cli import main
+from simulator.report import text
+from simulator.report.data import ReportData, gather
+from simulator.report.write import write
+from simulator.scenario import load_scenario
 
 from helpers import ROOT
 
@@ -26,8 +29,8 @@ needs_browser = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def data() -> report.ReportData:
-    return report.gather(SCENARIO, "fluid")
+def data() -> ReportData:
+    return gather(load_scenario(SCENARIO), str(SCENARIO), "fluid")
 
 
 def read_ppm(path: Path) -> np.ndarray:
@@ -39,8 +42,8 @@ def read_ppm(path: Path) -> np.ndarray:
 
 
 @needs_browser
-def test_pdf_printed_by_chromium_has_non_blank_pages(data: report.ReportData, tmp_path: Path) -> None:
-    (pdf,) = [p for p in report.write(data, tmp_path, ["pdf"], "r") if p.suffix == ".pdf"]
+def test_pdf_printed_by_chromium_has_non_blank_pages(data: ReportData, tmp_path: Path) -> None:
+    (pdf,) = [p for p in write(data, tmp_path, ["pdf"], "r") if p.suffix == ".pdf"]
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
     subprocess.run(["pdftoppm", "-r", "30", str(pdf), str(tmp_path / "page")], check=True)
@@ -54,8 +57,8 @@ def test_pdf_printed_by_chromium_has_non_blank_pages(data: report.ReportData, tm
     assert first.std() > 10
 
 
-def test_html_is_self_contained(data: report.ReportData, tmp_path: Path) -> None:
-    (html_path,) = report.write(data, tmp_path, ["html"], "r")
+def test_html_is_self_contained(data: ReportData, tmp_path: Path) -> None:
+    (html_path,) = write(data, tmp_path, ["html"], "r")
     text = html_path.read_text()
     assert not re.search(r"<script[^>]+src=", text) and not re.search(r"<link[^>]+href=.https?:", text)
     assert text.count("Plotly.newPlot") >= 6
@@ -73,8 +76,8 @@ def test_html_is_self_contained(data: report.ReportData, tmp_path: Path) -> None
         assert words in text, words
 
 
-def test_xlsx_ledger_adds_up_to_the_json(data: report.ReportData, tmp_path: Path) -> None:
-    (xlsx,) = report.write(data, tmp_path, ["xlsx"], "r")
+def test_xlsx_ledger_adds_up_to_the_json(data: ReportData, tmp_path: Path) -> None:
+    (xlsx,) = write(data, tmp_path, ["xlsx"], "r")
     book = openpyxl.load_workbook(xlsx)
     assert book.sheetnames == ["Options", "Monthly", "Ledger", "Assumptions"]
     rows = list(book["Ledger"].iter_rows(min_row=2, values_only=True))
@@ -106,8 +109,8 @@ def test_an_unwritable_folder_is_one_line_exit_2(tmp_path: Path, capsys) -> None
     assert err.endswith(": cannot write the file: Not a directory (choose a folder you can write to)\n"), err
 
 
-def test_recommendation_states_its_conditions(data: report.ReportData) -> None:
-    lines = report.recommendation(data.result)
+def test_recommendation_states_its_conditions(data: ReportData) -> None:
+    lines = text.recommendation(data.result)
     assert lines[0].startswith("gemini-2.5-flash is the cheapest feasible option")
     assert any(
         "if volume stays above" in line and "Below that volume gemini-2.5-flash stays cheaper" in line for line in lines

@@ -12,10 +12,12 @@ import pytest
 import yaml
 from scipy import stats
 
-from simulator import sweep, units
+from simulator import units
+from simulator.analysis import sweep
+from simulator.analysis.executors import SerialExecutor, make_executor
 from simulator.cli import main
 from simulator.errors import InputError
-from simulator.scenario import load_scenario
+from simulator.scenario import load_scenario, vary
 
 from helpers import BASE, RESERVED, ROOT
 
@@ -34,8 +36,7 @@ def test_monte_carlo_quantiles_match_the_closed_form(tmp_path: Path) -> None:
     path = write(
         tmp_path, uncertainty=[{"field": "workload.scale", "distribution": "lognormal", "median": 1.0, "sd_log": 0.4}]
     )
-    data, source = sweep.read_scenario(path)
-    mc = sweep.monte_carlo(load_scenario(path), data, source, 2000, sweep.SerialExecutor())
+    mc = sweep.monte_carlo(load_scenario(path), str(path), 2000, SerialExecutor())
     at_one = API_BILL_PER_MONTH * 12
     for p, got in ((10, mc.p10_total_usd), (50, mc.p50_total_usd), (90, mc.p90_total_usd)):
         expected = at_one * math.exp(stats.norm.ppf(p / 100) * 0.4)
@@ -46,13 +47,12 @@ def test_monte_carlo_quantiles_match_the_closed_form(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_serial_processes_and_dask_give_identical_results() -> None:
     path = ROOT / "scenarios" / "support-assistant.yaml"
-    data, source = sweep.read_scenario(path)
     scenario = load_scenario(path)
     results = []
     for kind in ("serial", "process", "dask"):
-        executor, close = sweep.make_executor(kind, workers=2)
+        executor, close = make_executor(kind, workers=2)
         try:
-            results.append(sweep.monte_carlo(scenario, data, source, 60, executor).model_dump())
+            results.append(sweep.monte_carlo(scenario, str(path), 60, executor).model_dump())
         finally:
             close()
     assert results[0] == results[1] == results[2]
@@ -72,8 +72,9 @@ def test_an_unreachable_dask_scheduler_is_one_line_exit_2(tmp_path: Path, capsys
 
 def test_grid_is_linear_for_the_api_and_names_the_cheapest(tmp_path: Path) -> None:
     path = write(tmp_path, options=[*BASE["options"], RESERVED])
-    data, source = sweep.read_scenario(path)
-    points = sweep.grid(data, source, [sweep.parse_param("workload.scale=0.5:2:lin:4")], sweep.SerialExecutor())
+    points = sweep.grid(
+        load_scenario(path), str(path), [sweep.parse_param("workload.scale=0.5:2:lin:4")], SerialExecutor()
+    )
     assert [p.values["workload.scale"] for p in points] == [0.5, 1.0, 1.5, 2.0]
     for p in points:
         assert p.total_cost_usd["api"] == pytest.approx(API_BILL_PER_MONTH * 12 * p.values["workload.scale"])
@@ -85,12 +86,12 @@ def test_grid_is_linear_for_the_api_and_names_the_cheapest(tmp_path: Path) -> No
 
 
 def test_tornado_ranks_by_swing(tmp_path: Path) -> None:
-    data, source = sweep.read_scenario(write(tmp_path))
+    path = write(tmp_path)
     base, bars = sweep.tornado(
-        data,
-        source,
+        load_scenario(path),
+        str(path),
         [("economics.api_price_decline_per_year", 0.0, 0.1), ("workload.scale", 0.5, 2.0)],
-        sweep.SerialExecutor(),
+        SerialExecutor(),
     )
     assert base["api"] == pytest.approx(API_BILL_PER_MONTH * 12)
     assert [b.field for b in bars] == ["workload.scale", "economics.api_price_decline_per_year"]
@@ -148,3 +149,46 @@ def test_bad_sweep_input_is_one_line_exit_2(
 def test_input_errors_survive_a_process_boundary() -> None:
     e = InputError("s.yaml", "a.b", "bad", "fix it")
     assert str(pickle.loads(pickle.dumps(e))) == str(e)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("workload.scale", 2.5),
+        ("economics.api_price_decline_per_year", 0.2),
+        ("options[own].rent.usd_per_gpu_hour", 3.1),
+        ("options[1].perf.max_batch", 64),
+        ("workload.classes[chat].input_tokens", 2000),
+        ("workload.classes[0].latency", "conversational"),
+        ("privacy.weights.data_boundary", 4),
+        ("options[api].fine_tuning", {"training_usd_per_mtok": 25, "training_mtok_per_run": 2, "runs_per_year": 4}),
+    ],
+)
+def test_a_typed_variant_equals_the_same_set_on_the_file(tmp_path: Path, field: str, value: object) -> None:
+    # The oracle is the file path: the YAML with `--set FIELD=VALUE` applied, then validated whole.
+    path = write(tmp_path, options=[*BASE["options"], RESERVED])
+    varied = vary(load_scenario(path), [(field, value)])
+    assert varied.model_dump() == load_scenario(path, [f"{field}={json.dumps(value)}"]).model_dump()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("options[own].rent.usd_per_gpu_hour", -1, "options[1].rent.usd_per_gpu_hour: Input should be greater than 0"),
+        ("options[own].perf.chunk_tokens", 100, "options[1].perf: chunk_tokens (100) is below max_batch (256)"),
+        ("workload.classes[0].name", "x", ""),
+        ("workload.nonsense", 1, "--set: workload.nonsense: no field 'nonsense'"),
+        ("options[nobody].gpu", "l4", "--set: options[nobody].gpu: no item named 'nobody' at options.nobody"),
+        ("options[own].gpu", "h100", "options[1].gpu: unknown GPU 'h100'"),
+    ],
+)
+def test_a_typed_variant_refuses_what_the_file_would(tmp_path: Path, field: str, value: object, message: str) -> None:
+    path = write(tmp_path, options=[*BASE["options"], RESERVED])
+    scenario = load_scenario(path)
+    if not message:  # renaming a class is a valid change
+        assert vary(scenario, [(field, value)]).workload.classes[0].name == "x"
+        return
+    with pytest.raises(InputError) as e:
+        vary(scenario, [(field, value)], str(path))
+    assert message in str(e.value), str(e.value)
+    assert vary(scenario, []) == scenario  # the scenario itself is untouched

@@ -9,18 +9,44 @@ economics prices per request.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
+from typing import Protocol
 
 import genai_prices
 from genai_prices import data_snapshot
 from genai_prices.types import ModelInfo, ModelPrice, Provider, TieredPrices
 
 from simulator.errors import InputError, suggest
-from simulator.scenario import ApiPriceOverride
 
 GENAI_PRICES_VERSION = genai_prices.__version__
+
+
+class PriceOverride(Protocol):
+    """A price the user states for a model (a scenario's `api_prices` entry)."""
+
+    @property
+    def provider(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def input_usd_per_mtok(self) -> float: ...
+    @property
+    def cached_input_usd_per_mtok(self) -> float | None: ...
+    @property
+    def cache_write_usd_per_mtok(self) -> float | None: ...
+    @property
+    def output_usd_per_mtok(self) -> float: ...
+    @property
+    def batch_discount(self) -> float: ...
+    @property
+    def context_tokens(self) -> int | None: ...
+    @property
+    def effective_date(self) -> dt.date: ...
+    @property
+    def source(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -73,9 +99,9 @@ def _from_model_price(price: ModelPrice, model_id: str, context: int | None, sou
 def _override_for(
     provider: str,
     model: str,
-    overrides: list[ApiPriceOverride] | tuple[ApiPriceOverride, ...],
+    overrides: Sequence[PriceOverride],
     price_date: dt.date | None,
-) -> ApiPriceOverride | None:
+) -> PriceOverride | None:
     """The latest override for the model that is in effect on `price_date` (any, when None)."""
     applicable = [
         o
@@ -85,7 +111,7 @@ def _override_for(
     return max(applicable, key=lambda o: o.effective_date, default=None)
 
 
-def check_api_model(provider: str, model: str, overrides: list[ApiPriceOverride], option_field: str) -> None:
+def check_api_model(provider: str, model: str, overrides: Sequence[PriceOverride], option_field: str) -> None:
     if _override_for(provider, model, overrides, None) is not None:
         return
     snapshot = data_snapshot.get_snapshot()
@@ -138,7 +164,7 @@ def token_priced_models(price_date: dt.date, provider_id: str | None) -> list[tu
 
 
 def unit_prices(
-    provider: str, model: str, overrides: list[ApiPriceOverride], price_date: dt.date, hour_utc: int, batch: bool
+    provider: str, model: str, overrides: Sequence[PriceOverride], price_date: dt.date, hour_utc: int, batch: bool
 ) -> tuple[UnitPrices, bool]:
     """Prices in force at `hour_utc` on `price_date`, and whether a batch price was applied."""
     override = _override_for(provider, model, overrides, price_date)

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import simpy
 
 from simulator.engine.replica import Policy, Replica, Requests
-from simulator.perf import StepModel
+from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, StepModel
 
 CONTROL_INTERVAL_S = 10.0
+Divert = Callable[[int, list[Replica], list[int]], bool]
+"""A hybrid's rule, asked at each arrival: send request i elsewhere, given the fleet and its ready replicas."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,8 @@ class Autoscale:
 class FleetSettings:
     replicas: int
     scheduling: Policy = "chunked_prefill"
-    max_batch: int = 256
-    chunk_tokens: int = 2048
+    max_batch: int = DEFAULT_MAX_BATCH
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
     autoscale: Autoscale | None = None
     control_interval_s: float = CONTROL_INTERVAL_S
 
@@ -55,7 +58,7 @@ class FleetSettings:
 class FleetOutcome:
     replica_seconds: float
     """Replica time held between `count_from_s` and `end_s` (from a replica's request, for autoscaling)."""
-    queue_mean: float
+    waiting_requests_mean: float
     """Requests waiting for admission, averaged over the control ticks after `count_from_s`."""
     diverted: np.ndarray
     """Requests the `divert` rule sent elsewhere."""
@@ -71,33 +74,74 @@ def simulate_fleet(
     settings: FleetSettings,
     end_s: float,
     count_from_s: float = 0.0,
-    divert: Callable[[int, list[Replica], list[int]], bool] | None = None,
+    divert: Divert | None = None,
 ) -> FleetOutcome:
     """Serve the requests marked in `serve` (arrival order) and write their times into `r`."""
-    env = simpy.Environment()
-    tick = settings.control_interval_s
-    auto = settings.autoscale
+    return _FleetRun(step, r, serve, settings, end_s, count_from_s, divert).run()
 
-    def make() -> Replica:
-        return Replica(step, r, settings.scheduling, settings.max_batch, settings.chunk_tokens)
 
-    fleet = [make() for _ in range(max(settings.replicas, 1))]
-    ready_at = [0.0] * len(fleet)
-    up_since = [0.0] * len(fleet)
-    retired_at: list[float | None] = [None] * len(fleet)
-    diverted = np.zeros(len(r.arrival_s), dtype=bool)
-    boundaries: list[tuple[float, int]] = []
-    # Per replica, for routing: (tokens outstanding at its last boundary, stretch start,
-    # 1 / first step of the stretch, steps in it, sequences it decodes).
-    state = [(0.0, 0.0, 0.0, 0, 0)] * len(fleet)
-    ready = [True] * len(fleet)
-    queue_samples: list[int] = []
-    draining: list[int] = []
-    served_per_tick: list[int] = []
+class _FleetRun:
+    """One run of a fleet: the replicas, the clock's processes (arrivals, autoscaler) and what they count."""
 
-    def touched(k: int) -> None:
-        rep = fleet[k]
-        state[k] = (
+    def __init__(
+        self,
+        step: StepModel,
+        r: Requests,
+        serve: np.ndarray,
+        settings: FleetSettings,
+        end_s: float,
+        count_from_s: float,
+        divert: Divert | None,
+    ) -> None:
+        self.env = simpy.Environment()
+        self.step, self.r, self.serve, self.settings = step, r, serve, settings
+        self.end_s, self.count_from_s, self.divert = end_s, count_from_s, divert
+        self.tick = settings.control_interval_s
+        self.fleet = [self._make() for _ in range(max(settings.replicas, 1))]
+        self.up_since = [0.0] * len(self.fleet)
+        self.retired_at: list[float | None] = [None] * len(self.fleet)
+        self.diverted = np.zeros(len(r.arrival_s), dtype=bool)
+        self.boundaries: list[tuple[float, int]] = []
+        # Per replica, for routing: (tokens outstanding at its last boundary, stretch start,
+        # 1 / first step of the stretch, steps in it, sequences it decodes).
+        self.state = [(0.0, 0.0, 0.0, 0, 0)] * len(self.fleet)
+        self.ready = [True] * len(self.fleet)
+        self.waiting_samples: list[int] = []
+        self.draining: list[int] = []
+        self.served_per_tick: list[int] = []
+
+    def run(self) -> FleetOutcome:
+        auto = self.settings.autoscale
+        single = len(self.fleet) == 1 and auto is None and self.divert is None
+        self.env.process(self._one_replica() if single else self._arrivals())
+        if auto is not None:
+            self.env.process(self._autoscaler(auto))
+        self.env.run(until=self.end_s + self.tick)
+        for rep in self.fleet:
+            rep.run_to_completion()
+        held = 0.0
+        for k in range(len(self.fleet)):
+            on = max(self.up_since[k], self.count_from_s)
+            retired = self.retired_at[k]
+            off = min(retired if retired is not None else self.end_s, self.end_s)
+            held += max(off - on, 0.0)
+        return FleetOutcome(
+            replica_seconds=held,
+            waiting_requests_mean=float(np.mean(self.waiting_samples)) if self.waiting_samples else 0.0,
+            diverted=self.diverted,
+            replicas_max=len(self.fleet),
+            replicas_end=sum(
+                1 for k in range(len(self.fleet)) if self.retired_at[k] is None and k not in self.draining
+            ),
+        )
+
+    def _make(self) -> Replica:
+        s = self.settings
+        return Replica(self.step, self.r, s.scheduling, s.max_batch, s.chunk_tokens)
+
+    def _touched(self, k: int) -> None:
+        rep = self.fleet[k]
+        self.state[k] = (
             rep.outstanding_tokens(),
             rep.now,
             1 / rep.stretch_a if rep.stretch_a else 0.0,
@@ -105,46 +149,49 @@ def simulate_fleet(
             len(rep.running) if rep.decoding else 0,
         )
         if rep.stretch_steps:
-            heapq.heappush(boundaries, (rep.stretch_end, k))
+            heapq.heappush(self.boundaries, (rep.stretch_end, k))
         elif not rep.idle:  # work submitted at its last boundary: plan it at the next arrival
-            heapq.heappush(boundaries, (rep.now, k))
+            heapq.heappush(self.boundaries, (rep.now, k))
 
-    def catch_up(t: float) -> None:
+    def _catch_up(self, t: float) -> None:
+        boundaries = self.boundaries
         while boundaries and boundaries[0][0] < t:
             end, k = heapq.heappop(boundaries)
-            rep = fleet[k]
+            rep = self.fleet[k]
             if (rep.stretch_end == end) if rep.stretch_steps else not rep.idle:
-                fleet[k].advance_to(t)
-                touched(k)
+                rep.advance_to(t)
+                self._touched(k)
 
-    def least_loaded(t: float) -> int:
+    def _least_loaded(self, t: float) -> int:
         # Decode steps run since each stretch began, counted at the stretch's first (shortest) step:
         # exact while the KV term is zero, and within a step of it otherwise.
         best, best_k = math.inf, 0
-        for k, (out, start, inv_a, steps, decoding) in enumerate(state):
+        ready = self.ready
+        for k, (out, start, inv_a, steps, decoding) in enumerate(self.state):
             if ready[k]:
                 left = out - min(math.floor(max(t - start, 0.0) * inv_a), steps) * decoding if decoding else out
                 if left < best:
                     best, best_k = left, k
         return best_k
 
-    def predicted_ttft_s(up: list[int]) -> float:
+    def _predicted_ttft_s(self, up: list[int]) -> float:
         """Prefill of the prompts waiting at the least-loaded replica, then one step."""
-        ahead = min(sum(r.prompt[j] - r.cached[j] for j in fleet[k].waiting) for k in up)
-        return step.b0_s + step.b_prefill_s * ahead
+        r = self.r
+        ahead = min(sum(r.prompt[j] - r.cached[j] for j in self.fleet[k].waiting) for k in up)
+        return self.step.b0_s + self.step.b_prefill_s * ahead
 
-    def live() -> list[int]:
-        return [k for k in range(len(fleet)) if ready[k]]
+    def _live(self) -> list[int]:
+        return [k for k in range(len(self.fleet)) if self.ready[k]]
 
-    def one_replica():
+    def _one_replica(self) -> Generator[simpy.Event, Any, None]:
         # One fixed replica needs no routing: hand it each arrival directly.
-        rep = fleet[0]
-        arrival, wanted = r.arrival_s.tolist(), serve.tolist()
+        env, rep, tick = self.env, self.fleet[0], self.tick
+        arrival, wanted = self.r.arrival_s.tolist(), self.serve.tolist()
         n, i = len(arrival), 0
         while i < n:
-            if env.now >= count_from_s:
+            if env.now >= self.count_from_s:
                 rep.advance_to(env.now)
-                queue_samples.append(len(rep.waiting))
+                self.waiting_samples.append(len(rep.waiting))
             horizon = env.now + tick
             while i < n and arrival[i] < horizon:
                 if wanted[i]:
@@ -154,65 +201,63 @@ def simulate_fleet(
                 i += 1
             yield env.timeout(tick)
 
-    def arrivals():
-        i, n = 0, len(r.arrival_s)
-        arrival = r.arrival_s
+    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+        env, fleet, tick, serve = self.env, self.fleet, self.tick, self.serve
+        i, n = 0, len(self.r.arrival_s)
+        arrival = self.r.arrival_s
         while i < n:
-            if env.now >= count_from_s:  # sample the line before this tick's arrivals join it
-                catch_up(env.now)
-                queue_samples.append(sum(len(fleet[k].waiting) for k in live()))
+            if env.now >= self.count_from_s:  # sample the line before this tick's arrivals join it
+                self._catch_up(env.now)
+                self.waiting_samples.append(sum(len(fleet[k].waiting) for k in self._live()))
             horizon = env.now + tick
-            served_per_tick.append(0)
+            self.served_per_tick.append(0)
             while i < n and arrival[i] < horizon:
                 if serve[i]:
-                    served_per_tick[-1] += 1
+                    self.served_per_tick[-1] += 1
                     t = float(arrival[i])
-                    catch_up(t)
-                    if divert is not None and divert(i, fleet, live()):
-                        diverted[i] = True
+                    self._catch_up(t)
+                    if self.divert is not None and self.divert(i, fleet, self._live()):
+                        self.diverted[i] = True
                     else:
-                        k = least_loaded(t) if len(fleet) > 1 else 0
+                        k = self._least_loaded(t) if len(fleet) > 1 else 0
                         fleet[k].advance_to(t)
                         fleet[k].submit(i, t)
-                        touched(k)
+                        self._touched(k)
                 i += 1
             yield env.timeout(tick)
 
-    def start(k: int):
-        assert auto is not None
-        yield env.timeout(auto.startup_s)
-        ready_at[k] = env.now
-        ready[k] = True
+    def _start(self, k: int, startup_s: float) -> Generator[simpy.Event, Any, None]:
+        yield self.env.timeout(startup_s)
+        self.ready[k] = True
 
-    def autoscaler():
+    def _autoscaler(self, auto: Autoscale) -> Generator[simpy.Event, Any, None]:
         # Add a replica while queues build; drain one when the others could carry the recent arrivals
         # at the target utilisation (it takes no new requests and retires once empty).
-        assert auto is not None
+        env, fleet, tick = self.env, self.fleet, self.tick
         lookback = max(1, round(auto.lookback_s / tick))
-        while env.now < end_s:
+        while env.now < self.end_s:
             yield env.timeout(tick)
-            catch_up(env.now)
-            up = live()
-            recent = served_per_tick[-lookback:]
+            self._catch_up(env.now)
+            up = self._live()
+            recent = self.served_per_tick[-lookback:]
             busy_replicas = sum(recent) / (max(len(recent), 1) * tick) * auto.replica_s_per_request
             waiting = sum(len(fleet[k].waiting) for k in up)
-            active = sum(1 for k in range(len(fleet)) if retired_at[k] is None and k not in draining)
+            active = sum(1 for k in range(len(fleet)) if self.retired_at[k] is None and k not in self.draining)
             # Replicas still starting count as capacity, so one queue does not order a dozen.
             queued = waiting > auto.scale_up_queue_per_replica * active
             slow = (
                 auto.scale_up_ttft_s is not None
                 and active == len(up)
                 and up
-                and predicted_ttft_s(up) > auto.scale_up_ttft_s
+                and self._predicted_ttft_s(up) > auto.scale_up_ttft_s
             )
             if (queued or slow) and active < auto.max_replicas:
-                fleet.append(make())
-                ready_at.append(math.inf)
-                up_since.append(env.now)
-                retired_at.append(None)
-                state.append((0.0, 0.0, 0.0, 0, 0))
-                ready.append(False)
-                env.process(start(len(fleet) - 1))
+                fleet.append(self._make())
+                self.up_since.append(env.now)
+                self.retired_at.append(None)
+                self.state.append((0.0, 0.0, 0.0, 0, 0))
+                self.ready.append(False)
+                env.process(self._start(len(fleet) - 1, auto.startup_s))
             elif (
                 not waiting
                 and active == len(up)
@@ -220,33 +265,13 @@ def simulate_fleet(
                 and busy_replicas < (len(up) - 1) * auto.target_utilisation
             ):
                 k = min(up, key=lambda k: fleet[k].outstanding_tokens())
-                ready[k] = False
-                draining.append(k)
-            for k in list(draining):
+                self.ready[k] = False
+                self.draining.append(k)
+            for k in list(self.draining):
                 fleet[k].advance_to(env.now)
                 if fleet[k].idle:
-                    retired_at[k] = env.now
-                    draining.remove(k)
-
-    single = len(fleet) == 1 and auto is None and divert is None
-    env.process(one_replica() if single else arrivals())
-    if auto is not None:
-        env.process(autoscaler())
-    env.run(until=end_s + tick)
-    for rep in fleet:
-        rep.run_to_completion()
-    held = 0.0
-    for k in range(len(fleet)):
-        on = max(up_since[k], count_from_s)
-        off = min(retired_at[k] if retired_at[k] is not None else end_s, end_s)
-        held += max(off - on, 0.0)
-    return FleetOutcome(
-        replica_seconds=held,
-        queue_mean=float(np.mean(queue_samples)) if queue_samples else 0.0,
-        diverted=diverted,
-        replicas_max=len(fleet),
-        replicas_end=sum(1 for k in range(len(fleet)) if retired_at[k] is None and k not in draining),
-    )
+                    self.retired_at[k] = env.now
+                    self.draining.remove(k)
 
 
 def saturation_tok_per_s(step: StepModel, max_batch: int, context_tokens: float) -> float:

@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from simulator.perf import StepModel
+from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, StepModel
 
 Policy = Literal["prefill_first", "chunked_prefill"]
 
@@ -75,8 +75,8 @@ class Replica:
         step: StepModel,
         requests: Requests,
         policy: Policy = "prefill_first",
-        max_batch: int = 256,
-        chunk_tokens: int = 2048,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     ) -> None:
         self.step = step
         self.r = requests

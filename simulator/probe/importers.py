@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from simulator import units
 from simulator.errors import InputError
 from simulator.files import read_text
-from simulator.probe import measured as mf
+from simulator.perf import measured as mf
 
 
 def _read(path: Path) -> Any:
@@ -128,13 +129,13 @@ def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
                 rate_rps=float(strategy["rate"]) if kind in ("constant", "poisson") else None,
                 prompt_tokens=float(m["prompt_token_count"]["successful"]["mean"]),
                 gen_tokens=float(m["output_token_count"]["successful"]["mean"]),
-                ttft_ms_p50=_percentile(m["time_to_first_token_ms"], "p50"),
-                ttft_ms_p95=_percentile(m["time_to_first_token_ms"], "p95"),
-                tpot_ms_p50=_percentile(m["time_per_output_token_ms"], "p50"),
-                tpot_ms_p95=_percentile(m["time_per_output_token_ms"], "p95"),
-                itl_ms_p50=_percentile(m["inter_token_latency_ms"], "p50"),
-                e2e_ms_p50=_ms(_percentile(m["request_latency"], "p50")),  # GuideLLM's latency is in seconds
-                e2e_ms_p95=_ms(_percentile(m["request_latency"], "p95")),
+                ttft_p50_ms=_percentile(m["time_to_first_token_ms"], "p50"),
+                ttft_p95_ms=_percentile(m["time_to_first_token_ms"], "p95"),
+                tpot_p50_ms=_percentile(m["time_per_output_token_ms"], "p50"),
+                tpot_p95_ms=_percentile(m["time_per_output_token_ms"], "p95"),
+                itl_p50_ms=_percentile(m["inter_token_latency_ms"], "p50"),
+                e2e_p50_ms=_ms(_percentile(m["request_latency"], "p50")),  # GuideLLM's latency is in seconds
+                e2e_p95_ms=_ms(_percentile(m["request_latency"], "p95")),
                 output_tok_per_s=output_tokens / b["duration"],
                 total_tok_per_s=(output_tokens + prompt_tokens) / b["duration"],
                 errors=int(totals["errored"]) + int(totals["incomplete"]),
@@ -191,13 +192,13 @@ def vllm_bench_serve(path: Path, data: dict[str, Any]) -> mf.Measured:
         rate_rps=None if rate == float("inf") else rate,
         prompt_tokens=data["total_input_tokens"] / completed,
         gen_tokens=data["total_output_tokens"] / completed,
-        ttft_ms_p50=data["median_ttft_ms"],
-        ttft_ms_p95=data.get("p95_ttft_ms"),
-        tpot_ms_p50=data["median_tpot_ms"] or None,
-        tpot_ms_p95=data.get("p95_tpot_ms"),
-        itl_ms_p50=data.get("median_itl_ms"),
-        e2e_ms_p50=data.get("median_e2el_ms"),
-        e2e_ms_p95=data.get("p95_e2el_ms"),
+        ttft_p50_ms=data["median_ttft_ms"],
+        ttft_p95_ms=data.get("p95_ttft_ms"),
+        tpot_p50_ms=data["median_tpot_ms"] or None,
+        tpot_p95_ms=data.get("p95_tpot_ms"),
+        itl_p50_ms=data.get("median_itl_ms"),
+        e2e_p50_ms=data.get("median_e2el_ms"),
+        e2e_p95_ms=data.get("p95_e2el_ms"),
         output_tok_per_s=data["output_throughput"],
         total_tok_per_s=data["total_token_throughput"],
         errors=int(data["num_prompts"]) - completed,
@@ -225,7 +226,11 @@ def vllm_bench_serve(path: Path, data: dict[str, Any]) -> mf.Measured:
     )
 
 
-IMPORTERS = {"llama-bench": llama_bench, "guidellm": guidellm, "vllm-bench-serve": vllm_bench_serve}
+IMPORTERS: dict[str, Callable[[Path, Any], mf.Measured]] = {
+    "llama-bench": llama_bench,
+    "guidellm": guidellm,
+    "vllm-bench-serve": vllm_bench_serve,
+}
 
 
 def detect(data: Any) -> str | None:

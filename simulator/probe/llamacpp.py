@@ -20,10 +20,12 @@ import numpy as np
 
 from simulator import units
 from simulator.errors import InputError
-from simulator.probe import measured as mf
+from simulator.perf import measured as mf
+from simulator.probe.fingerprint import fingerprint
 from simulator.probe.synth import quiet, sha256
 
 WARMUP_TOKENS = 8
+NOISY_OTHER_CPU_SHARE = 0.15  # other processes took more than this share of the CPU while measuring
 
 
 class _CpuMeter:
@@ -180,7 +182,7 @@ def probe(
                     decode_tok_per_s=b / units.ms_to_seconds(step_ms),
                     samples={"decode_step_ms": steps_ms, "prefill_tok_per_s": prefill_rates},
                     other_cpu_share=max(shares),
-                    noisy=max(shares) > mf.NOISY_OTHER_CPU_SHARE,
+                    noisy=max(shares) > NOISY_OTHER_CPU_SHARE,
                 )
             )
     except RuntimeError as e:
@@ -196,7 +198,7 @@ def probe(
     return mf.Measured(
         kind="llamacpp",
         created=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        hardware=mf.fingerprint(),
+        hardware=fingerprint(),
         backend=mf.Backend(name="llama.cpp (llama-cpp-python)", version=llama_cpp.__version__),
         model=mf.ModelInfo(
             name=name,

@@ -27,7 +27,8 @@ import numpy as np
 
 from simulator import units
 from simulator.errors import InputError
-from simulator.probe import measured as mf
+from simulator.perf import measured as mf
+from simulator.probe.fingerprint import fingerprint
 
 TIMEOUT_S = 120.0
 WORDS = (
@@ -191,13 +192,13 @@ def _point(run: _Run, wall_s: float, prompt_words: int, **where: float | int) ->
     return mf.Point(
         prompt_tokens=statistics.mean(prompts) if prompts else float(prompt_words),
         gen_tokens=statistics.mean(x.completion_tokens for x in s),
-        ttft_ms_p50=float(np.percentile(ttft, 50)),
-        ttft_ms_p95=float(np.percentile(ttft, 95)),
-        tpot_ms_p50=float(np.percentile(tpot, 50)) if tpot else None,
-        tpot_ms_p95=float(np.percentile(tpot, 95)) if tpot else None,
-        itl_ms_p50=float(np.percentile(itl, 50)) if itl else None,
-        e2e_ms_p50=float(np.percentile(e2e, 50)),
-        e2e_ms_p95=float(np.percentile(e2e, 95)),
+        ttft_p50_ms=float(np.percentile(ttft, 50)),
+        ttft_p95_ms=float(np.percentile(ttft, 95)),
+        tpot_p50_ms=float(np.percentile(tpot, 50)) if tpot else None,
+        tpot_p95_ms=float(np.percentile(tpot, 95)) if tpot else None,
+        itl_p50_ms=float(np.percentile(itl, 50)) if itl else None,
+        e2e_p50_ms=float(np.percentile(e2e, 50)),
+        e2e_p95_ms=float(np.percentile(e2e, 95)),
         output_tok_per_s=out_tokens / wall_s,
         total_tok_per_s=(out_tokens + sum(prompts)) / wall_s if prompts else None,
         errors=len(run.errors),
@@ -268,7 +269,7 @@ def probe(
     return mf.Measured(
         kind="openai",
         created=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        hardware=mf.fingerprint(),
+        hardware=fingerprint(),
         backend=mf.Backend(name="openai-compatible server", version=f"{client.host}:{client.port}"),
         model=mf.ModelInfo(name=model, precision="unknown"),
         settings={

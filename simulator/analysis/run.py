@@ -6,140 +6,28 @@ summary whose field names are the JSON contract.
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import math
-from collections.abc import Callable
 from importlib.metadata import version
 
 import numpy as np
-from pydantic import BaseModel
 
 from simulator import catalog, privacy, units
+from simulator.analysis.break_even import break_even_of, payback_month
+from simulator.analysis.evaluate import Evaluator
+from simulator.analysis.results import (
+    BreakEven,
+    CriterionResult,
+    LedgerRow,
+    OptionResult,
+    QualityFigure,
+    RunResult,
+    Tokens,
+)
 from simulator.catalog.api_prices import GENAI_PRICES_VERSION
-from simulator.economics import AMORTISED, CASH, Assumption, Economics, OptionCosts
-from simulator.engine import TOKEN_KINDS, LatencySummary, OptionUsage
-from simulator.engine.des import DesEngine
+from simulator.economics.ledger import CASH, VIEWS, OptionCosts
 from simulator.engine.fluid import FluidEngine
 from simulator.scenario import SENSITIVITY_LEVELS, ApiOption, HybridOption, Scenario, SelfHostOption, site_of
-
-VIEWS = (CASH, AMORTISED)
-# Break-even is searched from 1e-6 to 1e6 times the scenario's base load (`workload.scale` 1), four
-# grid points a decade. The grid does not move with today's scale, so neither does the answer.
-SCALE_SEARCH_DECADES = (-6.0, 6.0)
-SCALE_GRID_POINTS = 49
-SCALE_RELATIVE_TOLERANCE = 1e-7
-
-
-class Tokens(BaseModel):
-    input: float
-    cached_input: float
-    output: float
-
-
-class QualityFigure(BaseModel):
-    benchmark: str
-    score: float
-    source: str
-    as_of: dt.date
-
-
-class CriterionResult(BaseModel):
-    criterion: str
-    score: float
-    weight: float
-    reason: str
-
-
-class OptionResult(BaseModel):
-    name: str
-    kind: str
-    total_cost_usd: float
-    """Cash cost over the horizon, undiscounted, with owned hardware's resale value credited at the end."""
-    npv_cost_usd: float
-    amortised_cost_usd: float
-    monthly_cost_usd: list[float]
-    cost_by_category_usd: dict[str, float]
-    usd_per_mtok: float | None
-    tokens: Tokens
-    api_share: float | None
-    feasible: bool
-    infeasible_reasons: list[str]
-    replicas_peak: int | None = None
-    replicas_peak_by_month: list[int] | None = None
-    """Most replicas up at once in each month."""
-    utilisation_by_month: list[float] | None = None
-    """Busy over held GPU-hours in each month."""
-    api_share_by_month: list[float] | None = None
-    """Hybrids: share of each month's requests sent to the API."""
-    gpus_per_replica: int | None = None
-    gpus_peak: float | None = None
-    gpu_hours: float | None = None
-    utilisation: float | None = None
-    decode_batch: int | None = None
-    replica_output_tok_per_s: float | None = None
-    perf_source: str | None = None
-    quality: QualityFigure | None = None
-    latency: dict[str, LatencySummary] | None = None
-    """Per class, from the des engine (null with the fluid engine)."""
-    slo_attainment: float | None = None
-    """Share of requests within their class's TTFT and TPOT targets (rejected ones count as misses)."""
-    rejected_requests: float | None = None
-    queue_mean: float | None = None
-    privacy_score: float
-    """Weighted privacy and control score, 0-100."""
-    privacy_criteria: list[CriterionResult]
-    compliant: dict[str, bool]
-    """Per class: does this option meet the class's privacy requirements?"""
-    compliance_reasons: list[str]
-    sensitive_tokens_leaving_boundary: dict[str, float]
-    """Tokens over the horizon, by sensitivity level, that reach someone outside the company."""
-
-
-class BreakEven(BaseModel):
-    option: str
-    versus: str
-    scale: float | None
-    """`workload.scale` at which the two horizon costs are equal; null when never in 1e-6..1e6 (the search span)."""
-    tokens_per_month: float | None
-    payback_month: int | None
-    """First month (from 1) in which the option's cumulative cash cost, before resale, is at or below the API's."""
-
-
-class LedgerRow(BaseModel):
-    option: str
-    month: int
-    """From 1."""
-    category: str
-    usd: float
-    view: str
-    """cash or amortised."""
-
-
-class RunResult(BaseModel):
-    scenario: str
-    horizon_months: int
-    price_date: dt.date
-    seed: int
-    engine: str
-    break_even_engine: str
-    """Break-even searches run many evaluations, so they always use the fluid engine."""
-    workload_scale: float
-    tokens_per_month: float
-    cheapest_option: str | None
-    """Cheapest feasible option, privacy requirements aside."""
-    cheapest_compliant_option: str | None
-    """Cheapest feasible option that meets every class's privacy requirements."""
-    cost_of_privacy_usd: float | None
-    cost_of_privacy_monthly_usd: list[float] | None
-    options: list[OptionResult]
-    break_even: list[BreakEven]
-    assumptions: list[Assumption]
-    versions: dict[str, str]
-
-
-def with_scale(scenario: Scenario, scale: float) -> Scenario:
-    return scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"scale": scale})})
+from simulator.usage import TOKEN_KINDS, OptionUsage
+from simulator.workload import offered_tokens
 
 
 def _quality(scenario: Scenario, option: ApiOption | SelfHostOption | HybridOption) -> QualityFigure | None:
@@ -191,7 +79,7 @@ def _leaving_boundary(
     paths = ["api"]
     if isinstance(own, SelfHostOption) and catalog.terms().sites[site_of(own)].leaves_boundary:
         paths.append("in_house")
-    out = dict.fromkeys(SENSITIVITY_LEVELS, 0.0)
+    out: dict[str, float] = dict.fromkeys(SENSITIVITY_LEVELS, 0.0)
     for path in paths:
         for cls, tokens in usage.class_tokens[path].items():
             out[level[cls]] += tokens
@@ -274,77 +162,6 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
     return result
 
 
-ENGINES: dict[str, type[FluidEngine] | type[DesEngine]] = {"fluid": FluidEngine, "des": DesEngine}
-
-
-class Evaluator:
-    """Horizon costs of options at any volume; what break-even searches call many times."""
-
-    def __init__(self, scenario: Scenario, engine: str = "fluid") -> None:
-        self.scenario = scenario
-        self.engine = ENGINES[engine]
-        self.economics = Economics(scenario)  # independent of volume, so its price tables are reused
-
-    def costs(self, names: list[str], scale: float) -> dict[str, tuple[OptionUsage, OptionCosts]]:
-        scaled = with_scale(self.scenario, scale)
-        engine = self.engine(scaled)
-        out = {}
-        for name in names:
-            usage = engine.option_usage(scaled.option(name))
-            out[name] = usage, self.economics.costs(usage)
-        return out
-
-    def gap(self, option: str, versus: str) -> Callable[[float], float]:
-        def f(scale: float) -> float:
-            c = self.costs([option, versus], scale)
-            return c[option][1].total() - c[versus][1].total()
-
-        return f
-
-
-def break_even_scale(gap: Callable[[float], float]) -> float | None:
-    """Smallest `workload.scale` at which `gap` (option minus API) reaches zero, by grid and bisection.
-
-    Self-hosted cost is a step function of volume (whole replicas), so the search brackets the
-    first sign change on a log grid and bisects it; at a step the result is the step's edge.
-    """
-    grid = np.logspace(*SCALE_SEARCH_DECADES, SCALE_GRID_POINTS)
-    previous = None
-    for s in grid:
-        if gap(s) <= 0:
-            if previous is None:
-                return 0.0 if gap(grid[0] / 10) <= 0 else float(s)
-            lo, hi = previous, float(s)
-            while hi / lo - 1 > SCALE_RELATIVE_TOLERANCE:
-                mid = math.sqrt(lo * hi)
-                lo, hi = (lo, mid) if gap(mid) <= 0 else (mid, hi)
-            return hi
-        previous = float(s)
-    return None
-
-
-@functools.lru_cache(maxsize=256)
-def _break_even_at_base(base_json: str, option: str, versus: str) -> float | None:
-    return break_even_scale(Evaluator(Scenario.model_validate_json(base_json)).gap(option, versus))
-
-
-def break_even_of(scenario: Scenario, option: str, versus: str) -> float | None:
-    """`break_even_scale` of `option` against `versus`, shared by every volume of the same scenario.
-
-    Only `workload.scale` differs between a volume sweep's runs or a dashboard's volume moves, and
-    the search does not depend on it, so they all reuse one search.
-    """
-    return _break_even_at_base(with_scale(scenario, 1.0).model_dump_json(), option, versus)
-
-
-def payback_month(option: OptionCosts, api: OptionCosts) -> int | None:
-    """First month (from 1) when the option's cumulative cash cost, resale excluded, is at or below the API's."""
-    own = np.cumsum(option.monthly(CASH) - option.cash.get("residual_value", 0))
-    other = np.cumsum(api.monthly(CASH) - api.cash.get("residual_value", 0))
-    hits = np.nonzero(own <= other)[0]
-    return int(hits[0]) + 1 if len(hits) else None
-
-
 def run(scenario: Scenario, engine: str | None = None) -> RunResult:
     """Evaluate every option with `engine` (default: the scenario's `simulation.engine`)."""
     return run_with_ledger(scenario, engine)[0]
@@ -369,7 +186,7 @@ def run_with_ledger(scenario: Scenario, engine: str | None = None) -> tuple[RunR
     cheapest_api = min(apis, key=lambda r: r.total_cost_usd).name if apis else None
 
     months = scenario.economics.horizon_months
-    tokens_per_month = float(FluidEngine(scenario).offered_tokens().mean())
+    tokens_per_month = float(offered_tokens(scenario.workload, months).mean())
     today = scenario.workload.scale
     break_even = []
     if cheapest_api is not None:

@@ -9,71 +9,43 @@ every option sees the same samples (common random numbers).
 
 from __future__ import annotations
 
-import copy
 import itertools
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from pathlib import Path
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
-import yaml
 from pydantic import BaseModel
 
-from simulator.analysis import Evaluator
-from simulator.economics import CASH
+from simulator.analysis.evaluate import Evaluator
+from simulator.economics.ledger import CASH
 from simulator.errors import InputError
-from simulator.scenario import Scenario, UncertainInput, apply_override, parse_set, scenario_from_dict
+from simulator.scenario import Scenario, UncertainInput, vary
 
 CHUNK = 25  # variants per task: enough to amortise a task's start, small enough to spread the work
 Assignment = tuple[str, Any]
 
 
-class SerialExecutor(Executor):
-    """Runs each task when it is submitted, in this process."""
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as e:
-            future.set_exception(e)
-        return future
+Costs = dict[str, tuple[list[float], bool]]
+"""Per option: monthly cash cost and whether it is feasible."""
 
 
-def read_scenario(path: str | Path) -> tuple[dict[str, Any], str]:
-    """The scenario file as data (validated once, so a bad file fails before any work is sent)."""
-    from simulator.scenario import load_scenario
-
-    load_scenario(path)
-    return yaml.safe_load(Path(path).read_text()), str(path)
-
-
-def variant(data: dict[str, Any], source: str, assignments: Sequence[Assignment]) -> Scenario:
-    d = copy.deepcopy(data)
-    for key, value in assignments:
-        keys, _ = parse_set(f"{key}=0")
-        apply_override(d, keys, value, key)
-    return scenario_from_dict(d, source)
-
-
-def _cost_chunk(data: dict[str, Any], source: str, variants: list[list[Assignment]]) -> list[dict[str, Any]]:
+def _cost_chunk(scenario: Scenario, source: str, variants: list[list[Assignment]]) -> list[Costs]:
     """Monthly cash cost and feasibility of every option, for each variant."""
     out = []
     for assignments in variants:
-        scenario = variant(data, source, assignments)
-        costs = Evaluator(scenario, "fluid").costs([o.name for o in scenario.options], scenario.workload.scale)
+        varied = vary(scenario, assignments, source)
+        costs = Evaluator(varied, "fluid").costs([o.name for o in varied.options], varied.workload.scale)
         out.append({name: (c.monthly(CASH).tolist(), u.feasible) for name, (u, c) in costs.items()})
     return out
 
 
 def cost_variants(
-    data: dict[str, Any], source: str, variants: list[list[Assignment]], executor: Executor | None = None
-) -> list[dict[str, Any]]:
+    scenario: Scenario, source: str, variants: list[list[Assignment]], executor: Executor | None = None
+) -> list[Costs]:
     pool = executor or ProcessPoolExecutor()
     try:
         chunks = [variants[i : i + CHUNK] for i in range(0, len(variants), CHUNK)]
-        futures = [pool.submit(_cost_chunk, data, source, chunk) for chunk in chunks]
+        futures = [pool.submit(_cost_chunk, scenario, source, chunk) for chunk in chunks]
         return [row for f in futures for row in f.result()]
     finally:
         if executor is None:
@@ -117,10 +89,10 @@ class GridPoint(BaseModel):
 
 
 def grid(
-    data: dict[str, Any], source: str, params: list[tuple[str, list[float]]], executor: Executor | None = None
+    scenario: Scenario, source: str, params: list[tuple[str, list[float]]], executor: Executor | None = None
 ) -> list[GridPoint]:
     combos = list(itertools.product(*[[(f, v) for v in vs] for f, vs in params]))
-    rows = cost_variants(data, source, [list(c) for c in combos], executor)
+    rows = cost_variants(scenario, source, [list(c) for c in combos], executor)
     points = []
     for combo, row in zip(combos, rows, strict=True):
         totals = {name: float(sum(monthly)) for name, (monthly, _) in row.items()}
@@ -144,11 +116,11 @@ class TornadoBar(BaseModel):
 
 
 def tornado(
-    data: dict[str, Any], source: str, fields: list[tuple[str, float, float]], executor: Executor | None = None
+    scenario: Scenario, source: str, fields: list[tuple[str, float, float]], executor: Executor | None = None
 ) -> tuple[dict[str, float], list[TornadoBar]]:
     """Each field alone at its low and high value; bars sorted by the widest swing of any option."""
     variants: list[list[Assignment]] = [[]] + [[(f, v)] for f, lo, hi in fields for v in (lo, hi)]
-    rows = cost_variants(data, source, variants, executor)
+    rows = cost_variants(scenario, source, variants, executor)
     totals = [{n: float(sum(m)) for n, (m, _) in row.items()} for row in rows]
     bars = [
         TornadoBar(
@@ -167,14 +139,15 @@ def draw(inputs: list[UncertainInput], samples: int, seed: int) -> np.ndarray:
         zip(inputs, np.random.SeedSequence(seed, spawn_key=(7919,)).spawn(len(inputs)), strict=True)
     ):
         rng = np.random.default_rng(ss)
+        p = u.parameters()
         if u.distribution == "normal":
-            out[:, k] = rng.normal(u.mean, u.sd, samples)
+            out[:, k] = rng.normal(p["mean"], p["sd"], samples)
         elif u.distribution == "lognormal":
-            out[:, k] = u.median * np.exp(rng.normal(0.0, u.sd_log, samples))  # type: ignore[operator]
+            out[:, k] = p["median"] * np.exp(rng.normal(0.0, p["sd_log"], samples))
         elif u.distribution == "uniform":
-            out[:, k] = rng.uniform(u.low, u.high, samples)
+            out[:, k] = rng.uniform(p["low"], p["high"], samples)
         else:
-            out[:, k] = rng.triangular(u.low, u.mode, u.high, samples)
+            out[:, k] = rng.triangular(p["low"], p["mode"], p["high"], samples)
     return out
 
 
@@ -191,12 +164,12 @@ class MonteCarlo(BaseModel):
     """Share of samples in which the option's cumulative cost to that month is the lowest of the feasible ones."""
 
 
-def _check_draws(data: dict[str, Any], source: str, fields: list[str], values: np.ndarray) -> None:
+def _check_draws(scenario: Scenario, source: str, fields: list[str], values: np.ndarray) -> None:
     """Fail before any work is sent if an input's lowest or highest draw is outside its field's range."""
     for k, field in enumerate(fields):
         for value in (float(values[:, k].min()), float(values[:, k].max())):
             try:
-                variant(data, source, [(field, value)])
+                vary(scenario, [(field, value)], source)
             except InputError as e:
                 raise InputError(
                     source,
@@ -206,15 +179,13 @@ def _check_draws(data: dict[str, Any], source: str, fields: list[str], values: n
                 ) from None
 
 
-def monte_carlo(
-    scenario: Scenario, data: dict[str, Any], source: str, samples: int, executor: Executor | None = None
-) -> MonteCarlo:
+def monte_carlo(scenario: Scenario, source: str, samples: int, executor: Executor | None = None) -> MonteCarlo:
     if not scenario.uncertainty:
         raise InputError(source, "uncertainty", "no uncertain inputs", "add an uncertainty section to the scenario")
     values = draw(scenario.uncertainty, samples, scenario.seed)
     fields = [u.field for u in scenario.uncertainty]
-    _check_draws(data, source, fields, values)
-    rows = cost_variants(data, source, [list(zip(fields, map(float, v), strict=True)) for v in values], executor)
+    _check_draws(scenario, source, fields, values)
+    rows = cost_variants(scenario, source, [list(zip(fields, map(float, v), strict=True)) for v in values], executor)
     names = list(rows[0])
     monthly = {n: np.array([row[n][0] for row in rows]) for n in names}  # (samples, months)
     feasible = {n: np.array([row[n][1] for row in rows]) for n in names}
@@ -239,35 +210,3 @@ def monte_carlo(
         p90_total_usd=qt(90),
         prob_cheapest_by_month={n: ((winner == k) & ~none).mean(axis=0).tolist() for k, n in enumerate(names)},
     )
-
-
-def make_executor(
-    kind: str, scheduler: str | None = None, workers: int | None = None
-) -> tuple[Executor, Callable[[], None]]:
-    """An executor and how to close it: local processes, this process, or a Dask cluster."""
-    if kind == "serial":
-        return SerialExecutor(), lambda: None
-    if kind == "process":
-        pool = ProcessPoolExecutor(workers)
-        return pool, pool.shutdown
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise InputError("--executor", "dask", "Dask is not installed", "pip install -e '.[dask]'") from None
-    cluster = (
-        None
-        if scheduler
-        else LocalCluster(n_workers=workers or 2, processes=True, threads_per_worker=1, dashboard_address=None)
-    )
-    try:
-        client = Client(scheduler or cluster, timeout="10s")
-    except OSError as e:
-        problem = f"cannot reach the Dask scheduler ({e})"
-        raise InputError("--scheduler", str(scheduler), problem, "start it, or leave out --scheduler") from None
-
-    def close() -> None:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-    return client.get_executor(), close

@@ -5,14 +5,17 @@ from __future__ import annotations
 import numpy as np
 from pydantic import BaseModel
 
-from simulator import catalog, perf, units
+from simulator import catalog, units
 from simulator.catalog import Precision
 from simulator.engine.fleet import FleetSettings, simulate_fleet
 from simulator.engine.replica import Policy, Requests
 from simulator.errors import InputError
+from simulator.perf.fit import load_fitted
+from simulator.perf.step import DEFAULT_MAX_BATCH, StepModel, step_model
 
 WARMUP_SHARE = 0.1  # the first tenth of each run fills the batch and is not measured
 REFINE_STEPS = 6
+RATE_SEED_RESOLUTION = 1e6  # rates that differ by a micro-request per second get their own stream
 
 
 class CapacityPoint(BaseModel):
@@ -41,7 +44,7 @@ class CapacityResult(BaseModel):
 
 
 def _point(
-    step: perf.StepModel,
+    step: StepModel,
     rate: float,
     input_tokens: int,
     output_tokens: int,
@@ -50,7 +53,7 @@ def _point(
     scheduling: Policy,
     max_batch: int,
 ) -> CapacityPoint:
-    rng = np.random.default_rng([seed, round(rate * 1e6)])
+    rng = np.random.default_rng([seed, round(rate * RATE_SEED_RESOLUTION)])
     arrivals = np.cumsum(rng.exponential(1 / rate, max(int(rate * duration_s * 1.5), 10)))
     arrivals = arrivals[arrivals < duration_s]
     n = len(arrivals)
@@ -88,23 +91,12 @@ def capacity(
     slo_tpot_p95_ms: float | None = None,
     seed: int = 0,
     scheduling: Policy = "chunked_prefill",
-    max_batch: int = 256,
+    max_batch: int = DEFAULT_MAX_BATCH,
     measured_file: str | None = None,
 ) -> CapacityResult:
     m, g = catalog.model(model, "--model"), catalog.gpu(gpu, "--gpu")
-    d = catalog.owner_defaults()
-    if measured_file is not None:
-        step = perf.measured(measured_file, m, g, precision, gpus_per_replica, d["usable_memory_share"].value)
-    else:
-        step = perf.roofline(
-            m,
-            g,
-            precision,
-            gpus_per_replica,
-            d["decode_bandwidth_efficiency"].value,
-            d["prefill_compute_efficiency"].value,
-            d["usable_memory_share"].value,
-        )
+    fitted = load_fitted(measured_file, m.name, g.name) if measured_file is not None else None
+    step = step_model(m, g, precision, gpus_per_replica, fitted)
     if step.kv_capacity_tokens < input_tokens + output_tokens:
         raise InputError(
             "capacity",

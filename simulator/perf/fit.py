@@ -1,186 +1,23 @@
-"""The measured format: one JSON file per probe run, versioned, written atomically.
+"""Step-time coefficients fitted to a measured file, and the file set against its device's roofline.
 
-A file holds where it was measured (hardware fingerprint), with what (backend and version), on which
-model (name, shape, precision, file hash, and whether the weights were a random-weight proxy of the
-real shape), the sweep points with their percentiles and raw samples, and the noise seen while
-measuring. `fit` turns the points into step-time coefficients for the simulator.
+`load_fitted` is how a scenario or a capacity run gets a file's fit: read, checked against the
+option's model and device, and fitted once per file version in a process.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
-import platform
+import functools
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel
 
 from simulator import catalog, units
 from simulator.errors import InputError
-from simulator.files import read_text, write_atomic
+from simulator.perf.measured import Measured, load
 
-SCHEMA_VERSION = 1
-NOISY_OTHER_CPU_SHARE = 0.15  # other processes took more than this share of the CPU while measuring
 CONTEXT_SPREAD_TO_FIT_KV = 0.25  # contexts must differ by a quarter of their mean to separate b_kv
-
-
-class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GpuInfo(_Record):
-    name: str
-    memory_gb: float
-    driver: str | None = None
-
-
-class Hardware(_Record):
-    cpu_model: str
-    cpu_cores: int
-    memory_gb: float
-    gpus: list[GpuInfo] = []
-    platform: str
-
-
-class Backend(_Record):
-    name: str
-    version: str
-
-
-class ModelInfo(_Record):
-    name: str
-    catalogue_name: str | None = None
-    """The catalogue model whose shape this is, when there is one."""
-    precision: str
-    parameters: float | None = None
-    file_sha256: str | None = None
-    proxy: bool = False
-    """Random weights of the real shape: speed matches, outputs are meaningless."""
-
-
-class Point(_Record):
-    """One sweep point: a batch of parallel sequences (in-process) or a concurrency or rate (server)."""
-
-    batch: int | None = None
-    concurrency: int | None = None
-    rate_rps: float | None = None
-    prompt_tokens: float
-    gen_tokens: float
-    prefill_tok_per_s: float | None = None
-    decode_tok_per_s: float | None = None
-    """Output tokens per second summed over the batch."""
-    decode_step_ms: float | None = None
-    """Median time of one decode step of the whole batch."""
-    ttft_ms_p50: float | None = None
-    ttft_ms_p95: float | None = None
-    tpot_ms_p50: float | None = None
-    tpot_ms_p95: float | None = None
-    itl_ms_p50: float | None = None
-    e2e_ms_p50: float | None = None
-    e2e_ms_p95: float | None = None
-    output_tok_per_s: float | None = None
-    total_tok_per_s: float | None = None
-    errors: int = 0
-    samples: dict[str, list[float]] = {}
-    """Raw samples behind the medians and percentiles, by name and unit."""
-    other_cpu_share: float | None = None
-    noisy: bool = False
-
-
-class Measured(_Record):
-    schema_version: Literal[1] = SCHEMA_VERSION
-    kind: Literal["llamacpp", "openai", "llama-bench", "vllm-bench-serve", "guidellm"]
-    created: dt.datetime
-    hardware: Hardware
-    backend: Backend
-    model: ModelInfo
-    settings: dict[str, float | int | str | bool | None] = {}
-    points: list[Point] = Field(min_length=1)
-    partial: bool = False
-    """A fault stopped the sweep; the points before it are kept."""
-    fault: str | None = None
-
-
-def json_schema() -> dict[str, object]:
-    schema = Measured.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = f"rent-or-own measured file, schema_version {SCHEMA_VERSION}"
-    return schema
-
-
-def fingerprint() -> Hardware:
-    """This machine: CPU model, cores, memory, and NVIDIA GPUs when NVML answers."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        pages, page = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
-        memory_gb = pages * page / units.BYTES_PER_GB
-    except (ValueError, OSError):
-        memory_gb = 0.0
-    return Hardware(
-        cpu_model=cpu,
-        cpu_cores=os.cpu_count() or 1,
-        memory_gb=round(memory_gb, 1),
-        gpus=_nvml_gpus(),
-        platform=f"{platform.system()} {platform.release()} {platform.machine()}",
-    )
-
-
-def _nvml_gpus() -> list[GpuInfo]:
-    try:
-        import pynvml  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    try:
-        pynvml.nvmlInit()
-    except Exception:  # no driver: a CPU machine
-        return []
-    try:
-        driver = pynvml.nvmlSystemGetDriverVersion()
-        gpus = []
-        for k in range(pynvml.nvmlDeviceGetCount()):
-            handle = pynvml.nvmlDeviceGetHandleByIndex(k)
-            memory = pynvml.nvmlDeviceGetMemoryInfo(handle).total / units.BYTES_PER_GB
-            name = pynvml.nvmlDeviceGetName(handle)
-            gpus.append(
-                GpuInfo(
-                    name=name if isinstance(name, str) else name.decode(),
-                    memory_gb=round(memory, 1),
-                    driver=driver if isinstance(driver, str) else driver.decode(),
-                )
-            )
-        return gpus
-    finally:
-        pynvml.nvmlShutdown()
-
-
-def save(measured: Measured, path: Path) -> None:
-    write_atomic(path, measured.model_dump_json(indent=2, exclude_none=True) + "\n")
-
-
-def load(path: str | Path) -> Measured:
-    path = Path(path)
-    try:
-        data = json.loads(read_text(path))
-    except json.JSONDecodeError as e:
-        raise InputError(str(path), f"line {e.lineno}", f"not JSON: {e.msg}", "re-run the probe") from None
-    try:
-        return Measured.model_validate(data)
-    except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise InputError(
-            str(path), where, first["msg"], f"a measured file of schema_version {SCHEMA_VERSION}"
-        ) from None
 
 
 class Fit(BaseModel):
@@ -204,7 +41,7 @@ def decode_points(measured: Measured) -> list[tuple[int, float, float]]:
     points = []
     for p in measured.points:
         batch = p.batch or p.concurrency
-        step_ms = p.decode_step_ms if p.decode_step_ms is not None else p.tpot_ms_p50
+        step_ms = p.decode_step_ms if p.decode_step_ms is not None else p.tpot_p50_ms
         if batch and step_ms:
             points.append((batch, step_ms, p.prompt_tokens + p.gen_tokens / 2))
     return points
@@ -248,13 +85,13 @@ def fit(measured: Measured) -> Fit:
         per_token = [1 / p.prefill_tok_per_s - b0 / p.prompt_tokens for p in prefill]  # type: ignore[operator]
         b_prefill = max(float(np.median(per_token)), 0.0)
     else:
-        ttft = [p for p in measured.points if p.ttft_ms_p50 and (p.concurrency or p.batch) == 1]
+        ttft = [p for p in measured.points if p.ttft_p50_ms and (p.concurrency or p.batch) == 1]
         b_prefill = (
             max(
                 float(
                     np.median(
                         [
-                            (units.ms_to_seconds(p.ttft_ms_p50) - b0) / p.prompt_tokens  # type: ignore[arg-type]
+                            (units.ms_to_seconds(p.ttft_p50_ms) - b0) / p.prompt_tokens  # type: ignore[arg-type]
                             for p in ttft
                         ]
                     )
@@ -341,3 +178,31 @@ def against_roofline(measured: Measured, fitted: Fit, device: catalog.Gpu | None
         decode_bandwidth_efficiency=read_s / units.ms_to_seconds(smallest_ms),
         prefill_compute_efficiency=token_s / fitted.b_prefill_s if fitted.b_prefill_s > 0 else None,
     )
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A measured file's fit, with the words that say where it came from."""
+
+    fit: Fit
+    label: str
+
+
+def load_fitted(path: str | Path, model: str, device: str) -> Fitted:
+    """The fit of the measured file at `path` for `model` on `device`; read and fitted once per file version."""
+    resolved = Path(path).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError:
+        stat = None  # `load` names the file and the fix
+    return _load_fitted(resolved, (stat.st_mtime_ns, stat.st_size) if stat else None, model, device)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_fitted(path: Path, version: tuple[int, int] | None, model: str, device: str) -> Fitted:
+    measured = load_for(path, model, device)
+    proxy = ", random-weight proxy" if measured.model.proxy else ""
+    label = (
+        f"measured: {path.name} ({measured.backend.name} {measured.backend.version}, {measured.model.precision}{proxy})"
+    )
+    return Fitted(fit(measured), label)

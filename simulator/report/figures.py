@@ -10,10 +10,12 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from simulator.analysis import LedgerRow, RunResult
-from simulator.economics import CASH
-from simulator.probe.measured import Measured, RooflineCheck, decode_points, fit
-from simulator.sweep import GridPoint, MonteCarlo, TornadoBar
+from simulator import units
+from simulator.analysis.results import LedgerRow, RunResult
+from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
+from simulator.economics.ledger import CASH
+from simulator.perf.fit import RooflineCheck, decode_points, fit
+from simulator.perf.measured import Measured
 
 LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20, "t": 60, "b": 50}}
 
@@ -80,18 +82,21 @@ def cumulative_costs(result: RunResult) -> go.Figure:
 def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
     """Horizon cost against volume, with every break-even point and today's volume marked."""
     fig = go.Figure()
-    tokens = [p.values["workload.scale"] / result.workload_scale * result.tokens_per_month / 1e6 for p in points]
+    tokens = [
+        p.values["workload.scale"] / result.workload_scale * units.tokens_to_mtok(result.tokens_per_month)
+        for p in points
+    ]
     for name in points[0].total_cost_usd:
         fig.add_scatter(x=tokens, y=[p.total_cost_usd[name] for p in points], mode="lines", name=name)
     for b in result.break_even:
         if b.tokens_per_month:
             fig.add_vline(
-                x=b.tokens_per_month / 1e6,
+                x=units.tokens_to_mtok(b.tokens_per_month),
                 line_dash="dot",
                 annotation_text=f"{b.option} = {b.versus}",
                 annotation_textangle=-90,
             )
-    fig.add_vline(x=result.tokens_per_month / 1e6, line_color="black", annotation_text="today")
+    fig.add_vline(x=units.tokens_to_mtok(result.tokens_per_month), line_color="black", annotation_text="today")
     fig.update_layout(
         title="Horizon cost against volume",
         xaxis_title="million tokens per month (log)",

@@ -1,0 +1,25 @@
+"""The `rent-or-own` command: a thin shell over the core (`simulator.analysis`, `report`, `probe`).
+
+Exit codes: 0 success, 2 bad input (one line on stderr: `file: field: problem (fix)`).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from simulator.cli.parser import build_parser
+from simulator.errors import EXIT_BAD_INPUT, InputError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except InputError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""What each `rent-or-own` command does: parse nothing, print nothing of its own; call the core, then `render`.
+
+Commands import the core they need when they run, so that `validate` or `schema` do not pay for the
+price catalogue, the engines or the report figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from simulator import catalog, units
+from simulator.cli import render
+from simulator.errors import EXIT_BAD_INPUT, EXIT_OK, InputError
+from simulator.files import check_writable
+from simulator.perf import measured as mf
+from simulator.scenario import json_schema, load_scenario
+
+DASHBOARD_APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+MEASURED_DIR = Path("measured")
+
+
+def run(args: argparse.Namespace) -> int:
+    if len(args.scenario) > 1 or args.out:
+        return batch(args)
+    from simulator.analysis.run import run as run_scenario
+
+    scenario = load_scenario(args.scenario[0], args.set or [])
+    result = run_scenario(scenario, args.engine)
+    if args.json:
+        print(result.model_dump_json(indent=2))
+    else:
+        render.summary(result, render.stdout())
+    return EXIT_OK
+
+
+def batch(args: argparse.Namespace) -> int:
+    from rich.progress import Progress
+
+    from simulator.batch import run_batch
+
+    out = args.out or "out"
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("scenarios", total=len(args.scenario))
+        formats = tuple(f.strip() for f in (args.format or "").split(",") if f.strip())
+        outcomes = run_batch(
+            args.scenario,
+            out,
+            args.engine,
+            tuple(args.set or []),
+            on_done=lambda _: progress.advance(task),
+            formats=formats,
+        )
+    if args.json:
+        print(json.dumps({"out": out, "scenarios": [dataclasses.asdict(o) for o in outcomes]}, indent=2))
+    else:
+        render.batch(outcomes, out)
+    failed = [o for o in outcomes if o.error is not None]
+    for o in failed:
+        print(o.error, file=sys.stderr)
+    return EXIT_BAD_INPUT if failed else EXIT_OK
+
+
+def dashboard(args: argparse.Namespace) -> int:
+    if args.scenario:
+        load_scenario(args.scenario)  # a bad file fails here, in one line, before the server starts
+    import importlib.util
+
+    if not DASHBOARD_APP.is_file() or importlib.util.find_spec("streamlit") is None:
+        raise InputError(
+            "rent-or-own dashboard",
+            "streamlit",
+            "the dashboard is not installed",
+            "from a checkout: pip install -e '.[dashboard]'",
+        )
+    env = {**os.environ, "RENT_OR_OWN_SCENARIO": str(Path(args.scenario).resolve()) if args.scenario else ""}
+    # Flags repeat .streamlit/config.toml so that any working directory gets the same private server.
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(DASHBOARD_APP),
+        "--server.address",
+        args.address,
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    print(f"rent-or-own dashboard on http://{args.address}:{args.port}", file=sys.stderr, flush=True)
+    # Become the server, so that Ctrl-C or a supervisor's SIGTERM reaches it and no child outlives us.
+    os.execve(sys.executable, command, env)
+
+
+def validate(args: argparse.Namespace) -> int:
+    for path in args.scenarios:
+        load_scenario(path, args.set or [])
+        print(f"{path}: ok")
+    return EXIT_OK
+
+
+def schema(args: argparse.Namespace) -> int:
+    print(json.dumps(mf.json_schema() if args.measured else json_schema(), indent=2))
+    return EXIT_OK
+
+
+def _catalog_entries(what: str, args: argparse.Namespace) -> list[dict[str, object]]:
+    if what == "gpus":
+        return [g.model_dump(mode="json") for g in catalog.gpus().values()]
+    if what == "models":
+        return [m.model_dump(mode="json") for m in catalog.models().values()]
+    if what == "terms":
+        return [t.model_dump(mode="json") for t in catalog.terms().apis]
+    from simulator.catalog.api_prices import token_priced_models
+
+    return [
+        {
+            "name": prices.model_id,
+            "provider": provider,
+            "input_usd_per_mtok": prices.input.base_usd_per_mtok,
+            "cached_input_usd_per_mtok": prices.cache_read.base_usd_per_mtok,
+            "cache_write_usd_per_mtok": prices.cache_write.base_usd_per_mtok,
+            "output_usd_per_mtok": prices.output.base_usd_per_mtok,
+            "long_context_tier_starts_tokens": [s for s, _ in prices.input.tiers],
+            "context_tokens": prices.context_tokens,
+            "source": prices.source,
+            "as_of": prices.as_of.isoformat(),
+        }
+        for provider, prices in token_priced_models(args.date, args.provider)
+    ]
+
+
+def catalog_(args: argparse.Namespace) -> int:
+    entries = _catalog_entries(args.what, args)
+    if args.filter:
+        needle = args.filter.lower()
+        entries = [e for e in entries if needle in json.dumps(e).lower()]
+    if args.json:
+        print(json.dumps(entries, indent=2))
+        return EXIT_OK
+    if not entries:
+        print(
+            f"no {args.what} match"
+            + (f" {args.filter!r}" if args.filter else "")
+            + " (see `rent-or-own catalog --help`)"
+        )
+        return EXIT_OK
+    render.stdout().print(render.catalog_table(args.what, entries))
+    return EXIT_OK
+
+
+def capacity(args: argparse.Namespace) -> int:
+    from simulator.analysis.capacity import capacity
+
+    result = capacity(
+        args.model,
+        args.gpu,
+        args.rates,
+        args.input_tokens,
+        args.output_tokens,
+        args.gpus_per_replica,
+        args.precision,
+        args.duration_s,
+        args.slo_ttft_p95_ms,
+        args.slo_tpot_p95_ms,
+        args.seed,
+        measured_file=args.perf,
+    )
+    if args.json:
+        print(result.model_dump_json(indent=2))
+        return EXIT_OK
+    console = render.stdout()
+    console.print(render.capacity_table(result))
+    if result.max_rate_rps_within_slo is not None:
+        console.print(f"Highest rate within the targets: {result.max_rate_rps_within_slo:.2f} requests/s")
+    return EXIT_OK
+
+
+def probe(args: argparse.Namespace) -> int:
+    if args.probe == "synth":
+        from simulator.probe.synth import Shape, synthesize
+
+        out = synthesize(Shape.of(catalog.model(args.shape, "--shape")), Path(args.out), args.precision, args.seed)
+        print(f"{out}: random-weight proxy of {args.shape} at {args.precision}")
+        return EXIT_OK
+    if args.probe in ("llamacpp", "openai"):
+        check_writable(Path(args.out) if args.out else MEASURED_DIR / "probe.json")
+    if args.probe == "llamacpp":
+        from simulator.probe.llamacpp import probe
+
+        measured = probe(
+            args.model,
+            args.batch,
+            args.prompt_tokens,
+            args.gen_tokens,
+            args.threads,
+            args.repeats,
+            args.gpu_layers,
+            args.catalogue_name,
+            verbose=args.verbose,
+        )
+        if args.note:
+            measured.settings["note"] = args.note
+        out = (
+            Path(args.out)
+            if args.out
+            else MEASURED_DIR / f"{Path(args.model).stem}-{measured.created:%Y%m%d-%H%M%S}.json"
+        )
+        mf.save(measured, out)
+        print(f"{out}: {len(measured.points)} points" + (f" (partial: {measured.fault})" if measured.partial else ""))
+        return EXIT_OK
+    if args.probe == "openai":
+        from simulator.probe.openai import probe as probe_openai
+
+        measured = probe_openai(
+            args.base_url,
+            args.model,
+            args.concurrency,
+            args.rates,
+            args.prompt_tokens,
+            args.gen_tokens,
+            args.duration_s,
+            args.api_key_env,
+        )
+        stem = args.model.replace("/", "_")
+        out = Path(args.out) if args.out else MEASURED_DIR / f"{stem}-{measured.created:%Y%m%d-%H%M%S}.json"
+        mf.save(measured, out)
+        print(f"{out}: {len(measured.points)} points")
+        if measured.partial:
+            # The points measured before the fault are saved; the run still failed.
+            raise InputError(str(out), "", f"partial: {measured.fault}", "fix the server and run the sweep again")
+        return EXIT_OK
+    if args.probe == "import":
+        from simulator.probe.importers import import_files
+
+        measured = import_files(args.files)
+        # What the tool does not record about the model, so that the fit can be set against a roofline.
+        model = {"precision": args.precision} if args.precision else {}
+        if args.catalogue_name:
+            shape = catalog.model(args.catalogue_name, "--catalogue-name")
+            model |= {"catalogue_name": shape.name, "parameters": shape.total_params_b * units.PARAMS_PER_BILLION}
+        measured = measured.model_copy(update={"model": measured.model.model_copy(update=model)})
+        out = Path(args.out) if args.out else MEASURED_DIR / f"{Path(args.files[0]).stem}-{measured.kind}.json"
+        mf.save(measured, out)
+        print(f"{out}: {len(measured.points)} points imported from {measured.kind}")
+        return EXIT_OK
+    device = catalog.gpu(args.device, "--device") if args.device else None
+    render.measured(mf.load(args.file), render.stdout(), device)
+    return EXIT_OK
+
+
+def sweep(args: argparse.Namespace) -> int:
+    from simulator.analysis import sweep
+    from simulator.analysis.executors import make_executor
+
+    scenario, source = load_scenario(args.scenario), args.scenario
+    if not (args.param or args.tornado or args.samples):
+        raise InputError("sweep", "", "nothing to sweep", "give --param, --tornado or --samples")
+    params = [sweep.parse_param(p) for p in args.param or []]
+    bars = []
+    for spec in args.tornado or []:
+        field, values = sweep.parse_param(spec)
+        if len(values) != 2:
+            raise InputError("--tornado", spec, "expected FIELD=LOW,HIGH", "give two values")
+        bars.append((field, values[0], values[1]))
+    executor, close = make_executor(args.executor, args.scheduler, args.workers)
+    try:
+        grid = sweep.grid(scenario, source, params, executor) if params else None
+        tornado = sweep.tornado(scenario, source, bars, executor) if bars else None
+        mc = sweep.monte_carlo(scenario, source, args.samples, executor) if args.samples else None
+    finally:
+        close()
+    if args.json:
+        doc: dict[str, object] = {"scenario": source}
+        if grid is not None:
+            doc["grid"] = [p.model_dump() for p in grid]
+        if tornado is not None:
+            base, ranked = tornado
+            doc["tornado"] = {"base_total_cost_usd": base, "bars": [b.model_dump() for b in ranked]}
+        if mc is not None:
+            doc["monte_carlo"] = mc.model_dump()
+        print(json.dumps(doc, indent=2))
+        return EXIT_OK
+    console = render.stdout()
+    for table in (
+        render.grid(grid) if grid else None,
+        render.tornado(tornado[1]) if tornado else None,
+        render.monte_carlo(mc) if mc else None,
+    ):
+        if table is not None:
+            console.print(table)
+    return EXIT_OK
+
+
+def report(args: argparse.Namespace) -> int:
+    from simulator.report.data import gather
+    from simulator.report.write import write
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    data = gather(load_scenario(args.scenario), args.scenario, args.engine)
+    for path in write(data, args.out, formats, Path(args.scenario).stem):
+        print(path)
+    return EXIT_OK

@@ -1,0 +1,187 @@
+"""The command line's arguments: every subcommand, and checked types that turn a bad argument into
+argparse's one-line error."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import NoReturn, TypeVar, get_args
+
+from simulator.catalog import Precision
+from simulator.cli import commands
+from simulator.errors import EXIT_BAD_INPUT
+
+DESCRIPTION = "Decide between paying an LLM API per token and running open-weight models on rented or owned GPUs."
+T = TypeVar("T")
+
+
+def _checked(text: str, parse: Callable[[str], T], ok: Callable[[T], bool], expected: str) -> T:
+    """`parse(text)` when it reads and passes `ok`; else argparse's one-line error saying what was expected."""
+    try:
+        value = parse(text)
+        if ok(value):
+            return value
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+
+
+def _count(text: str) -> int:
+    return _checked(text, int, lambda v: v >= 1, "a whole number of at least 1")
+
+
+def _port(text: str) -> int:
+    port = _count(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port from 1 to 65535, got {text!r}")
+    return port
+
+
+def _positive(text: str) -> float:
+    return _checked(text, float, lambda v: 0 < v < math.inf, "a finite number above 0")
+
+
+def _ints(text: str) -> list[int]:
+    return _checked(text, _listed(int), lambda v: bool(v) and min(v) >= 1, "sizes of at least 1 like 1,2,4,8")
+
+
+def _rates(text: str) -> list[float]:
+    finite_positive = lambda v: bool(v) and all(0 < r < math.inf for r in v)  # noqa: E731
+    return _checked(text, _listed(float), finite_positive, "finite rates above 0 like 1,5,10,25")
+
+
+def _listed(parse: Callable[[str], T]) -> Callable[[str], list[T]]:
+    """A parser of comma-separated values."""
+    return lambda text: [parse(x) for x in text.split(",") if x.strip()]
+
+
+def _date(text: str) -> dt.date:
+    return _checked(text, dt.date.fromisoformat, lambda _: True, "a date like 2026-11-01")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line on stderr and exit 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="rent-or-own", description=DESCRIPTION)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="cost every option of a scenario and find the break-even volumes")
+    p.add_argument("scenario", nargs="+", help="one scenario, or many (a batch, in parallel processes)")
+    p.add_argument("--out", help="batch: write <OUT>/<scenario>/summary.json and ledger.csv (default: out)")
+    p.add_argument("--format", help="batch: also write these reports per scenario, e.g. html,pdf,xlsx")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. workload.scale=2")
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--engine", choices=("fluid", "des"), help="override the scenario's simulation.engine")
+    p.set_defaults(func=commands.run)
+
+    p = sub.add_parser("capacity", help="what one replica serves: Poisson load at each rate, simulated")
+    p.add_argument("--model", required=True, help="open-weight model from `catalog models`")
+    p.add_argument("--gpu", required=True, help="GPU from `catalog gpus`")
+    p.add_argument("--gpus-per-replica", type=_count, default=1)
+    p.add_argument("--precision", choices=get_args(Precision), default="fp16")
+    p.add_argument("--input-tokens", type=_count, required=True)
+    p.add_argument("--output-tokens", type=_count, required=True)
+    p.add_argument("--rates", type=_rates, required=True, help="requests per second, e.g. 1,5,10,25")
+    p.add_argument("--duration-s", type=_positive, default=600.0, help="simulated seconds per rate")
+    p.add_argument("--perf", help="a probe's measured file: fit step times to it instead of the roofline")
+    p.add_argument("--slo-ttft-p95-ms", type=_positive)
+    p.add_argument("--slo-tpot-p95-ms", type=_positive)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.capacity)
+
+    p = sub.add_parser("probe", help="measure hardware and write measured/*.json; show a measured file")
+    probes = p.add_subparsers(dest="probe", required=True)
+    q = probes.add_parser("synth", help="write a random-weight GGUF of a catalogue model's shape")
+    q.add_argument("--shape", required=True, help="dense model from `catalog models`")
+    q.add_argument("--precision", choices=("f16", "q8_0", "q4_0", "q4_k_m"), default="f16")
+    q.add_argument("--out", required=True, help="GGUF file to write")
+    q.add_argument("--seed", type=int, default=0)
+    q.set_defaults(func=commands.probe)
+    q = probes.add_parser("llamacpp", help="measure a GGUF model in-process with llama.cpp")
+    q.add_argument("--model", required=True, help="GGUF file")
+    q.add_argument("--batch", type=_ints, default=[1, 2, 4, 8, 16], help="parallel sequences, e.g. 1,2,4,8,16")
+    q.add_argument("--prompt-tokens", type=_count, default=128)
+    q.add_argument("--gen-tokens", type=_count, default=32)
+    q.add_argument("--threads", type=_count, help="CPU threads (default: all cores)")
+    q.add_argument("--repeats", type=_count, default=3)
+    q.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to a GPU (-1: all)")
+    q.add_argument("--catalogue-name", help="the catalogue model whose shape this file has")
+    q.add_argument("--note", help="how the backend was built or run, kept in the file's settings")
+    q.add_argument("--verbose", action="store_true", help="let llama.cpp print its own logs")
+    q.add_argument("--out", help="measured file to write (default: measured/<model>-<time>.json)")
+    q.set_defaults(func=commands.probe)
+    q = probes.add_parser("openai", help="load an OpenAI-compatible server (vLLM, llama.cpp server, ...)")
+    q.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8000/v1")
+    q.add_argument("--model", required=True, help="model name the server expects")
+    q.add_argument("--concurrency", type=_ints, help="closed loop: clients, e.g. 1,2,4,8")
+    q.add_argument("--rates", type=_rates, help="open loop: Poisson requests per second, e.g. 0.5,1,2")
+    q.add_argument("--prompt-tokens", type=_count, default=128, help="prompt length in words (about tokens)")
+    q.add_argument("--gen-tokens", type=_count, default=64)
+    q.add_argument("--duration-s", type=_positive, default=30.0, help="seconds per sweep point")
+    q.add_argument("--api-key-env", help="environment variable holding the API key (never written)")
+    q.add_argument("--out", help="measured file to write")
+    q.set_defaults(func=commands.probe)
+    q = probes.add_parser("import", help="turn llama-bench, GuideLLM or vllm bench serve results into a measured file")
+    q.add_argument(
+        "files", nargs="+", metavar="FILE", help="results of one tool and model (vllm bench serve: a file a point)"
+    )
+    q.add_argument("--catalogue-name", help="the catalogue model served (its parameter count), when the file lacks it")
+    q.add_argument("--precision", help="the weight format served (fp16, fp8, q4_0, ...), when the file lacks it")
+    q.add_argument("--out", help="measured file to write")
+    q.set_defaults(func=commands.probe)
+    q = probes.add_parser("show", help="print a measured file's curve, fit, residuals and roofline efficiency")
+    q.add_argument("file")
+    q.add_argument("--device", help="catalogue GPU or CPU class it ran on (default: recognised from the file)")
+    q.set_defaults(func=commands.probe)
+
+    p = sub.add_parser("sweep", help="grid, one-at-a-time (tornado) and Monte Carlo sweeps (fluid engine)")
+    p.add_argument("scenario")
+    p.add_argument("--param", action="append", help="grid axis: FIELD=LOW:HIGH:lin|log:COUNT or FIELD=V1,V2,...")
+    p.add_argument("--tornado", action="append", help="one at a time: FIELD=LOW,HIGH")
+    p.add_argument("--samples", type=_count, help="Monte Carlo over the scenario's uncertainty section")
+    p.add_argument("--executor", choices=("process", "serial", "dask"), default="process")
+    p.add_argument(
+        "--scheduler", help="dask: address of a scheduler, e.g. tcp://10.0.0.5:8786 (default: a local cluster)"
+    )
+    p.add_argument("--workers", type=_count, help="local processes or local Dask workers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.sweep)
+
+    p = sub.add_parser("report", help="stakeholder reports: HTML, PDF (Chromium), XLSX, Markdown, JSON, CSV")
+    p.add_argument("scenario")
+    p.add_argument("--format", default="html,xlsx,md,json", help="comma-separated: html,pdf,xlsx,md,json,csv")
+    p.add_argument("--out", default="out", help="folder for the reports")
+    p.add_argument("--engine", choices=("fluid", "des"))
+    p.set_defaults(func=commands.report)
+
+    p = sub.add_parser("dashboard", help="open the Streamlit dashboard (127.0.0.1 only unless --address says)")
+    p.add_argument("scenario", nargs="?", help="scenario to open with (default: a bundled one)")
+    p.add_argument("--port", type=_port, default=8501)
+    p.add_argument("--address", default="127.0.0.1", help="interface to bind; 0.0.0.0 exposes it to the network")
+    p.set_defaults(func=commands.dashboard)
+
+    p = sub.add_parser("validate", help="check scenario files")
+    p.add_argument("scenarios", nargs="+")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE")
+    p.set_defaults(func=commands.validate)
+
+    p = sub.add_parser("schema", help="print the scenario JSON Schema (or, with --measured, the measured format's)")
+    p.add_argument("--measured", action="store_true", help="the schema of measured/*.json files")
+    p.set_defaults(func=commands.schema)
+
+    p = sub.add_parser("catalog", help="list API prices, GPUs or open-weight models")
+    p.add_argument("what", choices=("prices", "gpus", "models", "terms"))
+    p.add_argument("--filter", help="keep entries whose fields contain this text")
+    p.add_argument("--provider", help="prices: only this provider (genai-prices id)")
+    p.add_argument("--date", type=_date, default=dt.date.today(), help="prices: the price date (default today)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=commands.catalog_)
+    return parser

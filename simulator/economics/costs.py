@@ -1,0 +1,246 @@
+"""Pure economics: what each option's usage costs per month (API bills per request; rented and owned
+GPUs with capex, depreciation and resale, power, hosting and staff), as a ledger in both views.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator import catalog, units
+from simulator.catalog.api_prices import unit_prices
+from simulator.economics.ledger import AMORTISED, CASH, Assumption, OptionCosts, given_or, sourced
+from simulator.economics.pricing import API_CATEGORIES, RequestShape, usd_per_request
+from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
+from simulator.usage import OptionUsage
+from simulator.workload import TokenStats
+
+
+def staff_fte(option: SelfHostOption) -> Assumption:
+    default = "staff_fte_buy" if option.procurement == "buy" else "staff_fte_rent"
+    return sourced(option.name, "staff", option.operations.staff_fte, default, "fte")
+
+
+def electricity(option: SelfHostOption) -> Assumption:
+    return sourced(option.name, "electricity", option.buy.usd_per_kwh, "usd_per_kwh", "usd_per_kwh")
+
+
+def rental_rate(option: SelfHostOption) -> Assumption:
+    """The option's GPU-hour price: its own, or the catalogue's for its GPU and tier."""
+    listed = catalog.gpu(option.gpu).rental_usd_per_gpu_hour.get(option.rent.tier)
+    item = f"{option.gpu} {option.rent.tier} rental"
+    return given_or(option.name, item, option.rent.usd_per_gpu_hour, listed, "usd_per_gpu_hour")
+
+
+def gpu_price(option: SelfHostOption) -> Assumption:
+    """The price of one GPU: the option's own, or the catalogue's."""
+    listed = catalog.gpu(option.gpu).purchase_usd
+    return given_or(option.name, f"{option.gpu} purchase", option.buy.gpu_purchase_usd, listed, "usd_per_gpu")
+
+
+class Economics:
+    """Prices the usages of one scenario; caches per-request prices across calls."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.months = scenario.economics.horizon_months
+        self.month_index = np.arange(self.months)
+        self.shapes = {
+            c.name: RequestShape(
+                TokenStats(c.input_tokens),
+                TokenStats(c.output_tokens).mean() + c.reasoning_tokens_per_request,
+                c.cached_input_share,
+                c.cache_write_share,
+            )
+            for c in scenario.workload.classes
+        }
+        self._tables: dict[tuple[str, str, bool], np.ndarray] = {}
+        self._price_sources: dict[tuple[str, bool], set[tuple[str, str, str, float, float]]] = {}
+
+    def costs(self, usage: OptionUsage) -> OptionCosts:
+        option = self.scenario.option(usage.name)
+        costs = OptionCosts(option=usage.name, months=self.months)
+        if usage.api is not None:
+            api = self.scenario.option(usage.api.option)
+            assert isinstance(api, ApiOption)
+            self._api_bill(costs, api, usage)
+        if isinstance(option, ApiOption) and option.fine_tuning is not None:
+            ft = option.fine_tuning
+            usd = (
+                ft.training_usd_per_mtok
+                * ft.training_mtok_per_run
+                * units.usd_per_year_to_usd_per_month(ft.runs_per_year)
+            )
+            costs.add("api_fine_tuning", np.full(self.months, usd))
+        self_host = option if isinstance(option, SelfHostOption) else None
+        if isinstance(option, HybridOption):
+            candidate = self.scenario.option(option.self_host)
+            assert isinstance(candidate, SelfHostOption)
+            self_host = candidate
+        if self_host is not None and usage.fleet is not None:
+            self._self_host(costs, self_host, usage)
+        return costs
+
+    # --- API ----------------------------------------------------------------------------------
+
+    def _api_bill(self, costs: OptionCosts, api: ApiOption, usage: OptionUsage) -> None:
+        assert usage.api is not None
+        econ = self.scenario.economics
+        price_factor = econ.api_price_multiplier * units.decline_factor(
+            econ.api_price_decline_per_year, self.month_index
+        )
+        if econ.api_price_multiplier != 1:
+            costs.assumptions.append(
+                Assumption.of(
+                    costs.option, f"{api.provider} price multiplier", econ.api_price_multiplier, "ratio", "scenario", ""
+                )
+            )
+        for batch, requests in ((False, usage.api.standard), (True, usage.api.batch)):
+            for cls, by_local_hour in requests.items():
+                usd = by_local_hour @ self._price_table(api, cls, batch)  # (months, categories)
+                for k, category in enumerate(API_CATEGORIES):
+                    costs.add(category, usd[:, k] * price_factor)
+            if requests:
+                for label, source, as_of, inp, out in sorted(self._price_sources[api.name, batch]):
+                    for what, value in (("input", inp), ("output", out)):
+                        costs.assumptions.append(
+                            Assumption.of(
+                                costs.option, f"{api.provider}/{label} {what}", value, "usd_per_mtok", source, as_of
+                            )
+                        )
+
+    def _price_table(self, api: ApiOption, cls: str, batch: bool) -> np.ndarray:
+        """Expected USD per request of a class in each local hour, by category: (24, categories)."""
+        key = (api.name, cls, batch)
+        if key not in self._tables:
+            econ = self.scenario.economics
+            offset = self.scenario.workload.utc_offset_hours
+            table = np.zeros((units.HOURS_PER_DAY, len(API_CATEGORIES)))
+            sources = self._price_sources.setdefault((api.name, batch), set())
+            for h in range(units.HOURS_PER_DAY):
+                hour_utc = int((h - offset) % units.HOURS_PER_DAY)
+                prices, batched = unit_prices(
+                    api.provider, api.model, self.scenario.api_prices, econ.price_date, hour_utc, batch
+                )
+                table[h] = list(usd_per_request(self.shapes[cls], prices).values())
+                label = prices.model_id + (" batch" if batched else "")
+                # Time-of-day prices give one entry per distinct price in force.
+                in_out = (prices.input.base_usd_per_mtok, prices.output.base_usd_per_mtok)
+                sources.add((label, prices.source, prices.as_of.isoformat(), *in_out))
+            self._tables[key] = table
+        return self._tables[key]
+
+    # --- self-hosted --------------------------------------------------------------------------
+
+    def _self_host(self, costs: OptionCosts, option: SelfHostOption, usage: OptionUsage) -> None:
+        fleet = usage.fleet
+        assert fleet is not None
+        gpu = catalog.gpu(option.gpu)
+        ops = option.operations
+        fte = costs.note(staff_fte(option))
+        usd_per_fte_year = costs.sourced("engineer cost", ops.usd_per_fte_year, "usd_per_fte_year", "usd_per_fte_year")
+        usd_per_fte_month = units.usd_per_year_to_usd_per_month(usd_per_fte_year)
+        costs.add("staff", np.full(self.months, fte * usd_per_fte_month))
+        setup = costs.sourced(
+            "set-up engineering", ops.setup_engineer_months, "setup_engineer_months", "engineer_months"
+        )
+        costs.add("setup", np.eye(1, self.months).ravel() * setup * usd_per_fte_month)
+        software = costs.sourced(
+            "software", ops.software_usd_per_gpu_month, "software_usd_per_gpu_month", "usd_per_gpu_month"
+        )
+        average_gpus = fleet.gpu_hours / units.HOURS_PER_MONTH
+        costs.add("software", average_gpus * software)
+        on_demand = gpu.rental_usd_per_gpu_hour["on_demand"]
+        if option.fine_tuning is not None:
+            ft = option.fine_tuning
+            rate = ft.usd_per_gpu_hour if ft.usd_per_gpu_hour is not None else on_demand.value
+            usd = ft.gpu_hours_per_run * units.usd_per_year_to_usd_per_month(ft.runs_per_year) * rate
+            costs.add("fine_tuning", np.full(self.months, usd))
+        if option.procurement == "rent":
+            self._rent(costs, option, usage)
+        else:
+            self._buy(costs, option, usage)
+
+    def _rent(self, costs: OptionCosts, option: SelfHostOption, usage: OptionUsage) -> None:
+        fleet = usage.fleet
+        assert fleet is not None
+        terms = option.rent
+        rate = costs.note(rental_rate(option))
+        decline_per_year = self.scenario.economics.gpu_rental_price_decline_per_year
+        term = {"reserved_1y": units.MONTHS_PER_YEAR, "reserved_3y": 3 * units.MONTHS_PER_YEAR}.get(terms.tier)
+        if term is None:
+            billed_hours = fleet.gpu_hours
+            if terms.tier == "spot":  # preempted work is redone on hours that are billed too
+                overhead = costs.sourced(
+                    "spot interruptions",
+                    terms.spot_interruption_overhead,
+                    "spot_interruption_overhead",
+                    "share_of_gpu_hours",
+                )
+                billed_hours = billed_hours * (1 + overhead)
+            costs.add("gpu_rental", billed_hours * rate * units.decline_factor(decline_per_year, self.month_index))
+            return
+        # A reservation runs its full term from the month it is made, at the price of that month's
+        # term start: GPUs added in month j are held until month j + term - 1.
+        held = np.array([fleet.gpus_held[max(0, m - term + 1) : m + 1].max() for m in self.month_index])
+        price = rate * units.decline_factor(decline_per_year, (self.month_index // term) * term)
+        costs.add("gpu_rental", held * units.HOURS_PER_MONTH * price)
+
+    def _buy(self, costs: OptionCosts, option: SelfHostOption, usage: OptionUsage) -> None:
+        fleet = usage.fleet
+        assert fleet is not None
+        gpu = catalog.gpu(option.gpu)
+        b = option.buy
+        gpu_usd = costs.note(gpu_price(option))
+        server_usd = costs.sourced("server share", b.server_usd_per_gpu, "server_usd_per_gpu", "usd_per_gpu")
+        years = costs.sourced("depreciation", b.depreciation_years, "depreciation_years", "years")
+        residual = costs.sourced("residual value", b.residual_value_share, "residual_value_share", "share_of_cost")
+        kwh_usd = costs.note(electricity(option))
+        pue = costs.sourced("PUE", b.pue, "pue", "ratio")
+        hosting = costs.sourced("hosting", b.hosting_usd_per_kw_month, "hosting_usd_per_kw_month", "usd_per_kw_month")
+        server_w = costs.sourced("server power", b.server_power_w_per_gpu, "server_power_w_per_gpu", "w_per_gpu")
+        costs.assumptions.append(
+            Assumption.of(
+                costs.option, f"{gpu.name} TDP", gpu.spec.tdp_w, "w", gpu.spec.source, gpu.spec.as_of.isoformat()
+            )
+        )
+        costs.assumptions.append(
+            Assumption.of(
+                costs.option,
+                f"{gpu.name} idle power",
+                gpu.idle_w.value,
+                "w",
+                gpu.idle_w.source,
+                gpu.idle_w.as_of.isoformat(),
+            )
+        )
+
+        held = fleet.gpus_held
+        bought = np.diff(held, prepend=0.0).clip(min=0)
+        gpu_capex, server_capex = bought * gpu_usd, bought * server_usd
+        costs.add("gpu_capex", gpu_capex, CASH)
+        costs.add("server_capex", server_capex, CASH)
+        life_months = years * units.MONTHS_PER_YEAR
+        unit_usd = gpu_usd + server_usd
+        age_at_end = self.months - self.month_index  # months each cohort has been in service at the end
+        book_share = 1 - (1 - residual) * np.minimum(age_at_end / life_months, 1.0)
+        costs.resale_usd = float((bought * unit_usd * book_share).sum())
+        costs.add("residual_value", -np.eye(1, self.months, self.months - 1).ravel() * costs.resale_usd, CASH)
+        r = units.yearly_to_monthly_rate(self.scenario.economics.discount_rate_per_year)
+        payment = capital_recovery_payment(unit_usd, unit_usd * residual, r, life_months)
+        in_service = np.array(
+            [bought[: m + 1][self.month_index[: m + 1] > m - life_months].sum() for m in self.month_index]
+        )
+        costs.add("depreciation_and_capital", in_service * payment, AMORTISED)
+
+        powered_kwh = units.watts_hours_to_kwh(gpu.idle_w.value + server_w, fleet.gpu_hours)
+        busy_kwh = units.watts_hours_to_kwh(gpu.spec.tdp_w - gpu.idle_w.value, fleet.busy_gpu_hours)
+        costs.add("power", (powered_kwh + busy_kwh) * pue * kwh_usd)
+        costs.add("hosting", held * units.watts_to_kw(gpu.spec.tdp_w + server_w) * hosting)
+
+
+def capital_recovery_payment(cost_usd: float, residual_usd: float, monthly_rate: float, months: float) -> float:
+    """Level monthly payment that repays `cost_usd` less the present value of `residual_usd`."""
+    if monthly_rate == 0:
+        return (cost_usd - residual_usd) / months
+    present_residual = residual_usd / (1 + monthly_rate) ** months
+    return (cost_usd - present_residual) * monthly_rate / (1 - (1 + monthly_rate) ** -months)

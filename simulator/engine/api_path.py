@@ -1,0 +1,102 @@
+"""The API path of a simulated window: per-minute rate limits (queue or reject) and the provider's
+published latency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator import catalog, units
+from simulator.scenario import ApiOption
+
+
+@dataclass
+class ApiPathResult:
+    start_s: np.ndarray
+    rejected: np.ndarray
+
+
+def token_bucket(
+    arrival_s: np.ndarray, tokens: np.ndarray, rpm: int | None, tpm: int | None, reject: bool, share: float = 1.0
+) -> ApiPathResult:
+    """When each request may go out under per-minute request and token limits (FIFO).
+
+    Each limit is a bucket that holds a minute's allowance and refills continuously. A request
+    that finds a bucket short either waits for it to refill (queue) or is dropped (reject); one
+    larger than a whole minute's token allowance is always dropped. `share`: the requests are
+    that share of the traffic (a slice), so they get that share of each bucket.
+    """
+    n = len(arrival_s)
+    start = arrival_s.astype(float).copy()
+    rejected = np.zeros(n, dtype=bool)
+    if rpm is None and tpm is None:
+        return ApiPathResult(start, rejected)
+    limits = [(float(rpm), np.ones(n)) if rpm else None, (float(tpm), tokens.astype(float)) if tpm else None]
+    # (a minute's allowance, what each request takes, this slice's bucket size, refill per second)
+    buckets = [
+        (cap, need, cap * share, cap * share / units.SECONDS_PER_MINUTE) for cap, need in (x for x in limits if x)
+    ]
+    level = [size for _, _, size, _ in buckets]
+    last = float(arrival_s[0]) if n else 0.0
+    free_at = 0.0  # FIFO: nobody overtakes a queued request
+    for i in range(n):
+        t = max(float(arrival_s[i]), free_at)
+        for k, (_, _, size, rate) in enumerate(buckets):
+            level[k] = min(size, level[k] + (t - last) * rate)
+        last = t
+        wait = 0.0
+        too_big = False
+        for k, (cap, need, _, rate) in enumerate(buckets):
+            if need[i] > cap:
+                too_big = True
+            wait = max(wait, (need[i] - level[k]) / rate)
+        if too_big or (wait > 0 and reject):
+            rejected[i] = True
+            continue
+        if wait > 0:
+            t += wait
+            for k, (_, _, size, rate) in enumerate(buckets):
+                level[k] = min(size, level[k] + wait * rate)
+            last = t
+        for k, (_, need, _, _) in enumerate(buckets):
+            level[k] -= need[i]
+        start[i] = t
+        free_at = t
+    return ApiPathResult(start, rejected)
+
+
+@dataclass
+class ApiTimes:
+    """Latency of the requests sent to an API in a window; rejected ones have none (NaN)."""
+
+    ttft_s: np.ndarray
+    e2e_s: np.ndarray
+    rejected: np.ndarray
+
+
+def api_times(
+    api: ApiOption,
+    arrival_s: np.ndarray,
+    prompt_tokens: np.ndarray,
+    output_tokens: np.ndarray,
+    reasoning_tokens: np.ndarray,
+    share: float,
+) -> ApiTimes:
+    """Requests (in arrival order) sent to `api` by a `share` of the traffic: rate limits, then the
+    provider's published time to first token and output speed; hidden reasoning precedes the first token."""
+    latency = catalog.api_latency(api.provider, api.model)
+    speed = latency.output_tok_per_s
+    gate = token_bucket(
+        arrival_s,
+        prompt_tokens + output_tokens,
+        api.rate_limit_rpm,
+        api.rate_limit_tpm,
+        api.on_rate_limit == "reject",
+        share,
+    )
+    ttft = gate.start_s - arrival_s + units.ms_to_seconds(latency.ttft_ms) + reasoning_tokens / speed
+    e2e = ttft + np.maximum(output_tokens - reasoning_tokens - 1, 0) / speed
+    ttft[gate.rejected] = np.nan
+    e2e[gate.rejected] = np.nan
+    return ApiTimes(ttft, e2e, gate.rejected)

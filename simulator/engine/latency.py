@@ -1,0 +1,88 @@
+"""Latency of simulated requests: where each request of a window went and how long it took, and
+percentiles weighted by the requests each simulated one stands for."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator import units
+from simulator.scenario import RequestClass
+from simulator.usage import LatencySummary
+
+IN_HOUSE, API, REJECTED, DEFERRED = 0, 1, 2, 3  # DEFERRED: moved to an off-peak window
+
+
+@dataclass
+class WindowResult:
+    """Per-request outcome of one window (requests that arrived after warm-up)."""
+
+    cls: np.ndarray
+    path: np.ndarray
+    ttft_s: np.ndarray
+    tpot_s: np.ndarray
+    e2e_s: np.ndarray
+    gpu_seconds: float = 0.0
+    output_tokens_in_house: float = 0.0
+    saturation_tok_per_s_seconds: float = 0.0
+    """Replica-seconds times each replica's saturation output rate: the denominator of utilisation."""
+    waiting_requests_mean: float = 0.0
+    """Requests waiting in-house, averaged over the window's control ticks."""
+    replicas_end: int = 0
+
+
+def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The q-th percentile (0-100) of values carrying these weights (inverted CDF)."""
+    keep = ~np.isnan(values)
+    values, weights = values[keep], weights[keep]
+    if len(values) == 0:
+        return math.nan
+    order = np.argsort(values, kind="stable")
+    cdf = np.cumsum(weights[order])
+    return float(values[order][min(np.searchsorted(cdf, q / 100 * cdf[-1]), len(values) - 1)])
+
+
+def summarise(
+    classes: list[RequestClass], windows: list[tuple[WindowResult, np.ndarray]]
+) -> tuple[dict[str, LatencySummary], float]:
+    """Latency percentiles and SLO attainment per class, and attainment over all classes, of windows
+    whose requests each stand for a share of the requests their window carries per class
+    (`(window, requests it carries by class)`)."""
+    cls, ttft, tpot, e2e, weight, rejected = [], [], [], [], [], []
+    for w, carried in windows:
+        offered = w.path != DEFERRED  # rejected requests count, as misses
+        counts = np.bincount(w.cls[offered], minlength=len(classes)).astype(float)
+        per_request = np.divide(carried, counts, out=np.zeros_like(counts), where=counts > 0)
+        cls.append(w.cls[offered])
+        ttft.append(w.ttft_s[offered])
+        tpot.append(w.tpot_s[offered])
+        e2e.append(w.e2e_s[offered])
+        weight.append(per_request[w.cls[offered]])
+        rejected.append(w.path[offered] == REJECTED)
+    c, ttft_s, tpot_s, e2e_s, wt, dropped = (np.concatenate(x) for x in (cls, ttft, tpot, e2e, weight, rejected))
+    out: dict[str, LatencySummary] = {}
+    met_weight = 0.0
+    for k, rc in enumerate(classes):
+        mine = c == k
+        if not mine.any():
+            continue
+        w = wt[mine]
+        target = rc.latency
+        within_tpot = np.isnan(tpot_s[mine]) | (tpot_s[mine] <= units.ms_to_seconds(target.tpot_ms))
+        ok = ~dropped[mine] & (ttft_s[mine] <= units.ms_to_seconds(target.ttft_ms)) & within_tpot
+        met_weight += float(w[ok].sum())
+        out[rc.name] = LatencySummary(
+            ttft_p50_ms=units.seconds_to_ms(weighted_percentile(ttft_s[mine], w, 50)),
+            ttft_p95_ms=units.seconds_to_ms(weighted_percentile(ttft_s[mine], w, 95)),
+            ttft_p99_ms=units.seconds_to_ms(weighted_percentile(ttft_s[mine], w, 99)),
+            tpot_p50_ms=units.seconds_to_ms(weighted_percentile(tpot_s[mine], w, 50)),
+            tpot_p95_ms=units.seconds_to_ms(weighted_percentile(tpot_s[mine], w, 95)),
+            tpot_p99_ms=units.seconds_to_ms(weighted_percentile(tpot_s[mine], w, 99)),
+            e2e_p50_ms=units.seconds_to_ms(weighted_percentile(e2e_s[mine], w, 50)),
+            e2e_p95_ms=units.seconds_to_ms(weighted_percentile(e2e_s[mine], w, 95)),
+            e2e_p99_ms=units.seconds_to_ms(weighted_percentile(e2e_s[mine], w, 99)),
+            slo_attainment=float(w[ok].sum() / w.sum()),
+        )
+    return out, met_weight / float(wt.sum()) if wt.sum() else math.nan

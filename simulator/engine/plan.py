@@ -1,0 +1,186 @@
+"""Rules both engines share: how a replica of a self-hosted option is shaped and loaded, which
+classes a hybrid keeps in-house, and which fleets follow the load.
+
+A self-hosted replica's work per request is its prefill time plus its share of decode steps at the
+largest batch that meets the class's time-per-output-token target and fits the KV cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simulator import catalog, privacy, units
+from simulator.perf.fit import Fitted
+from simulator.perf.step import POWERS_OF_TWO_PER_NODE, StepModel, prefill_pairs, step_model
+from simulator.scenario import ApiOption, HybridOption, RequestClass, Scenario, SelfHostOption
+from simulator.workload import TokenStats
+
+CONTEXT_QUANTILE = 0.99  # a replica must hold at least one request this long
+
+
+@dataclass(frozen=True)
+class ClassTokens:
+    """Expected tokens of one request of a class."""
+
+    input_mean: float
+    input_sq_mean: float
+    output_mean: float  # visible plus reasoning
+    cached_share: float
+    context_p99: float
+
+    @classmethod
+    def of(cls, c: RequestClass) -> ClassTokens:
+        i, o = TokenStats(c.input_tokens), TokenStats(c.output_tokens)
+        out = o.mean() + c.reasoning_tokens_per_request
+        ctx = i.quantile(CONTEXT_QUANTILE) + o.quantile(CONTEXT_QUANTILE) + c.reasoning_tokens_per_request
+        return cls(i.mean(), i.second_moment(), out, c.cached_input_share, ctx)
+
+
+@dataclass
+class Plan:
+    """How one replica serves a set of classes."""
+
+    replica: StepModel | None = None
+    batch: int = 1
+    step_s: float = 0.0
+    work_s: dict[str, float] = field(default_factory=dict)
+    """Seconds of replica time per request of each class."""
+    reasons: list[str] = field(default_factory=list)
+    class_reasons: dict[str, str] = field(default_factory=dict)
+
+
+def ceil(x: np.ndarray | float) -> np.ndarray:
+    # Loads computed as sums of floats land a hair above whole numbers; do not buy a GPU for that.
+    return np.ceil(np.asarray(x) - 1e-9)
+
+
+def autoscaled(option: SelfHostOption) -> bool:
+    """Rented by the hour on demand or spot, and told to follow the load; every other fleet is held."""
+    return option.procurement == "rent" and option.rent.autoscale and option.rent.tier in ("on_demand", "spot")
+
+
+def pinned_classes(scenario: Scenario, hybrid: HybridOption, api: ApiOption) -> list[str]:
+    """Classes a hybrid serves in-house: by sensitivity, by name, and every class the API would break a
+    privacy requirement for."""
+    return [
+        c.name
+        for c in scenario.workload.classes
+        if c.sensitivity in hybrid.in_house_sensitivity
+        or c.name in hybrid.in_house_classes
+        or privacy.class_violations(scenario, api, c.name)
+    ]
+
+
+def step_for(option: SelfHostOption, gpus: int, fitted: Fitted | None) -> StepModel:
+    """The step model of one replica of `gpus` GPUs: fitted to the option's measured file when there is one."""
+    p = option.perf
+    return step_model(
+        catalog.model(option.model),
+        catalog.gpu(option.gpu),
+        option.precision,
+        gpus,
+        fitted,
+        p.decode_bandwidth_efficiency,
+        p.prefill_compute_efficiency,
+        p.usable_memory_share,
+    )
+
+
+class Planner:
+    """Replica plans of a scenario's self-hosted options against its hourly rates (requests per second
+    by class, shape (months, 168)); `fits` holds each measured option's fit, read before the run."""
+
+    def __init__(self, scenario: Scenario, rates: Mapping[str, np.ndarray], fits: Mapping[str, Fitted]) -> None:
+        self.classes = {c.name: c for c in scenario.workload.classes}
+        self.tokens = {c.name: ClassTokens.of(c) for c in scenario.workload.classes}
+        self.rates = rates
+        self.fits = fits
+        self._steps: dict[tuple[str, int], StepModel] = {}
+
+    def step(self, option: SelfHostOption, gpus: int) -> StepModel:
+        key = (option.name, gpus)
+        if key not in self._steps:
+            self._steps[key] = step_for(option, gpus, self.fits.get(option.name))
+        return self._steps[key]
+
+    def plan(self, option: SelfHostOption, classes: list[str]) -> Plan:
+        """Replica shape, batch, and seconds of replica time per request of each class.
+
+        Without an explicit `gpus_per_replica`, every power of two up to one node that fits is
+        tried and the one that needs the fewest GPUs for this load wins: the smallest fit often
+        leaves too little KV cache for a useful batch.
+        """
+        if option.gpus_per_replica is not None:
+            return self._plan_for(option, classes, option.gpus_per_replica)
+        plans = [self._plan_for(option, classes, g) for g in POWERS_OF_TWO_PER_NODE]
+        fitting = [p for p in plans if p.replica is not None]
+        if not fitting:
+            return plans[-1]
+        util = option.perf.target_utilisation
+
+        def cost(p: Plan) -> tuple[bool, float, float]:
+            # Fewest GPUs at the peak hour (whole replicas, at least the minimum), then least GPU time.
+            assert p.replica is not None
+            load = sum(self.rates[c] * p.work_s[c] for c in classes)
+            replicas = max(float(ceil(np.max(load) / util)), option.min_replicas)
+            g = p.replica.gpus_per_replica
+            return bool(p.reasons), replicas * g, float(np.mean(load)) * g
+
+        return min(fitting, key=cost)
+
+    def _plan_for(self, option: SelfHostOption, classes: list[str], gpus: int) -> Plan:
+        model = catalog.model(option.model)
+        need_ctx = max((self.tokens[c].context_p99 for c in classes), default=0.0)
+        plan = Plan()
+        if need_ctx > model.context_tokens:
+            plan.reasons.append(
+                f"p99 request of {need_ctx:,.0f} tokens exceeds {model.name}'s {model.context_tokens:,}-token context"
+            )
+        step = self.step(option, gpus)
+        if step.kv_capacity_tokens < need_ctx:
+            plan.reasons.append(
+                f"{model.name} at {option.precision} with a {need_ctx:,.0f}-token request does not "
+                f"fit in {gpus} x {option.gpu} (set gpus_per_replica or a smaller precision)"
+            )
+            return plan
+        plan.replica = step
+        if not classes:
+            return plan
+        rates = np.array([self.rates[c].mean() for c in classes])
+        avg_ctx = float(
+            sum(
+                w * (self.tokens[c].input_mean + self.tokens[c].output_mean / 2)
+                for w, c in zip(rates / rates.sum(), classes, strict=True)
+            )
+        )
+        tpot_target_s = min(units.ms_to_seconds(self.classes[c].latency.tpot_ms) for c in classes)
+        batches = np.arange(1, option.perf.max_batch + 1)
+        steps = step.decode_step_s(batches, avg_ctx)
+        ok = (steps <= tpot_target_s) & (batches * avg_ctx <= step.kv_capacity_tokens)
+        if not ok.any():
+            plan.reasons.append(
+                f"one decode step takes {units.seconds_to_ms(float(steps[0])):.1f} ms, above the "
+                f"{units.seconds_to_ms(tpot_target_s):.0f} ms time-per-token target even alone"
+            )
+        plan.batch = int(batches[ok][-1]) if ok.any() else 1
+        plan.step_s = float(steps[plan.batch - 1])
+        for c in classes:
+            t = self.tokens[c]
+            cached = t.cached_share
+            prefill = step.prefill_s(t.input_mean * (1 - cached), t.input_sq_mean * (1 - cached**2) / 2)
+            plan.work_s[c] = prefill + t.output_mean * plan.step_s / plan.batch
+            p95 = TokenStats(self.classes[c].input_tokens).quantile(0.95)
+            new_tokens = p95 * (1 - cached)
+            idle_ttft_s = float(step.fixed_s(new_tokens)) + step.prefill_s(
+                new_tokens, float(prefill_pairs(p95, p95 * cached))
+            )
+            if idle_ttft_s > units.ms_to_seconds(self.classes[c].latency.ttft_ms):
+                plan.class_reasons[c] = (
+                    f"class {c!r}: prefill of a p95 prompt takes "
+                    f"{units.seconds_to_ms(idle_ttft_s):,.0f} ms in-house, above the "
+                    f"{self.classes[c].latency.ttft_ms:,.0f} ms TTFT target"
+                )
+        return plan

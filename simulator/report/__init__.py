@@ -1,0 +1,2 @@
+"""Reports for stakeholders: one set of figures and words, written as HTML, PDF, XLSX, Markdown, JSON
+and CSV. The dashboard draws the same figures."""

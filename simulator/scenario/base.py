@@ -1,0 +1,24 @@
+"""What every scenario section shares: strict fields, attribute docstrings, unique names."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Sensitivity = Literal["public", "internal", "confidential", "regulated"]
+SENSITIVITY_LEVELS: tuple[Sensitivity, ...] = ("public", "internal", "confidential", "regulated")
+
+
+class Section(BaseModel):
+    """A YAML section: unknown fields are errors, and every field documents itself."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+
+def check_unique(names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for n in names:
+        if n in seen:
+            raise ValueError(f"two {what}s are named {n!r}; rename one, names must be unique")
+        seen.add(n)
