@@ -369,7 +369,7 @@ def measurements() -> None:
     m = mf.load(ROOT / "measured" / choice)
     st.caption(
         f"{m.model.name} ({m.model.precision}{', random-weight proxy' if m.model.proxy else ''}) on "
-        f"{m.hardware.cpu_model}; {m.backend.name} {m.backend.version}; {m.created:%Y-%m-%d}"
+        f"{m.hardware.machine()}; {m.backend.name} {m.backend.version}; {m.created:%Y-%m-%d}"
     )
     fitted = pf.fit(m)
     recognised = pf.recognised_device(m)

@@ -13,6 +13,9 @@ from simulator.cli import main
 from simulator.errors import InputError
 from simulator.perf import fit as pf
 from simulator.perf import measured as mf
+from simulator.probe.importers import import_file
+
+from helpers import ROOT
 
 # What the probe's fingerprint reads on an H100 host (NVML's name for the SXM part).
 H100_HOST = mf.Hardware(
@@ -417,3 +420,58 @@ def test_guidellm_sweep_keeps_its_fixed_points_and_names_what_it_left_out(tmp_pa
     (tmp_path / "only-throughput.json").write_text(json.dumps(raw))
     assert main(["probe", "import", str(tmp_path / "only-throughput.json"), "--out", str(tmp_path / "x.json")]) == 2
     assert "strategy throughput: only fixed concurrencies and rates" in capsys.readouterr().err
+
+
+BATCHED_BENCH = FIXTURES / "llama-batched-bench-h200-llama-3.1-8b-proxy-f16.jsonl"
+
+
+def test_llama_batched_bench_jsonl_import_gives_a_decode_step_per_batch() -> None:
+    lines = [json.loads(line) for line in BATCHED_BENCH.read_text().splitlines() if line.strip()]
+    m = import_file(BATCHED_BENCH)
+    assert m.kind == "llama-batched-bench" and [p.batch for p in m.points] == [r["pl"] for r in lines]
+    for point, line in zip(m.points, lines, strict=True):
+        assert point.decode_step_ms == pytest.approx(1000 * line["t_tg"] / line["tg"], rel=1e-12)
+        assert point.decode_tok_per_s == line["speed_tg"] and point.prefill_tok_per_s == line["speed_pp"]
+        assert (point.prompt_tokens, point.gen_tokens) == (line["pp"], line["tg"])
+    assert [p.cold_start for p in m.points] == [True] + [False] * (len(lines) - 1)
+    assert m.settings["flash_attn"] == -1 and m.settings["n_ubatch"] == 512
+
+
+def _as_table(lines: list[dict]) -> str:
+    """The same run as llama-batched-bench prints it by default (its C format, widths and all)."""
+    first = lines[0]
+    head = (
+        f"main: n_kv_max = {first['n_kv_max']}, n_batch = {first['n_batch']}, n_ubatch = {first['n_ubatch']}, "
+        f"flash_attn = {first['flash_attn']}, is_pp_shared = 0, n_gpu_layers = 99, n_threads = 16, n_threads_batch = 16"
+    )
+    rows = [
+        "|    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s |",
+        "|-------|--------|------|--------|----------|----------|----------|----------|----------|----------|",
+    ]
+    for r in lines:
+        rows.append(
+            f"|{r['pp']:6d} | {r['tg']:6d} | {r['pl']:4d} | {r['n_kv']:6d} | {r['t_pp']:8.3f} | {r['speed_pp']:8.2f} | "
+            f"{r['t_tg']:8.3f} | {r['speed_tg']:8.2f} | {r['t']:8.3f} | {r['speed']:8.2f} |"
+        )
+    return "\n".join(["llama.cpp build info ...", head, "", *rows, "", "llama_perf_context_print: ..."]) + "\n"
+
+
+def test_llama_batched_bench_table_reads_like_its_jsonl(tmp_path: Path) -> None:
+    lines = [json.loads(line) for line in BATCHED_BENCH.read_text().splitlines() if line.strip()]
+    table = tmp_path / "h200-bench.txt"
+    table.write_text(_as_table(lines))
+    from_table, from_jsonl = import_file(table), import_file(BATCHED_BENCH)
+    assert from_table.settings["flash_attn"] == -1 and from_table.settings["n_ubatch"] == 512
+    for a, b in zip(from_table.points, from_jsonl.points, strict=True):
+        assert a.batch == b.batch and a.cold_start == b.cold_start
+        assert a.decode_step_ms == pytest.approx(b.decode_step_ms, abs=0.5e-3 / 128 * 1000)  # t_tg printed to 1 ms
+
+
+def test_the_bundled_h200_file_is_the_shared_run_on_an_h200() -> None:
+    # The bundled file is `probe import` of that run with --device h200: recognised, and at the roofline
+    # share the measurement's own notes give (batch-1 step 5.92 ms for 16.06 GB: 56% of 4.8 TB/s).
+    m = mf.load(ROOT / "measured" / "h200-llama-3.1-8b-proxy-f16-batched-bench.json")
+    assert [p.decode_step_ms for p in m.points] == [p.decode_step_ms for p in import_file(BATCHED_BENCH).points]
+    assert pf.recognised_device(m).name == "h200" and m.model.catalogue_name == "llama-3.1-8b-instruct"
+    check = pf.against_roofline(m, pf.fit(m))
+    assert check.decode_bandwidth_efficiency == pytest.approx(0.56, abs=0.01)

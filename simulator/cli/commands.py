@@ -240,15 +240,21 @@ def probe(args: argparse.Namespace) -> int:
             raise InputError(str(out), "", f"partial: {measured.fault}", "fix the server and run the sweep again")
         return EXIT_OK
     if args.probe == "import":
-        from simulator.probe.importers import import_files
+        from simulator.probe.importers import import_files, on_device
 
         measured = import_files(args.files)
-        # What the tool does not record about the model, so that the fit can be set against a roofline.
+        # What the tool does not record, so that the fit stands for a catalogue model on a catalogue device.
         model = {"precision": args.precision} if args.precision else {}
         if args.catalogue_name:
             shape = catalog.model(args.catalogue_name, "--catalogue-name")
             model |= {"catalogue_name": shape.name, "parameters": shape.total_params_b * units.PARAMS_PER_BILLION}
         measured = measured.model_copy(update={"model": measured.model.model_copy(update=model)})
+        if args.device:
+            measured = on_device(measured, catalog.gpu(args.device, "--device"))
+        if args.backend_version:
+            measured.backend.version = args.backend_version
+        if args.note:
+            measured.settings["note"] = args.note
         out = Path(args.out) if args.out else MEASURED_DIR / f"{Path(args.files[0]).stem}-{measured.kind}.json"
         mf.save(measured, out)
         print(f"{out}: {len(measured.points)} points imported from {measured.kind}")

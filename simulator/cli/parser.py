@@ -129,12 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--api-key-env", help="environment variable holding the API key (never written)")
     q.add_argument("--out", help="measured file to write")
     q.set_defaults(func=commands.probe)
-    q = probes.add_parser("import", help="turn llama-bench, GuideLLM or vllm bench serve results into a measured file")
+    q = probes.add_parser(
+        "import",
+        help="turn llama-bench, llama-batched-bench, GuideLLM or vllm bench serve results into a measured file",
+    )
     q.add_argument(
         "files", nargs="+", metavar="FILE", help="results of one tool and model (vllm bench serve: a file a point)"
     )
     q.add_argument("--catalogue-name", help="the catalogue model served (its parameter count), when the file lacks it")
     q.add_argument("--precision", help="the weight format served (fp16, fp8, q4_0, ...), when the file lacks it")
+    q.add_argument("--device", help="catalogue GPU or CPU class it ran on, when the file lacks it")
+    q.add_argument("--backend-version", help="the tool's version or build, when the file lacks it")
+    q.add_argument("--note", help="how it was built or run, kept in the file's settings")
     q.add_argument("--out", help="measured file to write")
     q.set_defaults(func=commands.probe)
     q = probes.add_parser("show", help="print a measured file's curve, fit, residuals and roofline efficiency")

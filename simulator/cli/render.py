@@ -169,7 +169,7 @@ def measured(measured: Measured, console: Console, device: catalog.Gpu | None) -
         fit, why = None, e.problem
     table = Table(
         title=f"{measured.model.name} ({measured.model.precision}{', proxy' if measured.model.proxy else ''})"
-        f" on {measured.hardware.cpu_model}, {measured.backend.name} {measured.backend.version}"
+        f" on {measured.hardware.machine()}, {measured.backend.name} {measured.backend.version}"
     )
     for c in (
         "batch",

@@ -18,6 +18,8 @@ from simulator.errors import InputError
 from simulator.perf.measured import Measured, load
 
 CONTEXT_SPREAD_TO_FIT_KV = 0.25  # contexts must differ by a quarter of their mean to separate b_kv
+# Sweeps that drive llama.cpp's batches directly (its lone-sequence path is a different kernel).
+IN_PROCESS_LLAMA_CPP = ("llamacpp", "llama-batched-bench")
 
 
 class Fit(BaseModel):
@@ -56,9 +58,9 @@ def fit(measured: Measured) -> Fit:
     The prefill coefficient is the measured prefill time per prompt token beyond `b0`.
 
     llama.cpp runs a lone sequence through matrix-vector kernels that are faster per token than its
-    batched path, so for in-process sweeps with at least two larger batches the batch-1 point is
-    shown but not fitted; the simulator then treats a lone request at the batched pace (slower, so
-    on the safe side).
+    batched path, so for its batch sweeps (the probe's own, llama-batched-bench) with at least two
+    larger batches the batch-1 point is shown but not fitted; the simulator then treats a lone
+    request at the batched pace (slower, so on the safe side). A prefill timed cold is not fitted.
     """
     rows, times = [], []
     for batch, step_ms, context in decode_points(measured):
@@ -68,7 +70,8 @@ def fit(measured: Measured) -> Fit:
         raise InputError("", "points", f"{len(rows)} decode point(s) to fit", "sweep at least two batch sizes")
     a_all, y_all = np.array(rows), np.array(times)
     batched = a_all[:, 1] >= 2
-    use = batched if measured.kind == "llamacpp" and batched.sum() >= 2 else np.ones(len(rows), dtype=bool)
+    in_process = measured.kind in IN_PROCESS_LLAMA_CPP
+    use = batched if in_process and batched.sum() >= 2 else np.ones(len(rows), dtype=bool)
     a, y = a_all[use], y_all[use]
     contexts = a[:, 2] / a[:, 1]
     b_kv = 0.0
@@ -80,7 +83,7 @@ def fit(measured: Measured) -> Fit:
         b0, b_decode, b_kv = float(coef[0]), float(coef[1]), 0.0
     b0 = max(b0, 0.0)
     predicted = b0 + a_all[:, 1] * b_decode + a_all[:, 2] * b_kv
-    prefill = [p for p in measured.points if p.prefill_tok_per_s]
+    prefill = [p for p in measured.points if p.prefill_tok_per_s and not p.cold_start]
     if prefill:
         per_token = [1 / p.prefill_tok_per_s - b0 / p.prompt_tokens for p in prefill]  # type: ignore[operator]
         b_prefill = max(float(np.median(per_token)), 0.0)

@@ -41,6 +41,10 @@ class Hardware(_Record):
     gpus: list[GpuInfo] = []
     platform: str
 
+    def machine(self) -> str:
+        """The machine in words: its GPUs, else its CPU."""
+        return f"{len(self.gpus)} x {self.gpus[0].name}" if self.gpus else self.cpu_model
+
 
 class Backend(_Record):
     name: str
@@ -72,12 +76,20 @@ class Point(_Record):
     decode_step_ms: float | None = None
     """Median time of one decode step of the whole batch."""
     ttft_p50_ms: float | None = None
+    ttft_p90_ms: float | None = None
     ttft_p95_ms: float | None = None
+    ttft_p99_ms: float | None = None
     tpot_p50_ms: float | None = None
+    tpot_p90_ms: float | None = None
     tpot_p95_ms: float | None = None
+    tpot_p99_ms: float | None = None
     itl_p50_ms: float | None = None
+    itl_p90_ms: float | None = None
+    itl_p99_ms: float | None = None
     e2e_p50_ms: float | None = None
+    e2e_p90_ms: float | None = None
     e2e_p95_ms: float | None = None
+    e2e_p99_ms: float | None = None
     output_tok_per_s: float | None = None
     total_tok_per_s: float | None = None
     errors: int = 0
@@ -85,11 +97,13 @@ class Point(_Record):
     """Raw samples behind the medians and percentiles, by name and unit."""
     other_cpu_share: float | None = None
     noisy: bool = False
+    cold_start: bool = False
+    """The prefill time includes the device's first run (kernels loaded, caches cold): shown, not fitted."""
 
 
 class Measured(_Record):
     schema_version: Literal[2] = SCHEMA_VERSION
-    kind: Literal["llamacpp", "openai", "llama-bench", "vllm-bench-serve", "guidellm"]
+    kind: Literal["llamacpp", "openai", "llama-bench", "llama-batched-bench", "vllm-bench-serve", "guidellm"]
     created: dt.datetime
     hardware: Hardware
     backend: Backend

@@ -4,21 +4,116 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from simulator import units
+from simulator import catalog, units
 from simulator.errors import InputError
 from simulator.files import read_text
 from simulator.perf import measured as mf
 
+# llama-batched-bench's Markdown table (its default output) and the settings line above it.
+BATCHED_BENCH_COLUMNS = ("pp", "tg", "pl", "n_kv", "t_pp", "speed_pp", "t_tg", "speed_tg", "t", "speed")
+BATCHED_BENCH_HEADER = re.compile(r"^\|\s*PP\s*\|\s*TG\s*\|\s*B\s*\|\s*N_KV\s*\|")
+BATCHED_BENCH_SETTINGS = ("n_kv_max", "n_batch", "n_ubatch", "flash_attn", "is_pp_shared", "n_gpu_layers", "n_threads")
+
 
 def _read(path: Path) -> Any:
+    """A result file's data: JSON, JSON lines, or llama-batched-bench's Markdown table."""
+    text = read_text(path)
     try:
-        return json.loads(read_text(path))
+        return json.loads(text)
     except json.JSONDecodeError as e:
+        rows = _json_lines(text) or _batched_bench_table(text)
+        if rows:
+            return rows
         raise InputError(str(path), f"line {e.lineno}", f"not JSON: {e.msg}", "give the tool's JSON output") from None
+
+
+def _json_lines(text: str) -> list[dict[str, Any]] | None:
+    lines = [line for line in text.splitlines() if line.strip()]
+    try:
+        rows = [json.loads(line) for line in lines]
+    except json.JSONDecodeError:
+        return None
+    return rows if rows and all(isinstance(r, dict) for r in rows) else None
+
+
+def _batched_bench_table(text: str) -> list[dict[str, Any]] | None:
+    """The rows of llama-batched-bench's table, each with the settings its `main:` line printed."""
+    settings: dict[str, Any] = {}
+    rows: list[dict[str, Any]] = []
+    in_table = False
+    for line in text.splitlines():
+        if "n_kv_max" in line and "=" in line:
+            for key, value in re.findall(r"(\w+)\s*=\s*(-?\d+)", line):
+                settings[key] = int(value)
+        elif BATCHED_BENCH_HEADER.match(line.strip()):
+            in_table = True
+        elif in_table and line.strip().startswith("|") and not line.strip().startswith("|-"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if len(cells) != len(BATCHED_BENCH_COLUMNS):
+                return None
+            rows.append({**settings, **dict(zip(BATCHED_BENCH_COLUMNS, map(float, cells), strict=True))})
+    return rows or None
+
+
+def _file_time(path: Path) -> dt.datetime:
+    """When a tool that records no time wrote its file."""
+    return dt.datetime.fromtimestamp(int(path.stat().st_mtime), dt.UTC)
+
+
+def llama_batched_bench(path: Path, rows: list[dict[str, Any]]) -> mf.Measured:
+    """llama-batched-bench (`--output-format jsonl`, or its Markdown table): a point per `pl`.
+
+    Each line prefills `pl` sequences of `pp` tokens, then runs `tg` decode steps of `pl` tokens, so
+    one decode step of the batch takes `t_tg / tg`. The first line's prefill includes the device's
+    first run and is flagged (shown, not fitted). The tool records no hardware: give `--device`.
+    """
+    points = []
+    for k, r in enumerate(rows):
+        pl, pp, tg, t_tg = int(r["pl"]), int(r["pp"]), int(r["tg"]), float(r["t_tg"])
+        if pl < 1 or tg < 1 or not t_tg > 0:
+            raise ValueError(f"line {k + 1}: pl, tg and t_tg must be positive")
+        points.append(
+            mf.Point(
+                batch=pl,
+                prompt_tokens=pp,
+                gen_tokens=tg,
+                prefill_tok_per_s=float(r["speed_pp"]),
+                decode_tok_per_s=float(r["speed_tg"]),
+                decode_step_ms=units.seconds_to_ms(t_tg / tg),
+                cold_start=k == 0,
+            )
+        )
+    first = rows[0]
+    return mf.Measured(
+        kind="llama-batched-bench",
+        created=_file_time(path),
+        hardware=_not_recorded("llama-batched-bench", "the machine it ran on"),
+        backend=mf.Backend(name="llama.cpp llama-batched-bench", version="not recorded"),
+        model=mf.ModelInfo(name=path.stem, precision="unknown", proxy="proxy" in path.stem),
+        settings={
+            **{k: int(first[k]) for k in BATCHED_BENCH_SETTINGS if k in first},
+            "source_file": path.name,
+        },
+        points=points,
+    )
+
+
+def on_device(measured: mf.Measured, device: catalog.Gpu) -> mf.Measured:
+    """The file's hardware as the catalogue device it ran on, for a tool that records none."""
+    gpus = [mf.GpuInfo(name=(device.nvml_names or [device.display_name])[0], memory_gb=device.spec.memory_gb)]
+    hardware = mf.Hardware(
+        cpu_model=measured.hardware.cpu_model,
+        cpu_cores=device.cpu_cores or measured.hardware.cpu_cores,
+        memory_gb=measured.hardware.memory_gb,
+        gpus=[] if device.cpu_cores else gpus,
+        platform=f"given as {device.name} when imported",
+    )
+    return measured.model_copy(update={"hardware": hardware})
 
 
 def llama_bench(path: Path, data: list[dict[str, Any]]) -> mf.Measured:
@@ -89,9 +184,9 @@ def _model_name(served: str) -> str:
     return served.rsplit("/", 1)[-1].removesuffix(".gguf")
 
 
-def _served_by(tool: str) -> mf.Hardware:
-    """A server benchmark's hardware: the client tools record none of the server's."""
-    return mf.Hardware(cpu_model=f"not recorded by {tool}", cpu_cores=0, memory_gb=0.0, platform="the server measured")
+def _not_recorded(tool: str, platform: str = "the server measured") -> mf.Hardware:
+    """The hardware of a tool that records none (a server benchmark's client records none of the server's)."""
+    return mf.Hardware(cpu_model=f"not recorded by {tool}", cpu_cores=0, memory_gb=0.0, platform=platform)
 
 
 def _percentile(metric: dict[str, Any], p: str) -> float | None:
@@ -157,7 +252,7 @@ def guidellm(path: Path, data: dict[str, Any]) -> mf.Measured:
     return mf.Measured(
         kind="guidellm",
         created=dt.datetime.fromtimestamp(first["start_time"], dt.UTC).replace(microsecond=0),
-        hardware=_served_by("GuideLLM"),
+        hardware=_not_recorded("GuideLLM"),
         backend=mf.Backend(
             name=f"OpenAI-compatible server at {worker['backend_target']} (GuideLLM)", version="unknown"
         ),
@@ -214,7 +309,7 @@ def vllm_bench_serve(path: Path, data: dict[str, Any]) -> mf.Measured:
     return mf.Measured(
         kind="vllm-bench-serve",
         created=dt.datetime.strptime(data["date"], "%Y%m%d-%H%M%S").replace(tzinfo=dt.UTC),
-        hardware=_served_by("vllm bench serve"),
+        hardware=_not_recorded("vllm bench serve"),
         backend=mf.Backend(
             # `vllm bench serve` names the API `endpoint_type`; the older script called it `backend`.
             name=f"OpenAI-compatible server ({data.get('endpoint_type') or data['backend']} API, vllm bench serve)",
@@ -228,6 +323,7 @@ def vllm_bench_serve(path: Path, data: dict[str, Any]) -> mf.Measured:
 
 IMPORTERS: dict[str, Callable[[Path, Any], mf.Measured]] = {
     "llama-bench": llama_bench,
+    "llama-batched-bench": llama_batched_bench,
     "guidellm": guidellm,
     "vllm-bench-serve": vllm_bench_serve,
 }
@@ -236,6 +332,8 @@ IMPORTERS: dict[str, Callable[[Path, Any], mf.Measured]] = {
 def detect(data: Any) -> str | None:
     if isinstance(data, list) and data and isinstance(data[0], dict) and "avg_ts" in data[0]:
         return "llama-bench"
+    if isinstance(data, list) and data and isinstance(data[0], dict) and {"pl", "t_tg", "tg"} <= data[0].keys():
+        return "llama-batched-bench"
     benchmarks = data.get("benchmarks") if isinstance(data, dict) else None
     first = benchmarks[0] if isinstance(benchmarks, list) and benchmarks else None
     if isinstance(first, dict) and first.get("type_") == "generative_benchmark":
@@ -248,13 +346,16 @@ def detect(data: Any) -> str | None:
 def import_file(path: str | Path) -> mf.Measured:
     path = Path(path)
     data = _read(path)
+    if isinstance(data, dict) and "t_tg" in data:  # llama-batched-bench JSON lines, one line long
+        data = [data]
     kind = detect(data)
     if kind is None:
         raise InputError(
             str(path),
             "",
             "not a result file this version can import",
-            "give llama-bench -o json, GuideLLM 0.3 JSON or vllm bench serve --save-result JSON",
+            "give llama-bench -o json, llama-batched-bench output (jsonl or its table), GuideLLM 0.3 JSON "
+            "or vllm bench serve --save-result JSON",
         )
     try:
         return IMPORTERS[kind](path, data)
