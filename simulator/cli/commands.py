@@ -219,26 +219,7 @@ def probe(args: argparse.Namespace) -> int:
         print(f"{out}: {len(measured.points)} points" + (f" (partial: {measured.fault})" if measured.partial else ""))
         return EXIT_OK
     if args.probe == "openai":
-        from simulator.probe.openai import probe as probe_openai
-
-        measured = probe_openai(
-            args.base_url,
-            args.model,
-            args.concurrency,
-            args.rates,
-            args.prompt_tokens,
-            args.gen_tokens,
-            args.duration_s,
-            args.api_key_env,
-        )
-        stem = args.model.replace("/", "_")
-        out = Path(args.out) if args.out else MEASURED_DIR / f"{stem}-{measured.created:%Y%m%d-%H%M%S}.json"
-        mf.save(measured, out)
-        print(f"{out}: {len(measured.points)} points")
-        if measured.partial:
-            # The points measured before the fault are saved; the run still failed.
-            raise InputError(str(out), "", f"partial: {measured.fault}", "fix the server and run the sweep again")
-        return EXIT_OK
+        return _probe_openai(args)
     if args.probe == "import":
         from simulator.probe.importers import import_files, on_device
 
@@ -315,4 +296,63 @@ def report(args: argparse.Namespace) -> int:
     data = gather(load_scenario(args.scenario), args.scenario, args.engine)
     for path in write(data, args.out, formats, Path(args.scenario).stem):
         print(path)
+    return EXIT_OK
+
+
+def _probe_openai(args: argparse.Namespace) -> int:
+    """Sweep a server, saving the file after every point; SIGINT or SIGTERM ends it with those points kept."""
+    import datetime as dt
+    import signal
+    import threading
+
+    from simulator.probe.openai import Load
+    from simulator.probe.openai import probe as probe_openai
+
+    stem = args.model.replace("/", "_")
+    out = Path(args.out) if args.out else MEASURED_DIR / f"{stem}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.json"
+    stop = threading.Event()
+    received: list[str] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    def saved(measured: mf.Measured) -> None:
+        mf.save(measured, out)
+        p = measured.points[-1]
+        where = f"concurrency {p.concurrency}" if p.concurrency else f"{p.rate_rps:g} requests/s"
+        ttft = f"{p.ttft_p50_ms:,.0f} ms" if p.ttft_p50_ms is not None else "-"
+        print(
+            f"point {len(measured.points)}: {where}: {len(p.samples.get('ttft_ms', []))} requests done, "
+            f"{p.errors} errors, TTFT p50 {ttft}, {p.output_tok_per_s or 0:,.1f} output tok/s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    load = Load(
+        prompt_tokens=args.prompt_tokens,
+        gen_tokens=args.gen_tokens,
+        duration_s=args.duration_s,
+        num_prompts=args.num_prompts,
+        burstiness=args.burstiness,
+        request_timeout_s=args.request_timeout_s,
+        endpoint=args.endpoint,
+        ignore_eos=args.ignore_eos,
+    )
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        measured = probe_openai(
+            args.base_url, args.model, args.concurrency, args.rates, load, args.api_key_env, saved, stop
+        )
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    mf.save(measured, out)
+    if received:
+        print(f"{out}: stopped by {received[0]}; the {len(measured.points)} finished points are kept", file=sys.stderr)
+        return 128 + int(getattr(signal, received[0]))
+    print(f"{out}: {len(measured.points)} points")
+    if measured.partial:
+        # The points measured before the fault are saved; the run still failed.
+        raise InputError(str(out), "", f"partial: {measured.fault}", "fix the server and run the sweep again")
     return EXIT_OK

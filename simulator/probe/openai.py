@@ -1,27 +1,34 @@
 """Load any OpenAI-compatible server (vLLM, llama.cpp's server, SGLang, TGI, Ollama) and measure it.
 
-Each request streams a chat completion and records the time to the first content token, the gaps
+Each request streams a chat or text completion and records the time to the first token, the gaps
 between tokens, and the end. Token counts come from the server's `usage` (the stream asks for it:
-vLLM, SGLang and llama.cpp's llama-server send it), and from the streamed content chunks only for a
-server that sends none, which the measured file then says. Every prompt starts with a fresh random
-nonce, so a server's prefix cache cannot fake a short TTFT. A sweep point is either closed-loop (N
-clients, each sending the next request when the last one ends) or open-loop (Poisson arrivals at a
-rate). The API key is read from an environment variable and goes only into the request header.
+vLLM, SGLang and llama.cpp's llama-server send it), and from the streamed chunks only for a server
+that sends none, which the measured file then says.
+
+Prompts are sized in the server's tokens: through its `/tokenize` endpoint where it has one (vLLM,
+llama-server), as token ids on the completions endpoint, or else by words per token calibrated
+from the `usage` of two requests sent before the sweep. Every prompt of a sweep is unique (a
+sweep nonce and the request's number lead it), so a prefix cache cannot answer a repeat.
+
+A sweep point is closed-loop (N clients, each sending the next request when the last one ends) or
+open-loop (arrivals at a rate, Gamma-distributed gaps of shape `burstiness`: 1 is Poisson), for a
+duration or a fixed number of prompts that all complete. After every point the caller gets the
+file so far (`partial` until the sweep ends), so a sweep stopped midway keeps what it measured. The
+API key is read from an environment variable and goes only into the request header.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import http.client
-import json
+import itertools
 import os
-import ssl
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from typing import Literal
 
 import numpy as np
 
@@ -29,8 +36,8 @@ from simulator import units
 from simulator.errors import InputError
 from simulator.perf import measured as mf
 from simulator.probe.fingerprint import fingerprint
+from simulator.probe.openai_client import Client, Sample, ServerError, public_url
 
-TIMEOUT_S = 120.0
 WORDS = (
     "river",
     "copper",
@@ -49,21 +56,30 @@ WORDS = (
     "prism",
     "ledger",
 )
+CALIBRATION_WORDS = (16, 80)  # two prompt sizes that fix words-per-token and the template's overhead
+TOKEN_ID_RANGE = (100, 1100)  # ids every tokenizer of a real model has, clear of its special tokens
+PERCENTILES = (50, 90, 95, 99)
 
 
-class ServerError(Exception):
-    """The server could not be reached or refused the probe: ends the sweep."""
+class Stopped(Exception):
+    """The sweep was asked to stop (a signal): the points measured so far are kept."""
 
 
-@dataclass
-class Sample:
-    ttft_s: float
-    e2e_s: float
-    gaps_s: list[float]
-    prompt_tokens: int | None
-    completion_tokens: int
-    counted_by: str
-    """'usage' (the server's count) or 'chunks' (streamed content chunks, when the server sends no usage)."""
+@dataclass(frozen=True)
+class Load:
+    """How every point of a sweep loads the server."""
+
+    prompt_tokens: int = 128
+    gen_tokens: int = 64
+    duration_s: float = 30.0
+    num_prompts: int | None = None
+    """A fixed count of requests a point, all completed (as `vllm bench serve`); else `duration_s`."""
+    burstiness: float = 1.0
+    request_timeout_s: float = 120.0
+    endpoint: Literal["chat", "completions"] = "chat"
+    ignore_eos: bool = False
+    """Ask for the full output length (`ignore_eos`, `min_tokens`), as vLLM and llama-server accept."""
+    seed: int = 0
 
 
 @dataclass
@@ -73,113 +89,68 @@ class _Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class Client:
-    def __init__(self, base_url: str, model: str, api_key: str | None) -> None:
-        parts = urlsplit(base_url.rstrip("/"))
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InputError(
-                "--base-url", base_url, "expected http(s)://host[:port]/v1", "e.g. http://127.0.0.1:8000/v1"
-            )
-        self.https = parts.scheme == "https"
-        self.host, self.port = parts.hostname, parts.port or (443 if self.https else 80)
-        self.path = parts.path + "/chat/completions"
-        self.model = model
-        self.headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if api_key:
-            self.headers["Authorization"] = f"Bearer {api_key}"
+class Prompts:
+    """Unique prompts of about `tokens` of the server's tokens, and how they were sized."""
 
-    def _connection(self) -> http.client.HTTPConnection:
-        if self.https:
-            return http.client.HTTPSConnection(
-                self.host, self.port, timeout=TIMEOUT_S, context=ssl.create_default_context()
-            )
-        return http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT_S)
+    def __init__(self, client: Client, load: Load, rng: np.random.Generator) -> None:
+        self.load = load
+        self.sweep = f"{rng.integers(1 << 40):x}"
+        self.numbers = itertools.count()
+        self.seed = load.seed
+        self.overhead, self.per_word = 0.0, 1.0
+        if load.endpoint == "completions":
+            self.method = "token ids"
+            return
+        counts = [client.tokenize(self._text(n, f"calibration-{n}")) for n in CALIBRATION_WORDS]
+        if all(c is not None for c in counts):
+            self.method = "tokenize"
+            self._fit(counts)  # type: ignore[arg-type]
+            return
+        # No tokenizer: the server's own count of two prompts of known length, sent before the sweep.
+        samples = [client.complete(self._text(n, f"calibration-{n}"), 2) for n in CALIBRATION_WORDS]
+        if all(s.prompt_tokens is not None for s in samples):
+            self.method = "usage calibration"
+            self._fit([s.prompt_tokens for s in samples])  # type: ignore[misc]
+        else:
+            self.method = "words (the server reports no token counts)"
 
-    def complete(self, prompt: str, max_tokens: int) -> Sample:
-        body = json.dumps(
-            {
-                "model": self.model,
-                "messages": [{"role": "user", "content": prompt}],
-                "max_tokens": max_tokens,
-                "temperature": 0,
-                "stream": True,
-                "stream_options": {"include_usage": True},
-            }
-        )
-        conn = self._connection()
-        start = time.perf_counter()
-        try:
-            try:
-                conn.request("POST", self.path, body=body, headers=self.headers)
-                response = conn.getresponse()
-            except ssl.SSLError as e:
-                raise ServerError(f"TLS failed: {e.reason or e}") from None
-            except OSError as e:
-                raise ServerError(f"cannot reach {self.host}:{self.port}: {e.strerror or e}") from None
-            if response.status in (401, 403):
-                raise ServerError(f"authentication failed (HTTP {response.status}); set --api-key-env")
-            if response.status == 404:
-                raise ServerError(f"no chat completions at {self.path} (HTTP 404); check --base-url and --model")
-            if response.status >= 400:
-                raise RuntimeError(f"HTTP {response.status}: {response.read(200).decode(errors='replace')}")
-            first = None
-            last = start
-            chunks = 0
-            gaps: list[float] = []
-            usage = None
-            for raw in response:
-                line = raw.decode(errors="replace").strip()
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                try:
-                    chunk = json.loads(data)
-                except json.JSONDecodeError:
-                    raise RuntimeError(f"malformed stream chunk: {data[:80]!r}") from None
-                if chunk.get("usage"):
-                    usage = chunk["usage"]
-                choices = chunk.get("choices") or []
-                if choices and (choices[0].get("delta") or {}).get("content"):
-                    chunks += 1
-                    now = time.perf_counter()
-                    if first is None:
-                        first = now
-                    else:
-                        gaps.append(now - last)
-                    last = now
-            end = time.perf_counter()
-        except (TimeoutError, ConnectionError, http.client.HTTPException) as e:
-            raise RuntimeError(f"stream broke: {e}") from None
-        finally:
-            conn.close()
-        if first is None:
-            raise RuntimeError("the stream carried no content")
-        if usage:
-            return Sample(
-                first - start, end - start, gaps, int(usage["prompt_tokens"]), int(usage["completion_tokens"]), "usage"
-            )
-        return Sample(first - start, end - start, gaps, None, chunks, "chunks")
+    def _fit(self, counts: list[int]) -> None:
+        (w0, w1), (t0, t1) = CALIBRATION_WORDS, counts
+        self.per_word = max((t1 - t0) / (w1 - w0), 0.1)
+        self.overhead = t0 - self.per_word * w0
+
+    def _text(self, words: int, tag: str) -> str:
+        rng = np.random.default_rng([self.seed, len(tag), words])
+        return f"[{self.sweep}-{tag}] Repeat these words: " + " ".join(rng.choice(WORDS, size=max(words, 1)))
+
+    def next(self) -> str | list[int]:
+        k = next(self.numbers)
+        if self.method == "token ids":
+            rng = np.random.default_rng([self.seed, k])
+            lo, hi = TOKEN_ID_RANGE
+            lead = [lo + (k // (hi - lo) ** i) % (hi - lo) for i in range(3)]  # the request's number, unique
+            return lead + rng.integers(lo, hi, max(self.load.prompt_tokens - len(lead), 0)).tolist()
+        words = round((self.load.prompt_tokens - self.overhead) / self.per_word)
+        rng = np.random.default_rng([self.seed, k])
+        return f"[{self.sweep}-{k}] Repeat these words: " + " ".join(rng.choice(WORDS, size=max(words, 1)))
 
 
-def _prompt(rng: np.random.Generator, words: int) -> str:
-    nonce = f"{rng.integers(1 << 62):x}"
-    return f"[{nonce}] Repeat these words: " + " ".join(rng.choice(WORDS, size=max(words, 1)))
-
-
-def _one(client: Client, run: _Run, rng: np.random.Generator, prompt_tokens: int, gen_tokens: int) -> None:
+def _one(client: Client, run: _Run, prompt: str | list[int], load: Load) -> None:
     try:
-        sample = client.complete(_prompt(rng, prompt_tokens), gen_tokens)
-    except RuntimeError as e:
+        sample = client.complete(prompt, load.gen_tokens, load.endpoint, load.ignore_eos)
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:
         with run.lock:
-            run.errors.append(str(e))
+            run.errors.append(str(e)[:200])
         return
     with run.lock:
         run.samples.append(sample)
 
 
-def _point(run: _Run, wall_s: float, prompt_words: int, **where: float | int) -> mf.Point:
+def _percentiles(name: str, values: list[float]) -> dict[str, float]:
+    return {f"{name}_p{p}_ms": float(np.percentile(values, p)) for p in PERCENTILES} if values else {}
+
+
+def _point(run: _Run, wall_s: float, asked_tokens: int, **where: float | int) -> mf.Point:
     if not run.samples:
         raise ServerError(f"every request failed: {run.errors[0] if run.errors else 'no request finished'}")
     s = run.samples
@@ -189,22 +160,64 @@ def _point(run: _Run, wall_s: float, prompt_words: int, **where: float | int) ->
     itl = [units.seconds_to_ms(g) for x in s for g in x.gaps_s]
     out_tokens = sum(x.completion_tokens for x in s)
     prompts = [x.prompt_tokens for x in s if x.prompt_tokens is not None]
+    percentiles = {**_percentiles("ttft", ttft), **_percentiles("tpot", tpot), **_percentiles("e2e", e2e)}
+    percentiles |= {k: v for k, v in _percentiles("itl", itl).items() if not k.startswith("itl_p95")}
     return mf.Point(
-        prompt_tokens=statistics.mean(prompts) if prompts else float(prompt_words),
+        prompt_tokens=statistics.mean(prompts) if prompts else float(asked_tokens),
         gen_tokens=statistics.mean(x.completion_tokens for x in s),
-        ttft_p50_ms=float(np.percentile(ttft, 50)),
-        ttft_p95_ms=float(np.percentile(ttft, 95)),
-        tpot_p50_ms=float(np.percentile(tpot, 50)) if tpot else None,
-        tpot_p95_ms=float(np.percentile(tpot, 95)) if tpot else None,
-        itl_p50_ms=float(np.percentile(itl, 50)) if itl else None,
-        e2e_p50_ms=float(np.percentile(e2e, 50)),
-        e2e_p95_ms=float(np.percentile(e2e, 95)),
         output_tok_per_s=out_tokens / wall_s,
         total_tok_per_s=(out_tokens + sum(prompts)) / wall_s if prompts else None,
         errors=len(run.errors),
         samples={"ttft_ms": ttft, "e2e_ms": e2e, "tpot_ms": tpot},
+        **percentiles,
         **where,
     )
+
+
+def _closed_loop(client: Client, prompts: Prompts, load: Load, clients: int, stop: threading.Event) -> _Run:
+    run = _Run()
+    start = time.perf_counter()
+    left = itertools.count(load.num_prompts or 0, -1)  # shared by the clients of a fixed-count point
+
+    def client_loop() -> None:
+        while not stop.is_set():
+            if load.num_prompts is None:
+                if time.perf_counter() - start >= load.duration_s:
+                    return
+            elif next(left) <= 0:
+                return
+            _one(client, run, prompts.next(), load)
+
+    with ThreadPoolExecutor(clients) as pool:
+        for future in [pool.submit(client_loop) for _ in range(clients)]:
+            future.result()
+    return run
+
+
+def arrival_times(rate: float, burstiness: float, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Seconds from the start of `count` arrivals at `rate`: Gamma gaps of shape `burstiness` and mean
+    1 / rate, as `vllm bench serve --burstiness` draws them (1 is Poisson; below 1 burstier)."""
+    return np.cumsum(rng.gamma(burstiness, 1 / (rate * burstiness), count))
+
+
+def _open_loop(
+    client: Client, prompts: Prompts, load: Load, rate: float, rng: np.random.Generator, stop: threading.Event
+) -> _Run:
+    run = _Run()
+    count = load.num_prompts or max(int(rate * load.duration_s * 2), 2)
+    arrivals = arrival_times(rate, load.burstiness, count, rng)
+    if load.num_prompts is None:
+        arrivals = arrivals[arrivals < load.duration_s]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max(8, int(rate * 20))) as pool:
+        futures = []
+        for at in arrivals:
+            if stop.wait(max(0.0, at - (time.perf_counter() - start))):
+                break
+            futures.append(pool.submit(_one, client, run, prompts.next(), load))
+        for future in futures:
+            future.result()
+    return run
 
 
 def probe(
@@ -212,74 +225,89 @@ def probe(
     model: str,
     concurrency: list[int] | None = None,
     rates: list[float] | None = None,
-    prompt_tokens: int = 128,
-    gen_tokens: int = 64,
-    duration_s: float = 30.0,
+    load: Load | None = None,
     api_key_env: str | None = None,
-    seed: int = 0,
+    on_point: Callable[[mf.Measured], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> mf.Measured:
+    """Sweep the server; `on_point` gets the file so far after every point; setting `stop` ends the
+    sweep after the requests in flight are cut, keeping the points before it."""
+    load = load or Load()
+    stop = stop or threading.Event()
     api_key = os.environ.get(api_key_env) if api_key_env else None
     if api_key_env and api_key is None:
         raise InputError("--api-key-env", api_key_env, "is not set in the environment", "export it first")
-    client = Client(base_url, model, api_key)
-    rng = np.random.default_rng(seed)
-    points: list[mf.Point] = []
-    counted: set[str] = set()
-    fault = None
+    client = Client(base_url, model, api_key, load.request_timeout_s)
+    rng = np.random.default_rng(load.seed)
     plan: list[tuple[str, float]] = [("concurrency", c) for c in (concurrency or [])] + [
         ("rate_rps", r) for r in (rates or [])
     ]
     if not plan:
         plan = [("concurrency", c) for c in (1, 2, 4, 8)]
+    settings: dict[str, float | int | str | bool | None] = {
+        "prompt_tokens_asked": load.prompt_tokens,
+        "gen_tokens": load.gen_tokens,
+        "duration_s": None if load.num_prompts else load.duration_s,
+        "num_prompts": load.num_prompts,
+        "burstiness": load.burstiness,
+        "endpoint": load.endpoint,
+        "ignore_eos": load.ignore_eos,
+        "request_timeout_s": load.request_timeout_s,
+        "base_url": public_url(base_url),
+    }
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    hardware = fingerprint()
+
+    def file(points: list[mf.Point], fault: str | None, done: bool) -> mf.Measured:
+        return mf.Measured(
+            kind="openai",
+            created=created,
+            hardware=hardware,
+            backend=mf.Backend(name="openai-compatible server", version=f"{client.host}:{client.port}"),
+            model=mf.ModelInfo(name=model, precision="unknown"),
+            settings=dict(settings),
+            points=points,
+            partial=not done or fault is not None,
+            fault=fault,
+        )
+
+    points: list[mf.Point] = []
+    counted: set[str] = set()
+    fault = None
+
+    def cut_on_stop() -> None:
+        stop.wait()
+        client.abort()
+
+    watcher = threading.Thread(target=cut_on_stop, daemon=True)
+    watcher.start()
     try:
+        prompts = Prompts(client, load, rng)
+        settings["prompt_sizing"] = prompts.method
         for how, value in plan:
-            run = _Run()
             start = time.perf_counter()
             if how == "concurrency":
-
-                def client_loop(k: int, run: _Run = run, start: float = start) -> None:
-                    local = np.random.default_rng([seed, k, len(points)])
-                    while time.perf_counter() - start < duration_s:
-                        _one(client, run, local, prompt_tokens, gen_tokens)
-
-                with ThreadPoolExecutor(int(value)) as pool:
-                    for future in [pool.submit(client_loop, k) for k in range(int(value))]:
-                        future.result()
+                run = _closed_loop(client, prompts, load, int(value), stop)
             else:
-                gaps = rng.exponential(1 / value, max(int(value * duration_s * 2), 2))
-                arrivals = np.cumsum(gaps)[np.cumsum(gaps) < duration_s]
-                with ThreadPoolExecutor(max(8, int(value * 20))) as pool:
-                    futures = []
-                    for k, at in enumerate(arrivals):
-                        time.sleep(max(0.0, at - (time.perf_counter() - start)))
-                        futures.append(
-                            pool.submit(_one, client, run, np.random.default_rng([seed, k]), prompt_tokens, gen_tokens)
-                        )
-                    for future in futures:
-                        future.result()
+                run = _open_loop(client, prompts, load, value, rng, stop)
+            if stop.is_set():
+                raise Stopped()
             wall = time.perf_counter() - start
-            points.append(_point(run, wall, prompt_tokens, **{how: int(value) if how == "concurrency" else value}))
+            points.append(_point(run, wall, load.prompt_tokens, **{how: int(value) if how == "concurrency" else value}))
             counted.update(x.counted_by for x in run.samples)
+            settings["token_counts"] = "+".join(sorted(counted))
+            if on_point is not None:
+                on_point(file(list(points), None, done=False))
+    except Stopped:
+        fault = "stopped before the sweep ended"
     except ServerError as e:
         fault = str(e)
     except Exception as e:  # a fault mid-sweep must not lose the points measured before it
         fault = f"{type(e).__name__}: {e}"
+    finally:
+        stop.set()  # lets the watcher end
     if not points:
-        raise InputError("--base-url", base_url, fault or "nothing measured", "check the server and its address")
-    return mf.Measured(
-        kind="openai",
-        created=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        hardware=fingerprint(),
-        backend=mf.Backend(name="openai-compatible server", version=f"{client.host}:{client.port}"),
-        model=mf.ModelInfo(name=model, precision="unknown"),
-        settings={
-            "prompt_words": prompt_tokens,
-            "gen_tokens": gen_tokens,
-            "duration_s": duration_s,
-            "base_url": base_url,
-            "token_counts": "+".join(sorted(counted)),
-        },
-        points=points,
-        partial=fault is not None,
-        fault=fault,
-    )
+        raise InputError(
+            "--base-url", public_url(base_url), fault or "nothing measured", "check the server and its address"
+        )
+    return file(points, fault, done=True)
