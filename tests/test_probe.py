@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,8 @@ else:
 
 from simulator.probe.llamacpp import probe
 from simulator.probe.synth import Shape, sha256, synthesize
+
+from helpers import ROOT
 
 # About 20M parameters: a batched decode step takes several milliseconds on a CI core, long enough to time.
 TINY = Shape("tiny-proxy", hidden=512, layers=6, heads=8, kv_heads=2, ffn=1536, vocab=2048, context=2048)
@@ -110,3 +116,42 @@ def test_probe_cli_and_faults(tiny_gguf: Path, tmp_path: Path, capsys) -> None:
     assert "taken/m.json: cannot write the file: File exists" in capsys.readouterr().err
     assert main(["probe", "synth", "--shape", "mixtral-8x7b-instruct", "--out", str(tmp_path / "x.gguf")]) == 2
     assert "mixture of experts" in capsys.readouterr().err
+
+
+def _spawned_child(parent: int) -> int:
+    """The process `multiprocessing` spawned under `parent` to run the probe."""
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for pid in children:
+        if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+            return int(pid)
+    raise AssertionError(f"no spawned child among {children}")
+
+
+def test_a_crash_in_llama_cpp_is_one_line_and_keeps_the_finished_points(tiny_gguf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "crashed.json"
+    command = [sys.executable, "-m", "simulator", "probe", "llamacpp", "--model", str(tiny_gguf), "--out", str(out)]
+    command += ["--batch", "1,2,4,8,16,32", "--prompt-tokens", "32", "--gen-tokens", "48", "--repeats", "3"]
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (out.exists() and mf.load(out).points):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.05)
+    # llama.cpp faulting mid-run, as it did on a GPU: the child dies of SIGSEGV.
+    os.kill(_spawned_child(proc.pid), signal.SIGSEGV)
+    _, err = proc.communicate(timeout=60)
+    m = mf.load(out)
+    assert proc.returncode == 2 and m.partial and 1 <= len(m.points) < 6
+    assert m.fault.startswith("llama.cpp died of SIGSEGV while ") and m.settings["kv_unified"] is True
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"{out}: partial: llama.cpp died of SIGSEGV while "), err
+    assert last.endswith(f"the {len(m.points)} finished points are kept (measure again with fewer or smaller batches)")
+    assert "Traceback" not in err
+
+
+def test_flash_attention_and_the_kv_layout_reach_llama_cpp(tiny_gguf: Path, tmp_path: Path) -> None:
+    out = tmp_path / "fa.json"
+    args = ["probe", "llamacpp", "--model", str(tiny_gguf), "--batch", "1,2", "--prompt-tokens", "16"]
+    args += ["--gen-tokens", "4", "--repeats", "1", "--threads", "1", "--out", str(out)]
+    assert main([*args, "--flash-attn", "off", "--no-kv-unified"]) == 0
+    settings = mf.load(out).settings
+    assert settings["flash_attn"] == "off" and settings["kv_unified"] is False

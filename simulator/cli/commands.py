@@ -195,29 +195,7 @@ def probe(args: argparse.Namespace) -> int:
     if args.probe in ("llamacpp", "openai"):
         check_writable(Path(args.out) if args.out else MEASURED_DIR / "probe.json")
     if args.probe == "llamacpp":
-        from simulator.probe.llamacpp import probe
-
-        measured = probe(
-            args.model,
-            args.batch,
-            args.prompt_tokens,
-            args.gen_tokens,
-            args.threads,
-            args.repeats,
-            args.gpu_layers,
-            args.catalogue_name,
-            verbose=args.verbose,
-        )
-        if args.note:
-            measured.settings["note"] = args.note
-        out = (
-            Path(args.out)
-            if args.out
-            else MEASURED_DIR / f"{Path(args.model).stem}-{measured.created:%Y%m%d-%H%M%S}.json"
-        )
-        mf.save(measured, out)
-        print(f"{out}: {len(measured.points)} points" + (f" (partial: {measured.fault})" if measured.partial else ""))
-        return EXIT_OK
+        return _probe_llamacpp(args)
     if args.probe == "openai":
         return _probe_openai(args)
     if args.probe == "import":
@@ -355,4 +333,52 @@ def _probe_openai(args: argparse.Namespace) -> int:
     if measured.partial:
         # The points measured before the fault are saved; the run still failed.
         raise InputError(str(out), "", f"partial: {measured.fault}", "fix the server and run the sweep again")
+    return EXIT_OK
+
+
+def _probe_llamacpp(args: argparse.Namespace) -> int:
+    """Measure in a child process, saving the file after every point; a crash keeps the points before it."""
+    import datetime as dt
+
+    from simulator.probe.llamacpp import measure
+
+    stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
+    out = Path(args.out) if args.out else MEASURED_DIR / f"{Path(args.model).stem}-{stamp}.json"
+
+    def noted(measured: mf.Measured) -> mf.Measured:
+        if args.note:
+            measured.settings["note"] = args.note
+        return measured
+
+    def saved(measured: mf.Measured) -> None:
+        mf.save(noted(measured), out)
+        p = measured.points[-1]
+        print(
+            f"point {len(measured.points)}: batch {p.batch}: decode step {p.decode_step_ms:,.2f} ms, "
+            f"{p.decode_tok_per_s or 0:,.1f} tok/s, prefill {p.prefill_tok_per_s or 0:,.1f} tok/s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    measured = measure(
+        saved,
+        model_path=args.model,
+        batches=args.batch,
+        prompt_tokens=args.prompt_tokens,
+        gen_tokens=args.gen_tokens,
+        threads=args.threads,
+        repeats=args.repeats,
+        gpu_layers=args.gpu_layers,
+        catalogue_name=args.catalogue_name,
+        verbose=args.verbose,
+        flash_attn=args.flash_attn,
+        kv_unified=args.kv_unified,
+    )
+    mf.save(noted(measured), out)
+    if measured.partial:
+        kept = f"the {len(measured.points)} finished points are kept"
+        raise InputError(
+            str(out), "", f"partial: {measured.fault}; {kept}", "measure again with fewer or smaller batches"
+        )
+    print(f"{out}: {len(measured.points)} points")
     return EXIT_OK

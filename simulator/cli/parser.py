@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True, help="GGUF file to write")
     q.add_argument("--seed", type=int, default=0)
     q.set_defaults(func=commands.probe)
-    q = probes.add_parser("llamacpp", help="measure a GGUF model in-process with llama.cpp")
+    q = probes.add_parser("llamacpp", help="measure a GGUF model with llama.cpp (in a child process)")
     q.add_argument("--model", required=True, help="GGUF file")
     q.add_argument("--batch", type=_ints, default=[1, 2, 4, 8, 16], help="parallel sequences, e.g. 1,2,4,8,16")
     q.add_argument("--prompt-tokens", type=_count, default=128)
@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--repeats", type=_count, default=3)
     q.add_argument("--gpu-layers", type=int, default=0, help="layers to offload to a GPU (-1: all)")
     q.add_argument("--catalogue-name", help="the catalogue model whose shape this file has")
+    q.add_argument("--flash-attn", choices=("on", "off", "auto"), default="auto", help="llama.cpp's flash attention")
+    q.add_argument(
+        "--kv-unified",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one KV buffer across the sequences (llama.cpp's kv_unified)",
+    )
     q.add_argument("--note", help="how the backend was built or run, kept in the file's settings")
     q.add_argument("--verbose", action="store_true", help="let llama.cpp print its own logs")
     q.add_argument("--out", help="measured file to write (default: measured/<model>-<time>.json)")

@@ -11,10 +11,15 @@ flagged noisy.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
+import signal
 import statistics
 import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -25,6 +30,8 @@ from simulator.probe.fingerprint import fingerprint
 from simulator.probe.synth import quiet, sha256
 
 WARMUP_TOKENS = 8
+FlashAttn = Literal["on", "off", "auto"]
+FLASH_ATTN = {"auto": -1, "off": 0, "on": 1}  # llama.cpp's enum llama_flash_attn_type
 NOISY_OTHER_CPU_SHARE = 0.15  # other processes took more than this share of the CPU while measuring
 
 
@@ -69,8 +76,19 @@ def probe(
     proxy: bool | None = None,
     seed: int = 0,
     verbose: bool = False,
+    flash_attn: FlashAttn = "auto",
+    kv_unified: bool = True,
+    on_header: Callable[[dict[str, Any]], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
+    on_point: Callable[[mf.Point], None] | None = None,
 ) -> mf.Measured:
+    """Measure in this process. `on_header` gets what the file says of the run before any point,
+    `on_stage` each stage as it starts, `on_point` each point as it is measured (see `measure`)."""
     import llama_cpp
+
+    def stage(name: str) -> None:
+        if on_stage is not None:
+            on_stage(name)
 
     path = Path(model_path)
     source = str(path)
@@ -94,6 +112,7 @@ def probe(
         )
     if not verbose:
         quiet(llama_cpp)
+    stage("loading the model")
     llama_cpp.llama_backend_init()
     model_params = llama_cpp.llama_model_default_params()
     model_params.n_gpu_layers = gpu_layers
@@ -112,9 +131,11 @@ def probe(
     params.n_batch = max(prompt_tokens, most, WARMUP_TOKENS)
     params.n_ubatch = params.n_batch
     params.n_seq_max = most
-    params.kv_unified = True
+    params.kv_unified = kv_unified
+    params.flash_attn_type = FLASH_ATTN[flash_attn]
     params.n_threads = params.n_threads_batch = threads
     params.no_perf = False
+    stage("creating the context")
     ctx = llama_cpp.llama_init_from_model(model, params)
     if not ctx:
         llama_cpp.llama_model_free(model)
@@ -145,9 +166,35 @@ def probe(
     def token() -> int:
         return int(rng.integers(3, n_vocab))
 
+    name = path.stem
+    header: dict[str, Any] = {
+        "created": dt.datetime.now(dt.UTC).replace(microsecond=0),
+        "hardware": fingerprint(),
+        "backend": mf.Backend(name="llama.cpp (llama-cpp-python)", version=llama_cpp.__version__),
+        "model": mf.ModelInfo(
+            name=name,
+            catalogue_name=catalogue_name,
+            precision=precision or _precision_from(name),
+            parameters=float(llama_cpp.llama_model_n_params(model)),
+            file_sha256=sha256(path),
+            proxy=proxy if proxy is not None else "proxy" in name,
+        ),
+        "settings": {
+            "threads": threads,
+            "repeats": repeats,
+            "gpu_layers": gpu_layers,
+            "prompt_tokens": prompt_tokens,
+            "gen_tokens": gen_tokens,
+            "flash_attn": flash_attn,
+            "kv_unified": kv_unified,
+        },
+    }
+    if on_header is not None:
+        on_header(header)
     points: list[mf.Point] = []
     fault = None
     try:
+        stage("warming up")
         # Warm-up: a prompt and two single-token steps (llama.cpp's counters settle after the first).
         decode([(token(), p, 0, p == WARMUP_TOKENS - 1) for p in range(WARMUP_TOKENS)])
         for p in range(WARMUP_TOKENS, WARMUP_TOKENS + 2):
@@ -157,12 +204,14 @@ def probe(
             for _ in range(repeats):
                 llama_cpp.llama_memory_clear(memory, True)
                 with _CpuMeter() as meter:
+                    stage(f"prefilling batch {b}")
                     before = tokens_counted()
                     start = time.perf_counter()
                     for seq in range(b):
                         decode([(token(), p, seq, p == prompt_tokens - 1) for p in range(prompt_tokens)])
                     prefill_s = time.perf_counter() - start
                     prefilled = tokens_counted() - before
+                    stage(f"decoding batch {b}")
                     for step in range(gen_tokens - 1):
                         start = time.perf_counter()
                         decode([(token(), prompt_tokens + step, seq, True) for seq in range(b)])
@@ -185,40 +234,83 @@ def probe(
                     noisy=max(shares) > NOISY_OTHER_CPU_SHARE,
                 )
             )
+            if on_point is not None:
+                on_point(points[-1])
     except RuntimeError as e:
         fault = str(e)
     finally:
         llama_cpp.llama_batch_free(batch)
         llama_cpp.llama_free(ctx)
-        n_params = float(llama_cpp.llama_model_n_params(model))
         llama_cpp.llama_model_free(model)
     if not points:
         raise InputError(source, "", f"no point could be measured: {fault}", "use fewer or shorter sequences")
-    name = path.stem
-    return mf.Measured(
-        kind="llamacpp",
-        created=dt.datetime.now(dt.UTC).replace(microsecond=0),
-        hardware=fingerprint(),
-        backend=mf.Backend(name="llama.cpp (llama-cpp-python)", version=llama_cpp.__version__),
-        model=mf.ModelInfo(
-            name=name,
-            catalogue_name=catalogue_name,
-            precision=precision or _precision_from(name),
-            parameters=n_params,
-            file_sha256=sha256(path),
-            proxy=proxy if proxy is not None else "proxy" in name,
-        ),
-        settings={
-            "threads": threads,
-            "repeats": repeats,
-            "gpu_layers": gpu_layers,
-            "prompt_tokens": prompt_tokens,
-            "gen_tokens": gen_tokens,
-        },
-        points=points,
-        partial=fault is not None,
-        fault=fault,
-    )
+    return mf.Measured(kind="llamacpp", points=points, partial=fault is not None, fault=fault, **header)
+
+
+def _child(conn: Connection, kwargs: dict[str, Any]) -> None:
+    """The probe in a child process, telling the parent its header, stages, points and end as they come."""
+    try:
+        measured = probe(
+            **kwargs,
+            on_header=lambda h: conn.send(("header", {k: _plain(v) for k, v in h.items()})),
+            on_stage=lambda s: conn.send(("stage", s)),
+            on_point=lambda p: conn.send(("point", p.model_dump(mode="json"))),
+        )
+        conn.send(("done", measured.model_dump(mode="json")))
+    except InputError as e:
+        conn.send(("error", (e.source, e.field, e.problem, e.fix)))
+    finally:
+        conn.close()
+
+
+def _plain(value: Any) -> Any:
+    return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
+
+
+def measure(on_point: Callable[[mf.Measured], None] | None = None, **kwargs: Any) -> mf.Measured:
+    """`probe` in a child process, so that a crash in the native library cannot take the caller with it.
+
+    `on_point` gets the file so far (partial) after every point. A child killed by a signal becomes
+    a partial file naming the signal and the stage it died in, when a point was measured before it,
+    and otherwise an `InputError` saying the same.
+    """
+    spawn = multiprocessing.get_context("spawn")
+    receiver, sender = spawn.Pipe(duplex=False)
+    child = spawn.Process(target=_child, args=(sender, kwargs), daemon=True)
+    child.start()
+    sender.close()
+    header: dict[str, Any] = {}
+    points: list[mf.Point] = []
+    stage = "starting"
+    try:
+        while True:
+            try:
+                kind, payload = receiver.recv()
+            except EOFError:
+                break
+            if kind == "header":
+                header = payload
+            elif kind == "stage":
+                stage = payload
+            elif kind == "point":
+                points.append(mf.Point.model_validate(payload))
+                if on_point is not None:
+                    on_point(
+                        mf.Measured.model_validate({**header, "kind": "llamacpp", "points": points, "partial": True})
+                    )
+            elif kind == "done":
+                return mf.Measured.model_validate(payload)
+            else:
+                raise InputError(*payload)
+    finally:
+        child.join()
+        receiver.close()
+    code = child.exitcode or 0
+    how = f"died of {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+    fault = f"llama.cpp {how} while {stage}"
+    if not points:
+        raise InputError(str(kwargs["model_path"]), "", fault, "run with --verbose to see llama.cpp's own log")
+    return mf.Measured.model_validate({**header, "kind": "llamacpp", "points": points, "partial": True, "fault": fault})
 
 
 def _precision_from(name: str) -> str:
