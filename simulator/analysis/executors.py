@@ -8,6 +8,10 @@ from typing import Any
 
 from simulator.errors import InputError
 
+# Dask's `dashboard_address=None` still binds port 8787 (dask/distributed#8136): a free loopback port
+# keeps two clusters, or a test and a user's own, from colliding.
+LOOPBACK_ANY_PORT = "127.0.0.1:0"
+
 
 class SerialExecutor(Executor):
     """Runs each task when it is submitted, in this process."""
@@ -37,7 +41,9 @@ def make_executor(
     cluster = (
         None
         if scheduler
-        else LocalCluster(n_workers=workers or 2, processes=True, threads_per_worker=1, dashboard_address=None)
+        else LocalCluster(
+            n_workers=workers or 2, processes=True, threads_per_worker=1, dashboard_address=LOOPBACK_ANY_PORT
+        )
     )
     try:
         client = Client(scheduler or cluster, timeout="10s")
