@@ -18,8 +18,20 @@ from simulator.scenario.model import Scenario
 from simulator.scenario.validation import all_field_names, from_validation_error
 
 Path_ = list[str | int]
-# Only these top-level sections name catalogue entries or files that `check_references` checks.
-_CHECKED_SECTIONS = ("options", "api_prices")
+# What `check_references` looks at: API prices, and these fields of an option (catalogue names,
+# terms, a purchase price the catalogue may lack, a measured file). A change elsewhere (a price, a
+# share, a count) cannot break a reference, so only these send a variant through the checks again.
+_REFERENCE_FIELDS = {"model", "gpu", "provider", "terms", "zero_retention", "region", "procurement", "buy"}
+_REFERENCE_FIELDS |= {"gpu_purchase_usd", "perf", "measured"}
+
+
+def _names_references(path: Path_) -> bool:
+    if path[0] == "api_prices":
+        return True
+    if path[0] != "options":
+        return False
+    fields = [p for p in path[2:] if isinstance(p, str)]
+    return not fields or any(f in _REFERENCE_FIELDS for f in fields)
 
 
 def parse_path(key: str) -> Path_:
@@ -121,7 +133,7 @@ def vary(scenario: Scenario, assignments: Sequence[tuple[str, Any]], source: str
             scenario = _set(scenario, path, 0, value, key)
         except InputError as e:
             raise e.at(source) from None
-        checked = checked or path[0] in _CHECKED_SECTIONS
+        checked = checked or _names_references(path)
     if checked:
         try:
             check_references(scenario)
