@@ -83,23 +83,23 @@ class Client:
                     conn.sock.shutdown(2)
 
     def tokenize(self, text: str) -> int | None:
-        """Tokens the server counts in `text` (vLLM's and llama-server's /tokenize), or None without one."""
+        """Tokens the server counts in `text` (vLLM's and llama-server's /tokenize), or None without one.
+
+        One body serves both: vLLM reads `prompt` (and ignores what it does not know), llama-server `content`.
+        """
         root = self.path.removesuffix("/v1")
-        for body in ({"model": self.model, "prompt": text}, {"content": text}):
-            conn = self._connection()
-            try:
-                conn.request("POST", f"{root}/tokenize", body=json.dumps(body), headers=self.headers)
-                response = conn.getresponse()
-                data = response.read()
-                if response.status == 200:
-                    tokens = json.loads(data).get("tokens")
-                    if isinstance(tokens, list):
-                        return len(tokens)
-            except (OSError, http.client.HTTPException, json.JSONDecodeError, AttributeError):
-                return None
-            finally:
-                self._close(conn)
-        return None
+        body = json.dumps({"model": self.model, "prompt": text, "content": text})
+        conn = self._connection()
+        try:
+            conn.request("POST", f"{root}/tokenize", body=body, headers=self.headers)
+            response = conn.getresponse()
+            data = response.read()
+            tokens = json.loads(data).get("tokens") if response.status == 200 else None
+        except (OSError, http.client.HTTPException, json.JSONDecodeError, AttributeError):
+            return None
+        finally:
+            self._close(conn)
+        return len(tokens) if isinstance(tokens, list) and tokens else None
 
     def complete(
         self, prompt: str | list[int], max_tokens: int, endpoint: str = "chat", ignore_eos: bool = False
