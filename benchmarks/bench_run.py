@@ -1,0 +1,64 @@
+"""Wall time of `rent-or-own run` on each bundled scenario, as a whole command, with each engine.
+
+Method: `python -m simulator run SCENARIO --engine E --json` in a fresh process, the median of
+`--repeats` runs after one warm-up. Each `--tree` names a checkout whose `simulator` package is
+timed (default: this one); with several, their runs alternate, so a drifting machine slows them
+alike. Prints a Markdown table.
+
+Run: python benchmarks/bench_run.py [--tree DIR ...] [--repeats N]
+The README's "before" column: git worktree add /tmp/before 8747b2a, then --tree /tmp/before --tree .
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENGINES = ("des", "fluid")
+
+
+def once(tree: Path, scenario: str, engine: str) -> float:
+    """One run of a tree on its own copy of the scenario (and of the measured files it names)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    path = tree / "scenarios" / f"{scenario}.yaml"
+    command = [sys.executable, "-m", "simulator", "run", str(path), "--engine", engine, "--json"]
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, cwd=tree)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tree", action="append", type=Path, help="a checkout to time (default: this one)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    trees = [t.resolve() for t in args.tree or [ROOT]]
+    scenarios = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    print(f"{machine}; median of {args.repeats} runs after a warm-up", file=sys.stderr)
+    head = " | ".join(f"{e} (s) {t.name}" for e in ENGINES for t in trees)
+    print(f"| scenario | {head} |")
+    print("|---|" + "---|" * (len(ENGINES) * len(trees)))
+    for scenario in scenarios:
+        cells = []
+        for engine in ENGINES:
+            times: dict[Path, list[float]] = {t: [] for t in trees}
+            for t in trees:
+                once(t, scenario, engine)  # warm-up: bytecode and page cache
+            for _ in range(args.repeats):
+                for t in trees:
+                    times[t].append(once(t, scenario, engine))
+            cells += [f"{statistics.median(times[t]):.2f}" for t in trees]
+            print(f"{scenario} {engine} done", file=sys.stderr, flush=True)
+        print(f"| {scenario} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
