@@ -255,3 +255,62 @@ def api_latency(provider: str, model: str) -> ApiLatency:
     table = api_latency_table()
     matches = [m for m in table.models if m.provider == provider and model.startswith(m.model)]
     return max(matches, key=lambda m: len(m.model), default=table.default)
+
+
+class CalibrationLoad(_Data):
+    """How a published run loaded its server: all requests at once, a rate, clients, or a static batch."""
+
+    offline: bool = False
+    rate_rps: float | None = Field(default=None, gt=0)
+    concurrency: int | None = Field(default=None, ge=1)
+    max_batch: int | None = Field(default=None, ge=1)
+    num_prompts: int | None = Field(default=None, ge=1)
+
+
+class CalibrationPoint(_Data):
+    """One published serving measurement, with where it was read."""
+
+    id: str
+    engine: Literal["vllm", "sglang", "tensorrt-llm", "llama.cpp", "nim"]
+    engine_version: str | None = None
+    gpu: str
+    gpus: int = Field(ge=1)
+    """GPUs of the whole configuration (replicas times tensor-parallel size)."""
+    tensor_parallel: int | None = Field(default=None, ge=1)
+    parallelism: str | None = None
+    """A layout other than tensor parallelism (attention data parallel with expert parallel: DEP8)."""
+    model: str
+    catalogue_model: str | None = None
+    precision: Literal["fp16", "bf16", "fp8", "fp4"]
+    kv_cache_dtype: str | None = None
+    input_tokens: int | None = Field(default=None, ge=1)
+    output_tokens: int | None = Field(default=None, ge=1)
+    """Fixed lengths of a synthetic run; none for datasets of varying length (see `notes`)."""
+    load: CalibrationLoad
+    output_tok_per_s: float | None = Field(default=None, gt=0)
+    ttft_p50_ms: float | None = Field(default=None, gt=0)
+    tpot_p50_ms: float | None = Field(default=None, gt=0)
+    itl_p50_ms: float | None = Field(default=None, gt=0)
+    ttft_p90_ms: float | None = Field(default=None, gt=0)
+    ttft_p99_ms: float | None = Field(default=None, gt=0)
+    tpot_p90_ms: float | None = Field(default=None, gt=0)
+    tpot_p99_ms: float | None = Field(default=None, gt=0)
+    other_metrics: dict[str, float | str] | None = None
+    source: str
+    as_of: dt.date
+    as_of_note: str | None = None
+    quote: str
+    notes: str | None = None
+    split: Literal["fit", "validate"]
+    """Fit points may tune the step-time model; validate points only judge it."""
+
+
+class CalibrationSet(_Data):
+    version: Literal[1]
+    points: list[CalibrationPoint] = Field(min_length=1)
+
+
+@cache
+def calibration() -> CalibrationSet:
+    """Published serving measurements the step-time model is fitted on (half) and judged against (the rest)."""
+    return CalibrationSet.model_validate(_read("calibration.yaml"))
