@@ -445,3 +445,11 @@ def test_run_des_reports_latency_per_class(capsys) -> None:
     assert 0 < by["regulated-in-house"]["api_share"] < 1
     # The API's latency is the provider's published one (catalogue), before any rate limiting.
     assert by["gpt-4.1-mini-eu-zdr"]["latency"]["public-faq"]["ttft_p50_ms"] == 450
+
+
+def test_capacity_with_no_request_in_the_window_is_one_line(capsys) -> None:
+    # One request a second for one second: the measured 0.9 s after warm-up may hold none (seed 0: it does not).
+    args = ["capacity", "--model", "llama-3.1-8b-instruct", "--gpu", "h100-sxm", "--input-tokens", "100"]
+    code, _, err = run_cli(capsys, *args, "--output-tokens", "50", "--rates", "1", "--duration-s", "1")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "--duration-s: no request arrives in the 0.9 s measured at 1 requests/s (raise --duration-s" in err

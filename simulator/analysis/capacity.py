@@ -56,10 +56,17 @@ def _point(
     rng = np.random.default_rng([seed, round(rate * RATE_SEED_RESOLUTION)])
     arrivals = np.cumsum(rng.exponential(1 / rate, max(int(rate * duration_s * 1.5), 10)))
     arrivals = arrivals[arrivals < duration_s]
+    measured = arrivals >= WARMUP_SHARE * duration_s
+    if not measured.any():
+        raise InputError(
+            "capacity",
+            "--duration-s",
+            f"no request arrives in the {duration_s * (1 - WARMUP_SHARE):g} s measured at {rate:g} requests/s",
+            "raise --duration-s or the rate",
+        )
     n = len(arrivals)
     r = Requests(arrivals, np.full(n, input_tokens), np.zeros(n, dtype=np.int64), np.full(n, output_tokens))
     simulate_fleet(step, r, np.ones(n, dtype=bool), FleetSettings(1, scheduling, max_batch), end_s=duration_s)
-    measured = arrivals >= WARMUP_SHARE * duration_s
     ttft = r.first_token_s[measured] - arrivals[measured]
     e2e = r.done_s[measured] - arrivals[measured]
     tpot = (e2e - ttft) / max(output_tokens - 1, 1)
