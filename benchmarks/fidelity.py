@@ -23,7 +23,7 @@ from typing import get_args
 import numpy as np
 
 from simulator import catalog
-from simulator.analysis.capacity import capacity
+from simulator.analysis.capacity import Arrivals, capacity
 from simulator.catalog import CalibrationPoint, Precision
 from simulator.engine.replica import Replica, Requests
 from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, StepModel, step_model
@@ -79,7 +79,7 @@ def simulate(p: CalibrationPoint) -> dict[str, float] | str:
             p.output_tokens,
             tp,
             precision,
-            RATE_DURATION_S,
+            Arrivals(num_prompts=load.num_prompts) if load.num_prompts else Arrivals(duration_s=RATE_DURATION_S),
         )
         point = result.points[0]
         return {

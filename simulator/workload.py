@@ -189,15 +189,32 @@ def _draw_tokens(spec: FixedTokens | LognormalTokens | HistogramTokens, n: int, 
     return rng.choice(np.asarray(spec.tokens, dtype=np.int64), size=n, p=w / w.sum())
 
 
-def poisson_arrivals(rates_per_s: np.ndarray, slot_s: float, rng: np.random.Generator) -> np.ndarray:
-    """Arrival times of a Poisson process whose rate is constant within each slot, sorted.
+def gamma_arrivals(rate: float, burstiness: float, count: int, rng: np.random.Generator) -> np.ndarray:
+    """`count` arrival times at `rate`: Gamma gaps of shape `burstiness` and mean 1 / rate, as
+    `vllm bench serve --burstiness` draws them (1 is Poisson; below 1 burstier, above 1 more even)."""
+    return np.cumsum(rng.gamma(burstiness, 1 / (rate * burstiness), count))
 
-    Exact: the count is Poisson with the integrated rate, and the times are the inverse of the
-    cumulative rate at sorted uniform points (the order statistics of a Poisson process given its count).
+
+def arrivals_at(
+    rates_per_s: np.ndarray, slot_s: float, rng: np.random.Generator, burstiness: float = 1.0
+) -> np.ndarray:
+    """Arrival times of a process whose rate is constant within each slot, sorted.
+
+    Poisson (`burstiness` 1), exactly: the count is Poisson with the integrated rate, and the times
+    are the inverse of the cumulative rate at sorted uniform points (the order statistics of a
+    Poisson process given its count). Otherwise a renewal process with Gamma gaps of that shape in
+    operational time (the cumulative rate), mapped back through the same inverse: the rate is kept
+    and only the clustering changes.
     """
     cumulative = np.concatenate([[0.0], np.cumsum(rates_per_s * slot_s)])
-    n = rng.poisson(cumulative[-1])
-    points = np.sort(rng.uniform(0.0, cumulative[-1], n))
+    total = cumulative[-1]
+    if burstiness == 1.0:
+        points = np.sort(rng.uniform(0.0, total, rng.poisson(total)))
+    else:
+        points = gamma_arrivals(1.0, burstiness, int(total + 10 * math.sqrt(total / burstiness + 1)) + 10, rng)
+        while len(points) and points[-1] < total:  # rare: more arrivals than drawn
+            points = np.concatenate([points, points[-1] + gamma_arrivals(1.0, burstiness, len(points), rng)])
+        points = points[points < total]
     knots = slot_s * np.arange(len(rates_per_s) + 1)
     return np.interp(points, cumulative, knots)
 
@@ -218,7 +235,7 @@ def generate_frame(
     for k, c in enumerate(workload.classes):
         streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed, spawn_key=(*key, k)).spawn(3)]
         base = rates_per_s[c.name] / burst_factor
-        arrivals = [poisson_arrivals(base, slot_s, streams[0])]
+        arrivals = [arrivals_at(base, slot_s, streams[0], c.burstiness)]
         for b in workload.bursts:
             starts = streams[1].uniform(
                 0, duration_s, streams[1].poisson(b.per_day * duration_s / units.SECONDS_PER_DAY)

@@ -453,3 +453,24 @@ def test_capacity_with_no_request_in_the_window_is_one_line(capsys) -> None:
     code, _, err = run_cli(capsys, *args, "--output-tokens", "50", "--rates", "1", "--duration-s", "1")
     assert code == 2 and err.count("\n") == 1, err
     assert "--duration-s: no request arrives in the 0.9 s measured at 1 requests/s (raise --duration-s" in err
+
+
+def test_capacity_with_a_fixed_number_of_prompts_does_not_depend_on_the_duration(capsys) -> None:
+    # Above the knee a queue grows as long as requests keep coming: over a duration, TTFT grows with
+    # it; with a fixed count (as serving benchmarks send), every request completes and the duration
+    # plays no part.
+    args = ["capacity", "--model", "llama-3.1-8b-instruct", "--gpu", "l4", "--input-tokens", "2000"]
+    args += ["--output-tokens", "200", "--rates", "8", "--json"]
+    by_duration = [json.loads(run_cli(capsys, *args, "--duration-s", str(d))[1]) for d in (120, 480)]
+    ttft = [doc["points"][0]["ttft_p50_ms"] for doc in by_duration]
+    assert ttft[1] > 2 * ttft[0], ttft
+    fixed = [run_cli(capsys, *args, "--num-prompts", "300", "--duration-s", str(d))[1] for d in (120, 480)]
+    assert fixed[0] == fixed[1]
+    point = json.loads(fixed[0])["points"][0]
+    assert point["achieved_rps"] < 8 and point["output_tok_per_s"] == pytest.approx(point["achieved_rps"] * 200)
+
+
+def test_capacity_chunk_must_hold_the_batch(capsys) -> None:
+    args = ["capacity", "--model", "llama-3.1-8b-instruct", "--gpu", "l4", "--input-tokens", "100"]
+    code, _, err = run_cli(capsys, *args, "--output-tokens", "10", "--rates", "1", "--max-batch", "4096")
+    assert code == 2 and "--chunk-tokens: 2048 is below --max-batch 4096 (raise it)" in err and err.count("\n") == 1

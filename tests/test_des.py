@@ -16,9 +16,9 @@ from simulator.engine.plan import step_for
 from simulator.engine.replica import Replica, Requests
 from simulator.perf.step import StepModel, roofline
 from simulator.scenario import Scenario
-from simulator.workload import generate_frame, hour_of_week_shape, poisson_arrivals
+from simulator.workload import arrivals_at, generate_frame, hour_of_week_shape
 
-from helpers import make
+from helpers import BASE, make
 
 TOKEN_S = 1e-3
 MEAN_STEPS = 1000
@@ -151,14 +151,34 @@ def test_poisson_interarrival_mean_and_hourly_counts_follow_the_profile() -> Non
     rate = 0.5 * shape  # requests per second in each hour of a week
     rng = np.random.default_rng(11)
     weeks = 4
-    arrivals = poisson_arrivals(np.tile(rate, weeks), units.SECONDS_PER_HOUR, rng)
+    arrivals = arrivals_at(np.tile(rate, weeks), units.SECONDS_PER_HOUR, rng)
     counts = np.bincount((arrivals // units.SECONDS_PER_HOUR).astype(int), minlength=168 * weeks)
     expected = np.tile(rate, weeks) * units.SECONDS_PER_HOUR
     chi2 = float(((counts - expected) ** 2 / expected).sum())
     assert stats.chi2.sf(chi2, len(expected) - 1) > 1e-3, chi2
-    flat = poisson_arrivals(np.full(100, 2.0), 1000.0, np.random.default_rng(12))
+    flat = arrivals_at(np.full(100, 2.0), 1000.0, np.random.default_rng(12))
     gaps = np.diff(flat)
     assert gaps.mean() == pytest.approx(0.5, abs=3 * gaps.std() / math.sqrt(len(gaps)))
+
+
+@pytest.mark.parametrize("burstiness", [0.25, 4.0])
+def test_bursty_arrivals_keep_the_rate_and_follow_the_profile(burstiness: float) -> None:
+    # Gamma gaps in operational time: the hourly counts still follow the rate, the gaps at a flat rate
+    # have the Gamma's coefficient of variation 1/sqrt(k) (1 for Poisson).
+    flat = arrivals_at(np.full(200, 2.0), 1000.0, np.random.default_rng(13), burstiness)
+    gaps = np.diff(flat)
+    assert len(flat) == pytest.approx(400_000, rel=0.02)
+    assert gaps.std() / gaps.mean() == pytest.approx(1 / math.sqrt(burstiness), rel=0.05)
+    shaped = arrivals_at(np.array([1.0, 3.0] * 100), 1000.0, np.random.default_rng(14), burstiness)
+    counts = np.bincount((shaped // 1000).astype(int), minlength=200)
+    assert counts[1::2].sum() / counts[::2].sum() == pytest.approx(3.0, rel=0.03)
+
+
+def test_a_class_burstiness_reaches_its_frames() -> None:
+    s = make(workload={"classes": [{**BASE["workload"]["classes"][0], "burstiness": 0.25}]})
+    frame = generate_frame(s.workload, {"chat": np.array([2.0])}, 20_000, seed=5, key=(0, 0))
+    gaps = np.diff(frame.arrival_s)
+    assert gaps.std() / gaps.mean() == pytest.approx(2.0, rel=0.1)
 
 
 def test_generated_frames_are_seeded_and_shared() -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from simulator.cli import main
 from simulator.perf import measured as mf
-from simulator.probe.openai import arrival_times
+from simulator.workload import gamma_arrivals
 
 from counting_server import TEMPLATE_TOKENS, count_tokens, counting_server
 from helpers import ROOT
@@ -70,7 +70,7 @@ def test_ignore_eos_asks_for_the_full_output(tmp_path: Path) -> None:
 @pytest.mark.parametrize("burstiness", [0.25, 1.0, 4.0])
 def test_arrivals_are_gamma_with_the_asked_rate_and_burstiness(burstiness: float) -> None:
     # Gamma gaps of shape k and mean 1/rate: coefficient of variation 1/sqrt(k), as vllm bench serve draws.
-    gaps = np.diff(arrival_times(4.0, burstiness, 40_000, np.random.default_rng(3)), prepend=0.0)
+    gaps = np.diff(gamma_arrivals(4.0, burstiness, 40_000, np.random.default_rng(3)), prepend=0.0)
     assert gaps.mean() == pytest.approx(1 / 4.0, rel=0.02)
     assert gaps.std() / gaps.mean() == pytest.approx(1 / np.sqrt(burstiness), rel=0.03)
 

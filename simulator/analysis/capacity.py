@@ -1,6 +1,8 @@
-"""What can one replica serve? Poisson load at a list of rates against one simulated replica."""
+"""What can one replica serve? Load at a list of rates against one simulated replica, like a serving benchmark."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel
@@ -11,7 +13,8 @@ from simulator.engine.fleet import FleetSettings, simulate_fleet
 from simulator.engine.replica import Policy, Requests
 from simulator.errors import InputError
 from simulator.perf.fit import load_fitted
-from simulator.perf.step import DEFAULT_MAX_BATCH, StepModel, step_model
+from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, StepModel, step_model
+from simulator.workload import gamma_arrivals
 
 WARMUP_SHARE = 0.1  # the first tenth of each run fills the batch and is not measured
 REFINE_STEPS = 6
@@ -43,35 +46,61 @@ class CapacityResult(BaseModel):
     no rate does or no target is given."""
 
 
+@dataclass(frozen=True)
+class Arrivals:
+    """How requests reach the replica: at each rate for `duration_s`, or a fixed `num_prompts` that all
+    complete (percentiles over every one, as `vllm bench serve` reports), with Gamma gaps of shape
+    `burstiness` (1 is Poisson)."""
+
+    duration_s: float = 600.0
+    num_prompts: int | None = None
+    burstiness: float = 1.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The serving engine's scheduling and batch limits."""
+
+    scheduling: Policy = "chunked_prefill"
+    max_batch: int = DEFAULT_MAX_BATCH
+    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+
+
 def _point(
-    step: StepModel,
-    rate: float,
-    input_tokens: int,
-    output_tokens: int,
-    duration_s: float,
-    seed: int,
-    scheduling: Policy,
-    max_batch: int,
+    step: StepModel, rate: float, input_tokens: int, output_tokens: int, arrivals: Arrivals, limits: Limits
 ) -> CapacityPoint:
-    rng = np.random.default_rng([seed, round(rate * RATE_SEED_RESOLUTION)])
-    arrivals = np.cumsum(rng.exponential(1 / rate, max(int(rate * duration_s * 1.5), 10)))
-    arrivals = arrivals[arrivals < duration_s]
-    measured = arrivals >= WARMUP_SHARE * duration_s
+    rng = np.random.default_rng([arrivals.seed, round(rate * RATE_SEED_RESOLUTION)])
+    fixed = arrivals.num_prompts is not None
+    if arrivals.num_prompts is not None:
+        arrival_s = gamma_arrivals(rate, arrivals.burstiness, arrivals.num_prompts, rng)
+        end_s, count_from_s = float(arrival_s[-1]), 0.0
+    else:
+        end_s = arrivals.duration_s
+        arrival_s = gamma_arrivals(rate, arrivals.burstiness, max(int(rate * end_s * 1.5), 10), rng)
+        arrival_s = arrival_s[arrival_s < end_s]
+        count_from_s = WARMUP_SHARE * end_s
+    measured = arrival_s >= count_from_s
     if not measured.any():
         raise InputError(
             "capacity",
             "--duration-s",
-            f"no request arrives in the {duration_s * (1 - WARMUP_SHARE):g} s measured at {rate:g} requests/s",
+            f"no request arrives in the {end_s - count_from_s:g} s measured at {rate:g} requests/s",
             "raise --duration-s or the rate",
         )
-    n = len(arrivals)
-    r = Requests(arrivals, np.full(n, input_tokens), np.zeros(n, dtype=np.int64), np.full(n, output_tokens))
-    simulate_fleet(step, r, np.ones(n, dtype=bool), FleetSettings(1, scheduling, max_batch), end_s=duration_s)
-    ttft = r.first_token_s[measured] - arrivals[measured]
-    e2e = r.done_s[measured] - arrivals[measured]
+    n = len(arrival_s)
+    r = Requests(arrival_s, np.full(n, input_tokens), np.zeros(n, dtype=np.int64), np.full(n, output_tokens))
+    settings = FleetSettings(1, limits.scheduling, limits.max_batch, limits.chunk_tokens)
+    simulate_fleet(step, r, np.ones(n, dtype=bool), settings, end_s=end_s)
+    ttft = r.first_token_s[measured] - arrival_s[measured]
+    e2e = r.done_s[measured] - arrival_s[measured]
     tpot = (e2e - ttft) / max(output_tokens - 1, 1)
-    window = duration_s * (1 - WARMUP_SHARE)
-    finished = (r.done_s >= WARMUP_SHARE * duration_s) & (r.done_s < duration_s)
+    if fixed:  # every request completes: throughput over the whole run, first arrival to last answer
+        window = float(np.max(r.done_s))
+        finished = np.ones(n, dtype=bool)
+    else:
+        window = end_s - count_from_s
+        finished = (r.done_s >= count_from_s) & (r.done_s < end_s)
     ms = units.seconds_to_ms
     return CapacityPoint(
         rate_rps=rate,
@@ -93,12 +122,10 @@ def capacity(
     output_tokens: int,
     gpus_per_replica: int = 1,
     precision: Precision = "fp16",
-    duration_s: float = 600.0,
+    arrivals: Arrivals = Arrivals(),
+    limits: Limits = Limits(),
     slo_ttft_p95_ms: float | None = None,
     slo_tpot_p95_ms: float | None = None,
-    seed: int = 0,
-    scheduling: Policy = "chunked_prefill",
-    max_batch: int = DEFAULT_MAX_BATCH,
     measured_file: str | None = None,
 ) -> CapacityResult:
     m, g = catalog.model(model, "--model"), catalog.gpu(gpu, "--gpu")
@@ -114,7 +141,7 @@ def capacity(
         )
 
     def run(rate: float) -> CapacityPoint:
-        return _point(step, rate, input_tokens, output_tokens, duration_s, seed, scheduling, max_batch)
+        return _point(step, rate, input_tokens, output_tokens, arrivals, limits)
 
     def within(p: CapacityPoint) -> bool:
         return (slo_ttft_p95_ms is None or p.ttft_p95_ms <= slo_ttft_p95_ms) and (

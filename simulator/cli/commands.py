@@ -159,8 +159,12 @@ def catalog_(args: argparse.Namespace) -> int:
 
 
 def capacity(args: argparse.Namespace) -> int:
-    from simulator.analysis.capacity import capacity
+    from simulator.analysis.capacity import Arrivals, Limits, capacity
 
+    if args.chunk_tokens < args.max_batch:  # every running sequence takes a token of a chunked step, as in vLLM
+        raise InputError(
+            "capacity", "--chunk-tokens", f"{args.chunk_tokens} is below --max-batch {args.max_batch}", "raise it"
+        )
     result = capacity(
         args.model,
         args.gpu,
@@ -169,10 +173,10 @@ def capacity(args: argparse.Namespace) -> int:
         args.output_tokens,
         args.gpus_per_replica,
         args.precision,
-        args.duration_s,
+        Arrivals(args.duration_s, args.num_prompts, args.burstiness, args.seed),
+        Limits(max_batch=args.max_batch, chunk_tokens=args.chunk_tokens),
         args.slo_ttft_p95_ms,
         args.slo_tpot_p95_ms,
-        args.seed,
         measured_file=args.perf,
     )
     if args.json:

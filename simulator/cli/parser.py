@@ -12,6 +12,7 @@ from typing import NoReturn, TypeVar, get_args
 from simulator.catalog import Precision
 from simulator.cli import commands
 from simulator.errors import EXIT_BAD_INPUT
+from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH
 
 DESCRIPTION = "Decide between paying an LLM API per token and running open-weight models on rented or owned GPUs."
 T = TypeVar("T")
@@ -81,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("fluid", "des"), help="override the scenario's simulation.engine")
     p.set_defaults(func=commands.run)
 
-    p = sub.add_parser("capacity", help="what one replica serves: Poisson load at each rate, simulated")
+    p = sub.add_parser(
+        "capacity", help="what one replica serves: load at each rate, simulated like a serving benchmark"
+    )
     p.add_argument("--model", required=True, help="open-weight model from `catalog models`")
     p.add_argument("--gpu", required=True, help="GPU from `catalog gpus`")
     p.add_argument("--gpus-per-replica", type=_count, default=1)
@@ -90,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-tokens", type=_count, required=True)
     p.add_argument("--rates", type=_rates, required=True, help="requests per second, e.g. 1,5,10,25")
     p.add_argument("--duration-s", type=_positive, default=600.0, help="simulated seconds per rate")
+    p.add_argument("--num-prompts", type=_count, help="a fixed count of requests per rate, all completed")
+    p.add_argument("--burstiness", type=_positive, default=1.0, help="Gamma shape of the gaps (1: Poisson)")
+    p.add_argument("--max-batch", type=_count, default=DEFAULT_MAX_BATCH, help="most sequences decoded together")
+    p.add_argument("--chunk-tokens", type=_count, default=DEFAULT_CHUNK_TOKENS, help="tokens per chunked step")
     p.add_argument("--perf", help="a probe's measured file: fit step times to it instead of the roofline")
     p.add_argument("--slo-ttft-p95-ms", type=_positive)
     p.add_argument("--slo-tpot-p95-ms", type=_positive)

@@ -37,6 +37,7 @@ from simulator.errors import InputError
 from simulator.perf import measured as mf
 from simulator.probe.fingerprint import fingerprint
 from simulator.probe.openai_client import Client, Sample, ServerError, public_url
+from simulator.workload import gamma_arrivals
 
 WORDS = (
     "river",
@@ -194,18 +195,12 @@ def _closed_loop(client: Client, prompts: Prompts, load: Load, clients: int, sto
     return run
 
 
-def arrival_times(rate: float, burstiness: float, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Seconds from the start of `count` arrivals at `rate`: Gamma gaps of shape `burstiness` and mean
-    1 / rate, as `vllm bench serve --burstiness` draws them (1 is Poisson; below 1 burstier)."""
-    return np.cumsum(rng.gamma(burstiness, 1 / (rate * burstiness), count))
-
-
 def _open_loop(
     client: Client, prompts: Prompts, load: Load, rate: float, rng: np.random.Generator, stop: threading.Event
 ) -> _Run:
     run = _Run()
     count = load.num_prompts or max(int(rate * load.duration_s * 2), 2)
-    arrivals = arrival_times(rate, load.burstiness, count, rng)
+    arrivals = gamma_arrivals(rate, load.burstiness, count, rng)
     if load.num_prompts is None:
         arrivals = arrivals[arrivals < load.duration_s]
     start = time.perf_counter()

@@ -149,6 +149,14 @@ class RequestClass(Section):
     batchable: bool = Field(
         default=False, description="Can wait for a batch API or off-peak GPU time.", examples=[False]
     )
+    burstiness: float = Field(
+        default=1,
+        gt=0,
+        le=100,
+        description="Shape of the Gamma gaps between arrivals (DES): 1 is Poisson, below 1 burstier, above 1 more "
+        "even, as vllm bench serve --burstiness.",
+        examples=[1, 0.5],
+    )
 
     @model_validator(mode="after")
     def _shares_fit(self) -> RequestClass:
