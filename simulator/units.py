@@ -30,7 +30,8 @@ SECONDS_PER_DAY = HOURS_PER_DAY * SECONDS_PER_HOUR
 SECONDS_PER_MONTH = DAYS_PER_MONTH * SECONDS_PER_DAY
 
 TOKENS_PER_MTOK = 1_000_000
-BYTES_PER_GB = 1e9  # decimal gigabytes, as GPU vendors quote memory and bandwidth
+BYTES_PER_GB = 1e9  # decimal gigabytes, as GPU vendors quote bandwidth
+BYTES_PER_GIB = 2**30  # binary gigabytes: HBM comes in them, and serving engines allocate in them
 FLOPS_PER_TFLOPS = 1e12
 PARAMS_PER_BILLION = 1e9
 WATTS_PER_KW = 1000.0

@@ -143,3 +143,20 @@ def test_fine_tuning_costs() -> None:
     }
     by, _ = costs(api)
     assert by["api_fine_tuning"] == pytest.approx(25 * 20 * 4, rel=1e-12)
+
+
+def test_kv_cache_bytes_and_capacity_by_hand() -> None:
+    # Llama 3.1 8B caches K and V for 8 KV heads of 128 dimensions in 32 layers: 65,536 elements a token,
+    # 128 KiB at 16 bits and 64 KiB at fp8. FP8 weights keep a 16-bit cache unless it is asked for (vLLM's
+    # --kv-cache-dtype auto). An H100's 80 GB are 80 GiB; 90% of it, less 8.03e9 bytes of fp8 weights,
+    # holds the cache.
+    from simulator.perf.step import kv_bytes_per_token, kv_capacity_tokens, weight_bytes
+
+    model, gpu = catalog.model("llama-3.1-8b-instruct"), catalog.gpu("h100-sxm")
+    assert model.kv_elements_per_token == 2 * 8 * 128 * 32
+    assert kv_bytes_per_token(model, "auto") == kv_bytes_per_token(model, "bf16") == 131_072
+    assert kv_bytes_per_token(model, "fp8") == 65_536
+    free_bytes = 0.9 * 80 * 2**30 - weight_bytes(model, "fp8")
+    assert weight_bytes(model, "fp8") == pytest.approx(8.03e9, rel=0.01)
+    assert kv_capacity_tokens(model, gpu, "fp8", 1, 0.9) == pytest.approx(free_bytes / 131_072, rel=1e-12)
+    assert kv_capacity_tokens(model, gpu, "fp8", 1, 0.9, "fp8") == pytest.approx(free_bytes / 65_536, rel=1e-12)

@@ -13,7 +13,7 @@ from simulator.engine.fleet import FleetSettings, simulate_fleet
 from simulator.engine.replica import Policy, Requests
 from simulator.errors import InputError
 from simulator.perf.fit import load_fitted
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, StepModel, step_model
+from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, KvCacheDtype, StepModel, step_model
 from simulator.workload import gamma_arrivals
 
 WARMUP_SHARE = 0.1  # the first tenth of each run fills the batch and is not measured
@@ -127,10 +127,11 @@ def capacity(
     slo_ttft_p95_ms: float | None = None,
     slo_tpot_p95_ms: float | None = None,
     measured_file: str | None = None,
+    kv_cache_dtype: KvCacheDtype = "auto",
 ) -> CapacityResult:
     m, g = catalog.model(model, "--model"), catalog.gpu(gpu, "--gpu")
     fitted = load_fitted(measured_file, m.name, g.name) if measured_file is not None else None
-    step = step_model(m, g, precision, gpus_per_replica, fitted)
+    step = step_model(m, g, precision, gpus_per_replica, fitted, kv_cache_dtype=kv_cache_dtype)
     if step.kv_capacity_tokens < input_tokens + output_tokens:
         raise InputError(
             "capacity",

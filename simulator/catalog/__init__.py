@@ -30,7 +30,8 @@ class Sourced(_Data):
 
 
 class GpuSpec(_Data):
-    memory_gb: float = Field(gt=0)
+    memory_gib: float = Field(gt=0)
+    """Device memory: the vendors' "80 GB" of HBM are binary gigabytes (NVML reports 79.6 GiB of an H100's)."""
     memory_bandwidth_gb_per_s: float = Field(gt=0)
     dense_tflops: dict[str, float] = Field(description="Dense tensor TFLOP/s by precision (fp16, fp8, int8).")
     tdp_w: float = Field(gt=0)

@@ -178,6 +178,7 @@ def capacity(args: argparse.Namespace) -> int:
         args.slo_ttft_p95_ms,
         args.slo_tpot_p95_ms,
         measured_file=args.perf,
+        kv_cache_dtype=args.kv_cache_dtype,
     )
     if args.json:
         print(result.model_dump_json(indent=2))

@@ -12,7 +12,7 @@ from typing import NoReturn, TypeVar, get_args
 from simulator.catalog import Precision
 from simulator.cli import commands
 from simulator.errors import EXIT_BAD_INPUT
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH
+from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, KvCacheDtype
 
 DESCRIPTION = "Decide between paying an LLM API per token and running open-weight models on rented or owned GPUs."
 T = TypeVar("T")
@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--burstiness", type=_positive, default=1.0, help="Gamma shape of the gaps (1: Poisson)")
     p.add_argument("--max-batch", type=_count, default=DEFAULT_MAX_BATCH, help="most sequences decoded together")
     p.add_argument("--chunk-tokens", type=_count, default=DEFAULT_CHUNK_TOKENS, help="tokens per chunked step")
+    p.add_argument(
+        "--kv-cache-dtype", choices=get_args(KvCacheDtype), default="auto", help="auto: the model's 16-bit type"
+    )
     p.add_argument("--perf", help="a probe's measured file: fit step times to it instead of the roofline")
     p.add_argument("--slo-ttft-p95-ms", type=_positive)
     p.add_argument("--slo-tpot-p95-ms", type=_positive)

@@ -117,7 +117,7 @@ def catalog_table(what: str, entries: list[dict[str, object]]) -> Table:
     for c in columns:
         table.add_column(c)
     if what == "gpus":
-        for c in ("memory_gb", "bandwidth_gb_per_s", "on_demand_usd_per_gpu_hour", "purchase_usd"):
+        for c in ("memory_gib", "bandwidth_gb_per_s", "on_demand_usd_per_gpu_hour", "purchase_usd"):
             table.add_column(c, justify="right")
     facts = ("retention_days", "zero_retention_available", "trains_on_api_data_by_default", "regions", "hipaa_baa")
     if what == "terms":
@@ -131,7 +131,7 @@ def catalog_table(what: str, entries: list[dict[str, object]]) -> Table:
             spec, rental, purchase = e["spec"], e["rental_usd_per_gpu_hour"], e.get("purchase_usd")
             assert isinstance(spec, dict) and isinstance(rental, dict)
             row += [
-                f"{spec['memory_gb']:g}",
+                f"{spec['memory_gib']:g}",
                 f"{spec['memory_bandwidth_gb_per_s']:g}",
                 f"{rental['on_demand']['value']:.2f}",
                 f"{purchase['value']:,.0f}" if isinstance(purchase, dict) else "-",

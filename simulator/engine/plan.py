@@ -86,6 +86,7 @@ def step_for(option: SelfHostOption, gpus: int, fitted: Fitted | None) -> StepMo
         p.decode_bandwidth_efficiency,
         p.prefill_compute_efficiency,
         p.usable_memory_share,
+        p.kv_cache_dtype,
     )
 
 

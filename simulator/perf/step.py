@@ -18,6 +18,7 @@ maximum. Coefficients come from a roofline of the GPU and model shape at stated 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -27,8 +28,10 @@ from simulator.perf.fit import Fitted
 
 PERF_SOURCE_ROOFLINE = "roofline-estimate"
 POWERS_OF_TWO_PER_NODE = (1, 2, 4, 8)
-KV_BYTES = {"fp8": 1.0}  # KV cache is fp16 unless the model is served in fp8
-KV_BYTES_DEFAULT = 2.0
+KvCacheDtype = Literal["auto", "fp16", "bf16", "fp8"]
+# Bytes of one cached K or V element. "auto" is the model's 16-bit type whatever the weights' precision:
+# vLLM, SGLang and llama.cpp keep it so unless told otherwise (vLLM's --kv-cache-dtype fp8).
+KV_CACHE_BYTES: dict[str, float] = {"auto": 2.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0}
 # Serving limits of a continuous-batching server when an option does not set its own.
 DEFAULT_MAX_BATCH = 256
 DEFAULT_CHUNK_TOKENS = 2048
@@ -82,13 +85,21 @@ def weight_bytes(model: OpenModel, precision: Precision) -> float:
     return model.total_params_b * units.PARAMS_PER_BILLION * units.BYTES_PER_PARAM[precision]
 
 
-def kv_bytes_per_token(model: OpenModel, precision: Precision) -> float:
-    return model.kv_elements_per_token * KV_BYTES.get(precision, KV_BYTES_DEFAULT)
+def kv_bytes_per_token(model: OpenModel, kv_cache_dtype: KvCacheDtype) -> float:
+    return model.kv_elements_per_token * KV_CACHE_BYTES[kv_cache_dtype]
 
 
-def kv_capacity_tokens(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, usable_share: float) -> float:
-    usable = gpus * gpu.spec.memory_gb * units.BYTES_PER_GB * usable_share
-    return max(usable - weight_bytes(model, precision), 0.0) / kv_bytes_per_token(model, precision)
+def kv_capacity_tokens(
+    model: OpenModel,
+    gpu: Gpu,
+    precision: Precision,
+    gpus: int,
+    usable_share: float,
+    kv_cache_dtype: KvCacheDtype = "auto",
+) -> float:
+    """Tokens the KV cache holds: the usable share of the replica's memory (GiB) less the weights."""
+    usable = gpus * gpu.spec.memory_gib * units.BYTES_PER_GIB * usable_share
+    return max(usable - weight_bytes(model, precision), 0.0) / kv_bytes_per_token(model, kv_cache_dtype)
 
 
 def roofline(
@@ -99,6 +110,7 @@ def roofline(
     decode_bandwidth_efficiency: float,
     prefill_compute_efficiency: float,
     usable_memory_share: float,
+    kv_cache_dtype: KvCacheDtype = "auto",
 ) -> StepModel:
     """Coefficients from peak bandwidth and FLOP/s scaled by efficiencies (an estimate).
 
@@ -120,8 +132,8 @@ def roofline(
         b_prefill_s=per_token_flops / flops,
         b_attn_s=per_pair_flops / flops,
         b_decode_s=per_token_flops / flops,
-        b_kv_s=kv_bytes_per_token(model, precision) / bandwidth,
-        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, usable_memory_share),
+        b_kv_s=kv_bytes_per_token(model, kv_cache_dtype) / bandwidth,
+        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, usable_memory_share, kv_cache_dtype),
         gpus_per_replica=gpus,
         source=PERF_SOURCE_ROOFLINE,
     )
@@ -133,7 +145,13 @@ def efficiency(name: str, given: float | None) -> float:
 
 
 def measured(
-    fitted: Fitted, model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, usable_memory_share: float
+    fitted: Fitted,
+    model: OpenModel,
+    gpu: Gpu,
+    precision: Precision,
+    gpus: int,
+    usable_memory_share: float,
+    kv_cache_dtype: KvCacheDtype = "auto",
 ) -> StepModel:
     """Step times from a measured file's fit; the KV cache still comes from the GPU's memory."""
     f = fitted.fit
@@ -145,7 +163,7 @@ def measured(
         b_attn_s=0.0,
         b_decode_s=f.b_decode_s,
         b_kv_s=f.b_kv_s,
-        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, usable_memory_share),
+        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, usable_memory_share, kv_cache_dtype),
         gpus_per_replica=gpus,
         source=fitted.label,
     )
@@ -160,12 +178,13 @@ def step_model(
     decode_bandwidth_efficiency: float | None = None,
     prefill_compute_efficiency: float | None = None,
     usable_memory_share: float | None = None,
+    kv_cache_dtype: KvCacheDtype = "auto",
 ) -> StepModel:
     """One replica's step model: fitted to a measured file when one is given, else the roofline at the
     given efficiencies (catalogue defaults for those left out)."""
     usable = efficiency("usable_memory_share", usable_memory_share)
     if fitted is not None:
-        return measured(fitted, model, gpu, precision, gpus, usable)
+        return measured(fitted, model, gpu, precision, gpus, usable, kv_cache_dtype)
     return roofline(
         model,
         gpu,
@@ -174,4 +193,5 @@ def step_model(
         efficiency("decode_bandwidth_efficiency", decode_bandwidth_efficiency),
         efficiency("prefill_compute_efficiency", prefill_compute_efficiency),
         usable,
+        kv_cache_dtype,
     )

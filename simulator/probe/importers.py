@@ -105,7 +105,8 @@ def llama_batched_bench(path: Path, rows: list[dict[str, Any]]) -> mf.Measured:
 
 def on_device(measured: mf.Measured, device: catalog.Gpu) -> mf.Measured:
     """The file's hardware as the catalogue device it ran on, for a tool that records none."""
-    gpus = [mf.GpuInfo(name=(device.nvml_names or [device.display_name])[0], memory_gb=device.spec.memory_gb)]
+    memory_gb = round(device.spec.memory_gib * units.BYTES_PER_GIB / units.BYTES_PER_GB, 1)
+    gpus = [mf.GpuInfo(name=(device.nvml_names or [device.display_name])[0], memory_gb=memory_gb)]
     hardware = mf.Hardware(
         cpu_model=measured.hardware.cpu_model,
         cpu_cores=device.cpu_cores or measured.hardware.cpu_cores,

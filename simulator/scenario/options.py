@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from simulator import catalog
 from simulator.catalog import Precision, RentalTier, Site
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH
+from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, KvCacheDtype
 from simulator.scenario.base import Section, Sensitivity
 
 # --- options ----------------------------------------------------------------------------------
@@ -171,6 +171,12 @@ class PerfSettings(Section):
     )
     prefill_compute_efficiency: float | None = Field(
         default=None, gt=0, le=1, description="Share of peak FLOP/s reached in prefill (estimate).", examples=[0.5]
+    )
+    kv_cache_dtype: KvCacheDtype = Field(
+        default="auto",
+        description="Type of the KV cache: auto keeps the model's 16-bit type whatever the weights' precision, as "
+        "vLLM, SGLang and llama.cpp do unless told otherwise; fp8 halves it (vLLM's --kv-cache-dtype fp8).",
+        examples=["auto", "fp8"],
     )
     usable_memory_share: float | None = Field(
         default=None, gt=0, le=1, description="Share of GPU memory for weights and KV cache.", examples=[0.9]
