@@ -2,10 +2,12 @@
 
 Method: each point of `simulator/catalog/data/calibration.yaml` whose model has a catalogue shape,
 whose prompt and output lengths are fixed and whose precision the model knows is played on the
-roofline step model at the catalogue's default efficiencies and serving limits. Offline and static-
+roofline step model at the catalogue's default efficiencies and serving limits, with the KV cache's
+type where the source states it (else the model's 16 bits, the engines' default). Offline and static-
 batch runs: every request queued at t = 0 on each replica (replicas = GPUs / tensor-parallel size),
 output tokens per second over the makespan. Runs at a request rate: Poisson arrivals for 600 s on
-one replica per tensor-parallel group (`capacity`), TTFT and TPOT medians. Points without fixed
+one replica per tensor-parallel group (`capacity`; the published count of prompts where given, else
+600 s), TTFT and TPOT medians. Points without fixed
 lengths (datasets such as ShareGPT), closed-loop (concurrency) runs and FP4 are listed as left out.
 
 Prints each point (reference, simulated, error) and the mean absolute percentage error per metric
@@ -26,7 +28,7 @@ from simulator import catalog
 from simulator.analysis.capacity import Arrivals, capacity
 from simulator.catalog import CalibrationPoint, Precision
 from simulator.engine.replica import Replica, Requests
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, StepModel, step_model
+from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, KvCacheDtype, StepModel, step_model
 
 OFFLINE_REQUESTS = 2000  # per replica: enough to keep a full batch running for most of the makespan
 RATE_DURATION_S = 600.0
@@ -61,7 +63,9 @@ def simulate(p: CalibrationPoint) -> dict[str, float] | str:
         return "lengths vary (a dataset)"
     tp = p.tensor_parallel or 1
     precision: Precision = "fp16" if p.precision == "bf16" else p.precision  # type: ignore[assignment]
-    step = step_model(catalog.model(p.catalogue_model), catalog.gpu(p.gpu), precision, tp)
+    # The KV cache's type where the source states it, else the engines' default (the model's 16 bits).
+    kv: KvCacheDtype = "fp8" if (p.kv_cache_dtype or "").startswith("fp8") else "auto"
+    step = step_model(catalog.model(p.catalogue_model), catalog.gpu(p.gpu), precision, tp, kv_cache_dtype=kv)
     if step.kv_capacity_tokens < p.input_tokens + p.output_tokens:
         return "one request does not fit"
     load = p.load
@@ -80,6 +84,7 @@ def simulate(p: CalibrationPoint) -> dict[str, float] | str:
             tp,
             precision,
             Arrivals(num_prompts=load.num_prompts) if load.num_prompts else Arrivals(duration_s=RATE_DURATION_S),
+            kv_cache_dtype=kv,
         )
         point = result.points[0]
         return {
