@@ -145,16 +145,7 @@ def capacity_table(result: CapacityResult) -> Table:
         title=f"{result.model} on {result.gpus_per_replica} x {result.gpu} ({result.precision}, "
         f"{result.perf_source}), {result.input_tokens} in / {result.output_tokens} out"
     )
-    columns = (
-        "rate_rps",
-        "achieved_rps",
-        "output_tok_per_s",
-        "ttft_p50_ms",
-        "ttft_p95_ms",
-        "tpot_p50_ms",
-        "tpot_p95_ms",
-        "e2e_p95_ms",
-    )
+    columns = list(type(result.points[0]).model_fields)  # every figure of a point, in its order
     for c in columns:
         table.add_column(c, justify="right")
     for p in result.points:
