@@ -21,6 +21,11 @@ OPTION_HEADER = [
 ]
 
 
+def times_text(ratio: float) -> str:
+    """A multiple as people read it: 0.4x, 1.4x, 290x, 11,000x."""
+    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
+
+
 def mtok_text(tokens: float) -> str:
     """Tokens in millions, as people read them: 1,234M."""
     return f"{units.tokens_to_mtok(tokens):,.0f}M"
@@ -42,7 +47,7 @@ def break_even_sentence(b: BreakEven, r: RunResult) -> str:
         verdict = "not yet cheaper, no payback in the horizon"
     return (
         f"{b.option} costs less than {b.versus} if volume stays above {mtok_text(b.tokens_per_month)} tokens a "
-        f"month ({b.scale / r.workload_scale:.2g}x today's, scale {b.scale:.3g}): {verdict}. "
+        f"month ({times_text(b.scale / r.workload_scale)} today's, scale {b.scale:.3g}): {verdict}. "
         f"Below that volume {b.versus} stays cheaper."
     )
 
