@@ -309,38 +309,43 @@ def month_scenario():
 
 @pytest.mark.slow
 def test_representative_windows_match_a_full_month() -> None:
+    # An autoscaled fleet's p95 TTFT rests on a few scale-up episodes, so one draw of the windows
+    # spreads about +-20% around the month's; the estimator is judged over three seeds, as the mean
+    # of its draws against the mean of the months played hour by hour.
     from simulator.economics.costs import Economics
     from simulator.engine.des import DesEngine, Served
     from simulator.engine.latency import IN_HOUSE
 
-    s = month_scenario()
-    option = s.option("own")
-    engine = DesEngine(s, {})
-    windows = engine.option_usage(option)
-    # The same month played hour by hour, through the same code, with the same autoscaler.
-    shape = engine.fluid.rates["chat"][0]
-    hours = int(units.HOURS_PER_MONTH)
-    frame = generate_frame(
-        s.workload,
-        {"chat": np.array([shape[h % 168] for h in range(hours)])},
-        units.SECONDS_PER_HOUR,
-        seed=77,
-        key=(99,),
-    )
-    engine.warmup_s, engine.window_s = 0.0, hours * units.SECONDS_PER_HOUR
-    served = Served(None, option, None, step_for(option, 1, None), np.ones(1, dtype=bool), autoscale=True)
-    full = engine._simulate(frame, served, 1, np.full(len(frame), IN_HOUSE, dtype=np.int8), 1.0)
-    full_p95_ms = units.seconds_to_ms(float(np.percentile(full.ttft_s, 95)))
-    window_p95_ms = windows.latency["chat"].ttft_p95_ms
-    assert window_p95_ms == pytest.approx(full_p95_ms, rel=0.05), (window_p95_ms, full_p95_ms)
-    full_gpu_hours = full.gpu_seconds / units.SECONDS_PER_HOUR * units.HOURS_PER_MONTH / hours
-    assert windows.fleet.gpu_hours[0] == pytest.approx(full_gpu_hours, rel=0.05)
-    # The option's cost as reported (GPUs, staff, set-up) over the horizon, from either month.
-    economics = Economics(s)
-    by_windows = economics.costs(windows).total()
-    windows.fleet.gpu_hours = np.full(12, full_gpu_hours)
-    by_full_month = economics.costs(windows).total()
-    assert by_windows == pytest.approx(by_full_month, rel=0.005), (by_windows, by_full_month)
+    window_p95, full_p95 = [], []
+    for seed in (0, 1, 2):
+        s = month_scenario().model_copy(update={"seed": seed})
+        option = s.option("own")
+        engine = DesEngine(s, {})
+        windows = engine.option_usage(option)
+        # The same month played hour by hour, through the same code, with the same autoscaler.
+        shape = engine.fluid.rates["chat"][0]
+        hours = int(units.HOURS_PER_MONTH)
+        frame = generate_frame(
+            s.workload,
+            {"chat": np.array([shape[h % 168] for h in range(hours)])},
+            units.SECONDS_PER_HOUR,
+            seed=77 + seed,
+            key=(99,),
+        )
+        engine.warmup_s, engine.window_s = 0.0, hours * units.SECONDS_PER_HOUR
+        served = Served(None, option, None, step_for(option, 1, None), np.ones(1, dtype=bool), autoscale=True)
+        full = engine._simulate(frame, served, 1, np.full(len(frame), IN_HOUSE, dtype=np.int8), 1.0)
+        full_p95.append(units.seconds_to_ms(float(np.percentile(full.ttft_s, 95))))
+        window_p95.append(windows.latency["chat"].ttft_p95_ms)
+        full_gpu_hours = full.gpu_seconds / units.SECONDS_PER_HOUR * units.HOURS_PER_MONTH / hours
+        assert windows.fleet.gpu_hours[0] == pytest.approx(full_gpu_hours, rel=0.05), seed
+        # The option's cost as reported (GPUs, staff, set-up) over the horizon, from either month.
+        economics = Economics(s)
+        by_windows = economics.costs(windows).total()
+        windows.fleet.gpu_hours = np.full(12, full_gpu_hours)
+        by_full_month = economics.costs(windows).total()
+        assert by_windows == pytest.approx(by_full_month, rel=0.005), (seed, by_windows, by_full_month)
+    assert np.mean(window_p95) == pytest.approx(np.mean(full_p95), rel=0.05), (window_p95, full_p95)
 
 
 def large_fleet(max_simulated_replicas: int) -> Scenario:
