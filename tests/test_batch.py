@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from helpers import ROOT
 def test_batch_keeps_going_past_a_broken_scenario(tmp_path: Path, capsys) -> None:
     broken = tmp_path / "broken.yaml"
     broken.write_text(
-        (ROOT / "scenarios" / "prototype.yaml").read_text().replace("requests_per_day: 2000", "requests_per_day: -3")
+        re.sub(r"requests_per_day: \d+", "requests_per_day: -3", (ROOT / "scenarios" / "prototype.yaml").read_text())
     )
     good = [str(ROOT / "scenarios" / "prototype.yaml"), str(ROOT / "scenarios" / "regulated-rag.yaml")]
     out = tmp_path / "out"
