@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from simulator import catalog
-from simulator.catalog.api_prices import check_api_model
 from simulator.errors import InputError, suggest
 from simulator.perf.fit import load_fitted
 from simulator.scenario.model import Scenario
@@ -14,6 +13,9 @@ from simulator.scenario.options import ApiOption, SelfHostOption, api_terms
 
 
 def check_references(scenario: Scenario) -> None:
+    # genai-prices takes a sixth of a second to load: only commands that read a scenario pay for it.
+    from simulator.catalog.api_prices import check_api_model
+
     for i, o in enumerate(scenario.options):
         if isinstance(o, SelfHostOption):
             catalog.model(o.model, f"options[{i}].model")
