@@ -20,6 +20,7 @@ if os.environ.get("RENT_OR_OWN_REQUIRE_PROBE"):
 else:
     pytest.importorskip("llama_cpp", reason="install the probe extra: pip install -e '.[probe]'")
 
+from simulator.probe import STOPPED
 from simulator.probe.llamacpp import probe
 from simulator.probe.synth import Shape, sha256, synthesize
 
@@ -155,3 +156,21 @@ def test_flash_attention_and_the_kv_layout_reach_llama_cpp(tiny_gguf: Path, tmp_
     assert main([*args, "--flash-attn", "off", "--no-kv-unified"]) == 0
     settings = mf.load(out).settings
     assert settings["flash_attn"] == "off" and settings["kv_unified"] is False
+
+
+def test_ctrl_c_ends_the_probe_with_the_finished_points_kept(tiny_gguf: Path, tmp_path: Path) -> None:
+    # A terminal's Ctrl-C reaches the whole process group: the command and its measuring child.
+    out = tmp_path / "interrupted.json"
+    command = [sys.executable, "-m", "simulator", "probe", "llamacpp", "--model", str(tiny_gguf), "--out", str(out)]
+    command += ["--batch", "1,2,4,8,16,32", "--prompt-tokens", "32", "--gen-tokens", "48", "--repeats", "3"]
+    proc = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not (out.exists() and mf.load(out).points):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    m = mf.load(out)
+    assert proc.returncode == 128 + signal.SIGINT and m.partial and m.fault == STOPPED and 1 <= len(m.points) < 6
+    assert err.strip().splitlines()[-1] == f"{out}: stopped by SIGINT; the {len(m.points)} finished points are kept"
+    assert "Traceback" not in err

@@ -16,6 +16,7 @@ import pytest
 
 from simulator.cli import main
 from simulator.perf import measured as mf
+from simulator.probe import STOPPED
 from simulator.workload import gamma_arrivals
 
 from counting_server import TEMPLATE_TOKENS, count_tokens, counting_server
@@ -91,7 +92,7 @@ def test_points_are_on_disk_while_the_sweep_runs_and_sigterm_keeps_them(tmp_path
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM
     m = mf.load(out)
-    assert m.partial and m.fault == "stopped before the sweep ended" and 2 <= len(m.points) < 8
+    assert m.partial and m.fault == STOPPED and 2 <= len(m.points) < 8
     last = err.strip().splitlines()[-1]
     assert last == f"{out}: stopped by SIGTERM; the {len(m.points)} finished points are kept", err
     assert "Traceback" not in err

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime as dt
 import json
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -282,23 +287,38 @@ def report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _probe_openai(args: argparse.Namespace) -> int:
-    """Sweep a server, saving the file after every point; SIGINT or SIGTERM ends it with those points kept."""
-    import datetime as dt
-    import signal
-    import threading
-
-    from simulator.probe.openai import Load
-    from simulator.probe.openai import probe as probe_openai
-
-    stem = args.model.replace("/", "_")
-    out = Path(args.out) if args.out else MEASURED_DIR / f"{stem}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.json"
+@contextmanager
+def _stopped_by_signal() -> Iterator[tuple[threading.Event, list[str]]]:
+    """While inside, SIGINT and SIGTERM set the event (and name themselves) instead of ending the process,
+    so that a long measurement can end cleanly with what it measured."""
     stop = threading.Event()
     received: list[str] = []
 
     def on_signal(signum: int, _frame: object) -> None:
         received.append(signal.Signals(signum).name)
         stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop, received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _stopped(out: Path, measured: mf.Measured, signal_name: str) -> int:
+    """One line for a sweep a signal ended, and the conventional exit code (128 + the signal)."""
+    print(f"{out}: stopped by {signal_name}; the {len(measured.points)} finished points are kept", file=sys.stderr)
+    return 128 + int(signal.Signals[signal_name])
+
+
+def _probe_openai(args: argparse.Namespace) -> int:
+    """Sweep a server, saving the file after every point; SIGINT or SIGTERM ends it with those points kept."""
+    from simulator.probe.openai import Load
+    from simulator.probe.openai import probe as probe_openai
+
+    stem = args.model.replace("/", "_")
+    out = Path(args.out) if args.out else MEASURED_DIR / f"{stem}-{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}.json"
 
     def saved(measured: mf.Measured) -> None:
         mf.save(measured, out)
@@ -322,18 +342,13 @@ def _probe_openai(args: argparse.Namespace) -> int:
         endpoint=args.endpoint,
         ignore_eos=args.ignore_eos,
     )
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _stopped_by_signal() as (stop, received):
         measured = probe_openai(
             args.base_url, args.model, args.concurrency, args.rates, load, args.api_key_env, saved, stop
         )
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
     mf.save(measured, out)
     if received:
-        print(f"{out}: stopped by {received[0]}; the {len(measured.points)} finished points are kept", file=sys.stderr)
-        return 128 + int(getattr(signal, received[0]))
+        return _stopped(out, measured, received[0])
     print(f"{out}: {len(measured.points)} points")
     if measured.partial:
         # The points measured before the fault are saved; the run still failed.
@@ -342,9 +357,8 @@ def _probe_openai(args: argparse.Namespace) -> int:
 
 
 def _probe_llamacpp(args: argparse.Namespace) -> int:
-    """Measure in a child process, saving the file after every point; a crash keeps the points before it."""
-    import datetime as dt
-
+    """Measure in a child process, saving the file after every point; a crash, SIGINT or SIGTERM keeps the
+    points before it."""
     from simulator.probe.llamacpp import measure
 
     stamp = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}"
@@ -365,21 +379,25 @@ def _probe_llamacpp(args: argparse.Namespace) -> int:
             flush=True,
         )
 
-    measured = measure(
-        saved,
-        model_path=args.model,
-        batches=args.batch,
-        prompt_tokens=args.prompt_tokens,
-        gen_tokens=args.gen_tokens,
-        threads=args.threads,
-        repeats=args.repeats,
-        gpu_layers=args.gpu_layers,
-        catalogue_name=args.catalogue_name,
-        verbose=args.verbose,
-        flash_attn=args.flash_attn,
-        kv_unified=args.kv_unified,
-    )
+    with _stopped_by_signal() as (stop, received):
+        measured = measure(
+            saved,
+            stop,
+            model_path=args.model,
+            batches=args.batch,
+            prompt_tokens=args.prompt_tokens,
+            gen_tokens=args.gen_tokens,
+            threads=args.threads,
+            repeats=args.repeats,
+            gpu_layers=args.gpu_layers,
+            catalogue_name=args.catalogue_name,
+            verbose=args.verbose,
+            flash_attn=args.flash_attn,
+            kv_unified=args.kv_unified,
+        )
     mf.save(noted(measured), out)
+    if received:
+        return _stopped(out, measured, received[0])
     if measured.partial:
         kept = f"the {len(measured.points)} finished points are kept"
         raise InputError(

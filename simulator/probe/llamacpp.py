@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import statistics
+import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -26,10 +27,12 @@ import numpy as np
 from simulator import units
 from simulator.errors import InputError
 from simulator.perf import measured as mf
+from simulator.probe import STOPPED
 from simulator.probe.fingerprint import fingerprint
 from simulator.probe.synth import quiet, sha256
 
 WARMUP_TOKENS = 8
+STOP_POLL_S = 0.2  # how soon a stop request reaches a child that is busy measuring
 FlashAttn = Literal["on", "off", "auto"]
 FLASH_ATTN = {"auto": -1, "off": 0, "on": 1}  # llama.cpp's enum llama_flash_attn_type
 NOISY_OTHER_CPU_SHARE = 0.15  # other processes took more than this share of the CPU while measuring
@@ -249,6 +252,8 @@ def probe(
 
 def _child(conn: Connection, kwargs: dict[str, Any]) -> None:
     """The probe in a child process, telling the parent its header, stages, points and end as they come."""
+    # A Ctrl-C at the terminal reaches the whole process group: the parent decides, and ends this child.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         measured = probe(
             **kwargs,
@@ -267,13 +272,17 @@ def _plain(value: Any) -> Any:
     return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
 
-def measure(on_point: Callable[[mf.Measured], None] | None = None, **kwargs: Any) -> mf.Measured:
+def measure(
+    on_point: Callable[[mf.Measured], None] | None = None, stop: threading.Event | None = None, **kwargs: Any
+) -> mf.Measured:
     """`probe` in a child process, so that a crash in the native library cannot take the caller with it.
 
-    `on_point` gets the file so far (partial) after every point. A child killed by a signal becomes
-    a partial file naming the signal and the stage it died in, when a point was measured before it,
-    and otherwise an `InputError` saying the same.
+    `on_point` gets the file so far (partial) after every point. Setting `stop` ends the child and
+    keeps the points before it. A child killed by a signal becomes a partial file naming the signal
+    and the stage it died in, when a point was measured before it, and otherwise an `InputError`
+    saying the same.
     """
+    stop = stop or threading.Event()
     spawn = multiprocessing.get_context("spawn")
     receiver, sender = spawn.Pipe(duplex=False)
     child = spawn.Process(target=_child, args=(sender, kwargs), daemon=True)
@@ -283,7 +292,9 @@ def measure(on_point: Callable[[mf.Measured], None] | None = None, **kwargs: Any
     points: list[mf.Point] = []
     stage = "starting"
     try:
-        while True:
+        while not stop.is_set():
+            if not receiver.poll(STOP_POLL_S):
+                continue
             try:
                 kind, payload = receiver.recv()
             except EOFError:
@@ -303,13 +314,16 @@ def measure(on_point: Callable[[mf.Measured], None] | None = None, **kwargs: Any
             else:
                 raise InputError(*payload)
     finally:
+        if stop.is_set():
+            child.terminate()
         child.join()
         receiver.close()
     code = child.exitcode or 0
     how = f"died of {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
-    fault = f"llama.cpp {how} while {stage}"
+    fault = STOPPED if stop.is_set() else f"llama.cpp {how} while {stage}"
     if not points:
-        raise InputError(str(kwargs["model_path"]), "", fault, "run with --verbose to see llama.cpp's own log")
+        fix = "run it again" if stop.is_set() else "run with --verbose to see llama.cpp's own log"
+        raise InputError(str(kwargs["model_path"]), "", fault, fix)
     return mf.Measured.model_validate({**header, "kind": "llamacpp", "points": points, "partial": True, "fault": fault})
 
 

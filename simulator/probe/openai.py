@@ -35,6 +35,7 @@ import numpy as np
 from simulator import units
 from simulator.errors import InputError
 from simulator.perf import measured as mf
+from simulator.probe import STOPPED
 from simulator.probe.fingerprint import fingerprint
 from simulator.probe.openai_client import Client, Sample, ServerError, public_url
 from simulator.workload import gamma_arrivals
@@ -294,7 +295,7 @@ def probe(
             if on_point is not None:
                 on_point(file(list(points), None, done=False))
     except Stopped:
-        fault = "stopped before the sweep ended"
+        fault = STOPPED
     except ServerError as e:
         fault = str(e)
     except Exception as e:  # a fault mid-sweep must not lose the points measured before it
