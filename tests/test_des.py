@@ -333,7 +333,8 @@ def test_representative_windows_match_a_full_month() -> None:
             key=(99,),
         )
         engine.warmup_s, engine.window_s = 0.0, hours * units.SECONDS_PER_HOUR
-        served = Served(None, option, None, step_for(option, 1, None), np.ones(1, dtype=bool), autoscale=True)
+        plan = engine.fluid.planner.plan(option, ["chat"])  # autoscaled, as the windows are
+        served = Served(None, option, None, step_for(option, 1, None), np.ones(1, dtype=bool), plan)
         full = engine._simulate(frame, served, 1, np.full(len(frame), IN_HOUSE, dtype=np.int8), 1.0)
         full_p95.append(units.seconds_to_ms(float(np.percentile(full.ttft_s, 95))))
         window_p95.append(windows.latency["chat"].ttft_p95_ms)

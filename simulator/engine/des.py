@@ -27,7 +27,7 @@ from simulator.engine.api_path import api_times
 from simulator.engine.fleet import Autoscale, FleetOutcome, FleetSettings, saturation_tok_per_s, simulate_fleet
 from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, summarise
-from simulator.engine.plan import autoscaled, pinned_classes
+from simulator.engine.plan import Plan, autoscaled, pinned_classes
 from simulator.engine.replica import Replica, Requests
 from simulator.perf.fit import Fitted
 from simulator.perf.step import StepModel
@@ -51,7 +51,12 @@ class Served:
     """One in-house replica; None when nothing is served in-house."""
     pinned: np.ndarray
     """Per class: never overflows to the API."""
-    autoscale: bool
+    plan: Plan | None
+    """An autoscaled fleet's replica plan, which sizes it window by window; None for a held fleet."""
+
+    @property
+    def autoscale(self) -> bool:
+        return self.plan is not None
 
 
 @dataclass
@@ -174,7 +179,7 @@ class DesEngine:
             p.scheduling,
             p.max_batch,
             p.chunk_tokens,
-            self._autoscale(option, frame, path, replicas, share) if served.autoscale else None,
+            self._autoscale(option, served.plan, frame, path, replicas, share) if served.plan else None,
         )
         end_s = self.warmup_s + self.window_s
         h = served.hybrid
@@ -203,10 +208,9 @@ class DesEngine:
         result.replicas_end = math.ceil(outcome.replicas_end / share - 1e-9)
 
     def _autoscale(
-        self, option: SelfHostOption, frame: Frame, path: np.ndarray, replicas: int, share: float
+        self, option: SelfHostOption, plan: Plan, frame: Frame, path: np.ndarray, replicas: int, share: float
     ) -> Autoscale:
         """The autoscaler of a slice of an autoscaled rental, sized on the window's in-house work."""
-        plan = self.fluid.planner.plan(option, self.class_names)
         counts = np.bincount(frame.cls[path == IN_HOUSE], minlength=len(self.class_names))
         work = sum(counts[k] * plan.work_s.get(c, 0.0) for k, c in enumerate(self.class_names))
         ttft_s = option.rent.scale_up_ttft_ms
@@ -287,7 +291,12 @@ class DesEngine:
             pinned = np.array([c in kept for c in self.class_names])
         else:
             pinned = np.ones(len(self.classes), dtype=bool)
-        return Served(api, own, h, step, pinned, own is not None and autoscaled(own) and h is None)
+        plan = (
+            self.fluid.planner.plan(own, self.class_names)
+            if own is not None and autoscaled(own) and h is None
+            else None
+        )
+        return Served(api, own, h, step, pinned, plan)
 
     def _sliced_replicas(self, replicas: int, requests: int) -> int:
         """Replicas to simulate of a fleet: at most `max_simulated_replicas`, unless the slice would
@@ -300,10 +309,9 @@ class DesEngine:
     def _replicas(self, served: Served, base: OptionUsage, month: int, level: Bin) -> int:
         """Replicas at the start of a window: the month's fleet, or for autoscaling what the level's load needs."""
         assert base.fleet is not None
-        own = served.own
-        if not served.autoscale or own is None:
+        own, plan = served.own, served.plan
+        if plan is None or own is None:
             return int(base.fleet.replicas_peak[month])
-        plan = self.fluid.planner.plan(own, self.class_names)
         load = sum(level.rates_per_s[c] * plan.work_s.get(c, 0.0) for c in self.class_names)
         return max(own.min_replicas, 1, math.ceil(load / own.perf.target_utilisation - 1e-9))
 
