@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
 import threading
 import time
@@ -80,7 +81,7 @@ class Client:
         with self._lock:
             for conn in list(self._open):
                 if conn.sock is not None:
-                    conn.sock.shutdown(2)
+                    conn.sock.shutdown(socket.SHUT_RDWR)
 
     def tokenize(self, text: str) -> int | None:
         """Tokens the server counts in `text` (vLLM's and llama-server's /tokenize), or None without one.
