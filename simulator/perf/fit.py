@@ -83,27 +83,17 @@ def fit(measured: Measured) -> Fit:
         b0, b_decode, b_kv = float(coef[0]), float(coef[1]), 0.0
     b0 = max(b0, 0.0)
     predicted = b0 + a_all[:, 1] * b_decode + a_all[:, 2] * b_kv
-    prefill = [p for p in measured.points if p.prefill_tok_per_s and not p.cold_start]
-    if prefill:
-        per_token = [1 / p.prefill_tok_per_s - b0 / p.prompt_tokens for p in prefill]  # type: ignore[operator]
-        b_prefill = max(float(np.median(per_token)), 0.0)
-    else:
-        ttft = [p for p in measured.points if p.ttft_p50_ms and (p.concurrency or p.batch) == 1]
-        b_prefill = (
-            max(
-                float(
-                    np.median(
-                        [
-                            (units.ms_to_seconds(p.ttft_p50_ms) - b0) / p.prompt_tokens  # type: ignore[arg-type]
-                            for p in ttft
-                        ]
-                    )
-                ),
-                0.0,
-            )
-            if ttft
-            else 0.0
-        )
+    # Prefill seconds per prompt token beyond b0: from prefill speeds, else from a lone request's TTFT.
+    per_token = [
+        1 / p.prefill_tok_per_s - b0 / p.prompt_tokens
+        for p in measured.points
+        if p.prefill_tok_per_s and not p.cold_start
+    ] or [
+        (units.ms_to_seconds(p.ttft_p50_ms) - b0) / p.prompt_tokens
+        for p in measured.points
+        if p.ttft_p50_ms and (p.concurrency or p.batch) == 1
+    ]
+    b_prefill = max(float(np.median(per_token)), 0.0) if per_token else 0.0
     residuals = y_all - predicted
     return Fit(
         b0_s=b0,
