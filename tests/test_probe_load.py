@@ -96,3 +96,14 @@ def test_points_are_on_disk_while_the_sweep_runs_and_sigterm_keeps_them(tmp_path
     last = err.strip().splitlines()[-1]
     assert last == f"{out}: stopped by SIGTERM; the {len(m.points)} finished points are kept", err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("port", ["99999", "abc"])
+def test_a_bad_port_is_one_line_that_shows_no_credentials(capsys, port: str) -> None:
+    url = f"http://user:sk-secret@127.0.0.1:{port}/v1?api_key=sk-other"
+    assert main(["probe", "openai", "--base-url", url, "--model", "m"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err
+        == f"--base-url: http://127.0.0.1:{port}/v1: expected http(s)://host[:port]/v1 (e.g. http://127.0.0.1:8000/v1)\n"
+    )

@@ -33,8 +33,7 @@ class Sample:
 def public_url(base_url: str) -> str:
     """The URL without credentials or query: what may be stored and printed."""
     parts = urlsplit(base_url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
+    netloc = parts.netloc.rpartition("@")[2]  # host and port as written, even a port out of range
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
