@@ -7,29 +7,30 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from importlib import resources
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
+from simulator.catalog.base import Data, read
+from simulator.catalog.engines import EngineCosts as EngineCosts
+from simulator.catalog.engines import EngineName as EngineName
+from simulator.catalog.engines import EngineProfile as EngineProfile
+from simulator.catalog.engines import engine as engine
+from simulator.catalog.engines import engine_fit as engine_fit
+from simulator.catalog.engines import engines as engines
 from simulator.errors import InputError, suggest
 
 RentalTier = Literal["on_demand", "reserved_1y", "reserved_3y", "spot"]
 Precision = Literal["fp16", "bf16", "fp8", "int8", "int4"]
 
 
-class _Data(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Sourced(_Data):
+class Sourced(Data):
     value: float
     source: str
     as_of: dt.date
 
 
-class GpuSpec(_Data):
+class GpuSpec(Data):
     memory_gib: float = Field(gt=0)
     """Device memory: the vendors' "80 GB" of HBM are binary gigabytes (NVML reports 79.6 GiB of an H100's)."""
     memory_bandwidth_gb_per_s: float = Field(gt=0)
@@ -39,14 +40,23 @@ class GpuSpec(_Data):
     as_of: dt.date
 
 
-class Gpu(_Data):
+class Interconnect(Data):
+    kind: str
+    gb_per_s: float = Field(gt=0)
+    """Bandwidth to the other GPUs of a node, each way (datasheets quote both directions summed)."""
+    source: str
+    as_of: dt.date
+
+
+class Gpu(Data):
     name: str
     display_name: str
-    nvml_names: list[str] = []
+    nvml_names: list[str] = Field(default_factory=list)
     """Names NVML (nvidia-smi) reports for this GPU: how a measured file's hardware is recognised."""
     cpu_cores: int | None = None
     """CPU classes only: the cores a machine of this class has."""
     spec: GpuSpec
+    interconnect: Interconnect | None = None
     idle_w: Sourced
     purchase_usd: Sourced | None = None
     rental_usd_per_gpu_hour: dict[RentalTier, Sourced]
@@ -57,14 +67,14 @@ class Gpu(_Data):
         return self.spec.dense_tflops.get(key, self.spec.dense_tflops["fp16"])
 
 
-class Quality(_Data):
+class Quality(Data):
     benchmark: str
     score: float
     source: str
     as_of: dt.date
 
 
-class OpenModel(_Data):
+class OpenModel(Data):
     name: str
     display_name: str
     family: str
@@ -99,28 +109,24 @@ class ApiQuality(Quality):
     model: str
 
 
-def _read(name: str) -> object:
-    return yaml.safe_load(resources.files("simulator.catalog").joinpath("data", name).read_text())
-
-
 @cache
 def gpus() -> dict[str, Gpu]:
-    return {g.name: g for g in TypeAdapter(list[Gpu]).validate_python(_read("gpus.yaml"))}
+    return {g.name: g for g in TypeAdapter(list[Gpu]).validate_python(read("gpus.yaml"))}
 
 
 @cache
 def models() -> dict[str, OpenModel]:
-    return {m.name: m for m in TypeAdapter(list[OpenModel]).validate_python(_read("models.yaml"))}
+    return {m.name: m for m in TypeAdapter(list[OpenModel]).validate_python(read("models.yaml"))}
 
 
 @cache
 def owner_defaults() -> dict[str, Sourced]:
-    return TypeAdapter(dict[str, Sourced]).validate_python(_read("owner_defaults.yaml"))
+    return TypeAdapter(dict[str, Sourced]).validate_python(read("owner_defaults.yaml"))
 
 
 @cache
 def api_quality() -> dict[tuple[str, str], ApiQuality]:
-    entries = TypeAdapter(list[ApiQuality]).validate_python(_read("api_quality.yaml"))
+    entries = TypeAdapter(list[ApiQuality]).validate_python(read("api_quality.yaml"))
     return {(q.provider, q.model): q for q in entries}
 
 
@@ -148,7 +154,7 @@ def model(name: str, field: str = "model") -> OpenModel:
         raise InputError("", field, f"unknown model {name!r}", suggest(name, models())) from None
 
 
-class LatencyPreset(_Data):
+class LatencyPreset(Data):
     ttft_ms: float
     tpot_ms: float
     e2e_ms: float
@@ -156,7 +162,7 @@ class LatencyPreset(_Data):
     as_of: dt.date
 
 
-class DailyProfile(_Data):
+class DailyProfile(Data):
     weights: list[float] = Field(min_length=24, max_length=24)
     source: str
     as_of: dt.date
@@ -164,18 +170,18 @@ class DailyProfile(_Data):
 
 @cache
 def latency_presets() -> dict[str, LatencyPreset]:
-    return TypeAdapter(dict[str, LatencyPreset]).validate_python(_read("latency_presets.yaml"))
+    return TypeAdapter(dict[str, LatencyPreset]).validate_python(read("latency_presets.yaml"))
 
 
 @cache
 def daily_profiles() -> dict[str, DailyProfile]:
-    return TypeAdapter(dict[str, DailyProfile]).validate_python(_read("daily_profiles.yaml"))
+    return TypeAdapter(dict[str, DailyProfile]).validate_python(read("daily_profiles.yaml"))
 
 
 Site = Literal["own_premises", "colocation", "cloud_gpu"]
 
 
-class Fact(_Data):
+class Fact(Data):
     """A published term; `value` None means not published or not verified."""
 
     value: bool | int | list[str] | None
@@ -183,7 +189,7 @@ class Fact(_Data):
     as_of: dt.date
 
 
-class ApiTerms(_Data):
+class ApiTerms(Data):
     name: str
     display_name: str
     genai_prices_provider: str | None
@@ -199,20 +205,20 @@ class ApiTerms(_Data):
     deprecation_notice_days: Fact
 
 
-class SiteTerms(_Data):
+class SiteTerms(Data):
     leaves_boundary: bool
     operated_by: str
     source: str
     as_of: dt.date
 
 
-class DefaultWeights(_Data):
+class DefaultWeights(Data):
     source: str
     as_of: dt.date
     values: dict[str, float]
 
 
-class Terms(_Data):
+class Terms(Data):
     apis: list[ApiTerms]
     sites: dict[Site, SiteTerms]
     default_weights: DefaultWeights
@@ -226,10 +232,10 @@ class Terms(_Data):
 
 @cache
 def terms() -> Terms:
-    return Terms.model_validate(_read("provider_terms.yaml"))
+    return Terms.model_validate(read("provider_terms.yaml"))
 
 
-class ApiLatency(_Data):
+class ApiLatency(Data):
     ttft_ms: float = Field(gt=0)
     output_tok_per_s: float = Field(gt=0)
     source: str
@@ -241,14 +247,14 @@ class ApiLatencyEntry(ApiLatency):
     model: str
 
 
-class ApiLatencyTable(_Data):
+class ApiLatencyTable(Data):
     default: ApiLatency
     models: list[ApiLatencyEntry]
 
 
 @cache
 def api_latency_table() -> ApiLatencyTable:
-    return ApiLatencyTable.model_validate(_read("api_latency.yaml"))
+    return ApiLatencyTable.model_validate(read("api_latency.yaml"))
 
 
 def api_latency(provider: str, model: str) -> ApiLatency:
@@ -258,7 +264,7 @@ def api_latency(provider: str, model: str) -> ApiLatency:
     return max(matches, key=lambda m: len(m.model), default=table.default)
 
 
-class CalibrationLoad(_Data):
+class CalibrationLoad(Data):
     """How a published run loaded its server: all requests at once, a rate, clients, or a static batch."""
 
     offline: bool = False
@@ -268,7 +274,7 @@ class CalibrationLoad(_Data):
     num_prompts: int | None = Field(default=None, ge=1)
 
 
-class CalibrationPoint(_Data):
+class CalibrationPoint(Data):
     """One published serving measurement, with where it was read."""
 
     id: str
@@ -306,12 +312,12 @@ class CalibrationPoint(_Data):
     """Fit points may tune the step-time model; validate points only judge it."""
 
 
-class CalibrationSet(_Data):
-    version: Literal[1]
+class CalibrationSet(Data):
+    version: Literal[2]
     points: list[CalibrationPoint] = Field(min_length=1)
 
 
 @cache
 def calibration() -> CalibrationSet:
     """Published serving measurements the step-time model is fitted on (half) and judged against (the rest)."""
-    return CalibrationSet.model_validate(_read("calibration.yaml"))
+    return CalibrationSet.model_validate(read("calibration.yaml"))
