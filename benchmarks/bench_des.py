@@ -23,6 +23,7 @@ from simulator import catalog
 from simulator.analysis.run import run
 from simulator.engine.fleet import FleetSettings, simulate_fleet
 from simulator.engine.replica import Requests
+from simulator.perf.serving import serving
 from simulator.perf.step import StepModel, roofline
 from simulator.scenario import load_scenario
 
@@ -90,7 +91,7 @@ def per_token_simpy(step: StepModel, r: Requests, max_batch: int = 256) -> None:
 
 def main() -> None:
     m, g = catalog.model("llama-3.1-8b-instruct"), catalog.gpu("h100-sxm")
-    step = roofline(m, g, "fp16", 1, 0.6, 0.5, 0.9)
+    step = roofline(m, g, "fp16", 1, serving(g, "fp16"))
 
     r = workload(300_000)
     start = time.perf_counter()
@@ -98,7 +99,7 @@ def main() -> None:
         step,
         r,
         np.ones(len(r.arrival_s), dtype=bool),
-        FleetSettings(1, scheduling="prefill_first"),
+        FleetSettings(1, "prefill_first", 256, 2048),
         end_s=float(r.arrival_s[-1]),
     )
     fast = len(r.arrival_s) / (time.perf_counter() - start)

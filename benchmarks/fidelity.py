@@ -1,123 +1,74 @@
-"""Today's step-time model against the published serving measurements of the calibration set.
+"""The step model against the published serving measurements of the calibration set.
 
-Method: each point of `simulator/catalog/data/calibration.yaml` whose model has a catalogue shape,
-whose prompt and output lengths are fixed and whose precision the model knows is played on the
-roofline step model at the catalogue's default efficiencies and serving limits, with the KV cache's
-type where the source states it (else the model's 16 bits, the engines' default). Offline and static-
-batch runs: every request queued at t = 0 on each replica (replicas = GPUs / tensor-parallel size),
-output tokens per second over the makespan. Runs at a request rate: Poisson arrivals for 600 s on
-one replica per tensor-parallel group (`capacity`; the published count of prompts where given, else
-600 s), TTFT and TPOT medians. Points without fixed
-lengths (datasets such as ShareGPT), closed-loop (concurrency) runs and FP4 are listed as left out.
+Prints, for every usable point of `simulator/catalog/data/calibration.yaml`, the published and the
+simulated figure and the error, then the mean absolute percentage error of output throughput, TPOT
+p50 and TTFT p50 below the knee, per split. How each point is played: `simulator.analysis.calibrate`.
+Engine costs come from the bundled fit (engine_fit.yaml); `--fit` first refits every engine on the
+`fit` points, writes engine_fit.yaml, and judges the result on the `validate` points, which no
+constant is tuned on.
 
-Prints each point (reference, simulated, error) and the mean absolute percentage error per metric
-and split. No constant is tuned here: the fit split is for engine profiles to be fitted on, the
-validate split only judges. Run: python benchmarks/fidelity.py
+Run: python benchmarks/fidelity.py [--fit]
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import statistics
 import sys
 from collections import defaultdict
+from importlib import resources
+from pathlib import Path
 from typing import get_args
 
-import numpy as np
+import yaml
 
 from simulator import catalog
-from simulator.analysis.capacity import Arrivals, capacity
-from simulator.catalog import CalibrationPoint, Precision
-from simulator.engine.replica import Replica, Requests
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, KvCacheDtype, StepModel, step_model
-
-OFFLINE_REQUESTS = 2000  # per replica: enough to keep a full batch running for most of the makespan
-RATE_DURATION_S = 600.0
+from simulator.analysis import calibrate
+from simulator.catalog.engines import ENGINE_FIT_FILE, EngineName
+from simulator.files import write_atomic
 
 
-def offline_tok_per_s(p: CalibrationPoint, step: StepModel, batch_limit: int, requests: int) -> float:
-    """Output tokens per second of the whole configuration with every request queued at t = 0."""
-    assert p.input_tokens and p.output_tokens
-    r = Requests(
-        np.zeros(requests),
-        np.full(requests, p.input_tokens),
-        np.zeros(requests, dtype=np.int64),
-        np.full(requests, p.output_tokens),
-    )
-    replica = Replica(step, r, "chunked_prefill", batch_limit, max(DEFAULT_CHUNK_TOKENS, batch_limit))
-    for i in range(requests):
-        replica.submit(i, 0.0)
-    replica.run_to_completion()
-    replicas = p.gpus // step.gpus_per_replica
-    return replicas * requests * p.output_tokens / float(np.nanmax(r.done_s))
-
-
-def simulate(p: CalibrationPoint) -> dict[str, float] | str:
-    """Simulated figures of a point, or why it is left out."""
-    if p.catalogue_model is None:
-        return "no catalogue shape"
-    if p.precision not in get_args(Precision):
-        return f"{p.precision} is not a precision the model knows"
-    if p.parallelism is not None:
-        return f"{p.parallelism} layout"
-    if p.input_tokens is None or p.output_tokens is None:
-        return "lengths vary (a dataset)"
-    tp = p.tensor_parallel or 1
-    precision: Precision = "fp16" if p.precision == "bf16" else p.precision  # type: ignore[assignment]
-    # The KV cache's type where the source states it, else the engines' default (the model's 16 bits).
-    kv: KvCacheDtype = "fp8" if (p.kv_cache_dtype or "").startswith("fp8") else "auto"
-    step = step_model(catalog.model(p.catalogue_model), catalog.gpu(p.gpu), precision, tp, kv_cache_dtype=kv)
-    if step.kv_capacity_tokens < p.input_tokens + p.output_tokens:
-        return "one request does not fit"
-    load = p.load
-    if load.offline:
-        return {"output_tok_per_s": offline_tok_per_s(p, step, DEFAULT_MAX_BATCH, OFFLINE_REQUESTS)}
-    if load.max_batch is not None:
-        return {"output_tok_per_s": offline_tok_per_s(p, step, load.max_batch, load.max_batch)}
-    if load.rate_rps is not None:
-        replicas = p.gpus // tp
-        result = capacity(
-            p.catalogue_model,
-            p.gpu,
-            [load.rate_rps / replicas],
-            p.input_tokens,
-            p.output_tokens,
-            tp,
-            precision,
-            Arrivals(num_prompts=load.num_prompts) if load.num_prompts else Arrivals(duration_s=RATE_DURATION_S),
-            kv_cache_dtype=kv,
-        )
-        point = result.points[0]
-        return {
-            "output_tok_per_s": point.output_tok_per_s * replicas,
-            "ttft_p50_ms": point.ttft_p50_ms,
-            "tpot_p50_ms": point.tpot_p50_ms,
-        }
-    return "closed loop (concurrency) is not simulated yet"
+def refit() -> None:
+    fitted = {}
+    for engine in get_args(EngineName):
+        costs = calibrate.fit_engine(engine, lambda line: print(line, file=sys.stderr, flush=True))
+        if costs is not None:
+            fitted[engine] = costs.model_dump(exclude_none=True)
+    header = "# Generated by `python benchmarks/fidelity.py --fit`; edit the calibration set, not this file.\n"
+    body = {"calibration_version": catalog.calibration().version, "as_of": dt.date.today(), "engines": fitted}
+    path = Path(str(resources.files("simulator.catalog").joinpath("data", ENGINE_FIT_FILE)))
+    write_atomic(path, header + yaml.safe_dump(body, sort_keys=False, width=120))
+    catalog.engines.cache_clear()
+    catalog.engine_fit.cache_clear()
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fit", action="store_true", help="refit every engine's costs first")
+    if parser.parse_args().fit:
+        refit()
     errors: dict[tuple[str, str], list[float]] = defaultdict(list)
     left_out: dict[str, int] = defaultdict(int)
-    print("| point | split | metric | published | simulated | error |")
-    print("|---|---|---|---|---|---|")
+    print("| point | engine | split | metric | published | simulated | error |")
+    print("|---|---|---|---|---|---|---|")
     for p in catalog.calibration().points:
-        got = simulate(p)
-        if isinstance(got, str):
-            left_out[got] += 1
+        why = calibrate.why_left_out(p)
+        if why is not None:
+            left_out[why] += 1
             continue
-        for metric, value in got.items():
-            reference = getattr(p, metric)
-            if reference is None:
-                continue
+        for metric, reference, value in calibrate.compared(p, calibrate.simulate(p)):
             error = value / reference - 1
             errors[metric, p.split].append(abs(error))
-            print(f"| {p.id} | {p.split} | {metric} | {reference:,.1f} | {value:,.1f} | {error:+.0%} |", flush=True)
-        print(f"{p.id} done", file=sys.stderr, flush=True)
+            row = f"| {p.id} | {calibrate.engine_of(p)} | {p.split} | {metric} | {reference:,.1f} | {value:,.1f} |"
+            print(f"{row} {error:+.0%} |", flush=True)
     print()
-    print("| metric | split | points | mean absolute error |")
-    print("|---|---|---|---|")
+    print("| metric | split | points | mean absolute error | median |")
+    print("|---|---|---|---|---|")
     for (metric, split), values in sorted(errors.items()):
-        print(f"| {metric} | {split} | {len(values)} | {statistics.mean(values):.0%} |")
+        print(
+            f"| {metric} | {split} | {len(values)} | {statistics.mean(values):.0%} | {statistics.median(values):.0%} |"
+        )
     print()
     print("Left out: " + "; ".join(f"{why} ({n})" for why, n in sorted(left_out.items())))
 

@@ -82,7 +82,7 @@ def _base_scenario() -> Scenario | None:
         return None
 
 
-Edit = tuple[str, str, float, float]  # (section, field, value in force, value chosen)
+Edit = tuple[str, str, float | str, float | str]  # (section, field, value in force, value chosen)
 
 
 def _number(key: str, section: str, field: str, in_force: float, label: str, low: float, step: float, fmt: str) -> Edit:
@@ -90,9 +90,9 @@ def _number(key: str, section: str, field: str, in_force: float, label: str, low
     return section, field, in_force, st.number_input(label, low, value=in_force, step=step, format=fmt, key=key)
 
 
-def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float]]]:
+def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float | str]]]:
     """Inputs for each self-hosted option, starting at the terms in force; returns only what was moved."""
-    edits: dict[str, dict[str, dict[str, float]]] = {}
+    edits: dict[str, dict[str, dict[str, float | str]]] = {}
     for o in base.options:
         if o.kind != "self_host":
             continue
@@ -113,6 +113,15 @@ def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float]]]:
             fte = economics.staff_fte(o).value
             label = "Staff (engineers, FTE)"
             inputs.append(_number(f"{key}:fte", "operations", "staff_fte", fte, label, 0.0, 0.25, "%.2f"))
+            engines = list(catalog.engines())
+            engine = st.selectbox(
+                "Serving engine (its batch limits and step costs)",
+                engines,
+                index=engines.index(o.perf.engine),
+                format_func=lambda name: catalog.engine(name).display_name,
+                key=f"{key}:engine",
+            )
+            inputs.append(("perf", "engine", o.perf.engine, engine))
             planned = round(100 * o.perf.target_utilisation)
             chosen = st.slider("Target utilisation (%)", 10, 100, planned, 5, key=f"{key}:utilisation")
             inputs.append(("perf", "target_utilisation", planned / 100, chosen / 100))
@@ -122,7 +131,7 @@ def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float]]]:
     return edits
 
 
-def _edited_option(o: Option, edits: dict[str, dict[str, float]]) -> Option:
+def _edited_option(o: Option, edits: dict[str, dict[str, float | str]]) -> Option:
     return o.model_copy(
         update={section: getattr(o, section).model_copy(update=fields) for section, fields in edits.items()}
     )

@@ -109,6 +109,10 @@ def ms_to_seconds(ms: float) -> float:
     return ms / MS_PER_SECOND
 
 
+def us_to_seconds(us: float) -> float:
+    return us / US_PER_SECOND
+
+
 def usd_text(usd: float) -> str:
     """Whole dollars as people read them: $1,234 and -$1,234."""
     return f"-${-usd:,.0f}" if usd < 0 else f"${usd:,.0f}"

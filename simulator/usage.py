@@ -21,6 +21,17 @@ class ApiUsage:
     batch: dict[str, np.ndarray] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PerfTerm:
+    """One number a replica's speed rests on, with its provenance: the economics lists it as an assumption."""
+
+    item: str
+    value: float
+    unit: str
+    source: str
+    as_of: str
+
+
 @dataclass
 class FleetUsage:
     """GPUs of one self-hosted option, per month."""
@@ -39,6 +50,7 @@ class FleetUsage:
     """Output tokens per second one replica sustains at the chosen batch."""
     batch: int
     perf_source: str
+    perf_terms: list[PerfTerm] = field(default_factory=list)
 
 
 class LatencySummary(BaseModel):

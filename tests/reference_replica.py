@@ -27,9 +27,9 @@ def simulate(step: StepModel, r: Requests, policy: str, max_batch: int, chunk_to
 
     def first_token(i: int, at: float) -> None:
         nonlocal kv_tokens, kv_reserved, done
-        r.first_token_s[i] = at
+        r.first_token_s[i] = at + step.request_s
         if r.output_tokens[i] <= 1:
-            r.done_s[i] = at
+            r.done_s[i] = at + step.request_s
             kv_reserved -= float(r.prompt_tokens[i] + r.output_tokens[i])
             done += 1
         else:
@@ -82,7 +82,7 @@ def simulate(step: StepModel, r: Requests, policy: str, max_batch: int, chunk_to
             kv_tokens += 1
             if running[i] == 0:
                 del running[i]
-                r.done_s[i] = t
+                r.done_s[i] = t + step.request_s
                 kv_tokens -= int(r.prompt_tokens[i] + r.output_tokens[i])
                 kv_reserved -= float(r.prompt_tokens[i] + r.output_tokens[i])
                 done += 1

@@ -472,5 +472,6 @@ def test_capacity_with_a_fixed_number_of_prompts_does_not_depend_on_the_duration
 
 def test_capacity_chunk_must_hold_the_batch(capsys) -> None:
     args = ["capacity", "--model", "llama-3.1-8b-instruct", "--gpu", "l4", "--input-tokens", "100"]
-    code, _, err = run_cli(capsys, *args, "--output-tokens", "10", "--rates", "1", "--max-batch", "4096")
+    limits = ("--max-batch", "4096", "--chunk-tokens", "2048")
+    code, _, err = run_cli(capsys, *args, "--output-tokens", "10", "--rates", "1", *limits)
     assert code == 2 and "--chunk-tokens: 2048 is below --max-batch 4096 (raise it)" in err and err.count("\n") == 1

@@ -60,7 +60,7 @@ def _mtok(text: str) -> float:
 def test_cheaper_apis_push_the_break_even_volume_up(monkeypatch: pytest.MonkeyPatch) -> None:
     """An API price that falls faster leaves less to save per token, so owning needs more volume."""
     at = _page("decision", str(ROOT / "scenarios" / "support-assistant.yaml"), monkeypatch)
-    label = "Break-even volume of llama-70b-owned (M tokens/month)"
+    label = "Break-even volume of owned-baseline-plus-flash (M tokens/month)"
     before = _mtok(_metric(at, label))
     decline = next(s for s in at.sidebar.slider if s.label.startswith("API price decline"))
     decline.set_value(decline.value + 10.0).run()
@@ -69,9 +69,9 @@ def test_cheaper_apis_push_the_break_even_volume_up(monkeypatch: pytest.MonkeyPa
 
 
 def test_more_volume_brings_payback_forward(monkeypatch: pytest.MonkeyPatch) -> None:
-    """At 10x the volume the owned fleet pays for itself within the horizon; at 1x it does not."""
+    """At 10x the volume the owned baseline pays for itself within the horizon; at 1x it does not."""
     at = _page("decision", str(ROOT / "scenarios" / "support-assistant.yaml"), monkeypatch)
-    label = "Payback month of llama-70b-reserved"
+    label = "Payback month of owned-baseline-plus-flash"
     assert _metric(at, label) == "none"
     at.sidebar.select_slider[0].set_value(10.0).run()
     assert not at.exception
@@ -155,6 +155,20 @@ def test_planning_replicas_fuller_makes_the_rented_fleet_cheaper(monkeypatch: py
 
 
 SUPPORT = str(ROOT / "scenarios" / "support-assistant.yaml")
+
+
+def test_the_serving_engine_is_a_cost_lever(monkeypatch: pytest.MonkeyPatch) -> None:
+    """llama-server's four slots serve far fewer sequences a step than vLLM's 1,024: more GPUs, more cost."""
+    at = _page("decision", SUPPORT, monkeypatch)
+    before = _costs(at)
+    engine = at.selectbox(key="support-assistant:llama-70b-reserved:engine")
+    assert engine.value == "vllm"
+    engine.set_value("llama.cpp").run()
+    assert not at.exception
+    assert at.session_state["scenario"].option("llama-70b-reserved").perf.engine == "llama.cpp"
+    after = _costs(at)
+    assert after["llama-70b-reserved"] > before["llama-70b-reserved"]
+    assert after["llama-70b-owned"] == before["llama-70b-owned"]
 
 
 def _costs(at: AppTest) -> dict[str, float]:

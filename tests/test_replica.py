@@ -22,6 +22,7 @@ STEP = StepModel(
     kv_capacity_tokens=60_000,
     gpus_per_replica=1,
     source="test",
+    overlap=False,
 )
 MOE = StepModel(
     b0_s=0.004,
@@ -34,6 +35,25 @@ MOE = StepModel(
     kv_capacity_tokens=30_000,
     gpus_per_replica=2,
     source="test",
+    overlap=False,
+)
+# Memory and compute overlapped, with every engine term: big batches start compute-bound and turn
+# memory-bound as their KV reads grow, so decode stretches end where the two cross.
+OVERLAP = StepModel(
+    b0_s=0.004,
+    b_experts_s=0.01,
+    expert_share=0.125,
+    b_prefill_s=3e-5,
+    b_attn_s=1e-9,
+    b_decode_s=2e-4,
+    b_kv_s=7e-8,
+    kv_capacity_tokens=60_000,
+    gpus_per_replica=2,
+    source="test",
+    overhead_s=0.001,
+    b_comm_s=2e-6,
+    b_seq_s=1e-5,
+    request_s=0.003,
 )
 
 
@@ -60,7 +80,7 @@ def workloads(draw):
     workloads(),
     st.sampled_from(["prefill_first", "chunked_prefill"]),
     st.integers(1, 64),
-    st.sampled_from([STEP, MOE]),
+    st.sampled_from([STEP, MOE, OVERLAP]),
     st.sampled_from([256, 2048]),
 )
 def test_event_skipping_equals_the_per_step_reference(load, policy, max_batch, step, chunk) -> None:

@@ -175,7 +175,11 @@ def test_a_typed_variant_equals_the_same_set_on_the_file(tmp_path: Path, field: 
     ("field", "value", "message"),
     [
         ("options[own].rent.usd_per_gpu_hour", -1, "options[1].rent.usd_per_gpu_hour: Input should be greater than 0"),
-        ("options[own].perf.chunk_tokens", 100, "options[1].perf: chunk_tokens (100) is below max_batch (256)"),
+        (
+            "options[own].perf.chunk_tokens",
+            32,
+            "options[1].perf.chunk_tokens: Input should be greater than or equal to 64",
+        ),
         ("workload.classes[0].name", "x", ""),
         ("workload.nonsense", 1, "--set: workload.nonsense: no field 'nonsense'"),
         ("options[nobody].gpu", "l4", "--set: options[nobody].gpu: no item named 'nobody' at options.nobody"),

@@ -10,10 +10,11 @@ from pydantic import BaseModel
 from simulator import catalog, units
 from simulator.catalog import Precision
 from simulator.engine.fleet import FleetSettings, simulate_fleet
-from simulator.engine.replica import Policy, Requests
+from simulator.engine.replica import Replica, Requests
 from simulator.errors import InputError
 from simulator.perf.fit import load_fitted
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, KvCacheDtype, StepModel, step_model
+from simulator.perf.serving import Serving, serving
+from simulator.perf.step import StepModel, step_model
 from simulator.workload import gamma_arrivals
 
 WARMUP_SHARE = 0.1  # the first tenth of each run fills the batch and is not measured
@@ -37,6 +38,10 @@ class CapacityResult(BaseModel):
     gpu: str
     gpus_per_replica: int
     precision: str
+    engine: str
+    max_batch: int
+    chunk_tokens: int
+    kv_cache_dtype: str
     perf_source: str
     input_tokens: int
     output_tokens: int
@@ -50,48 +55,80 @@ class CapacityResult(BaseModel):
 class Arrivals:
     """How requests reach the replica: at each rate for `duration_s`, or a fixed `num_prompts` that all
     complete (percentiles over every one, as `vllm bench serve` reports), with Gamma gaps of shape
-    `burstiness` (1 is Poisson)."""
+    `burstiness` (1 is Poisson). With `concurrency`, that many clients each send their next request when
+    the last one is answered (a closed loop; `num_prompts` in all, the rate unused)."""
 
     duration_s: float = 600.0
     num_prompts: int | None = None
     burstiness: float = 1.0
     seed: int = 0
+    concurrency: int | None = None
 
 
-@dataclass(frozen=True)
-class Limits:
-    """The serving engine's scheduling and batch limits."""
-
-    scheduling: Policy = "chunked_prefill"
-    max_batch: int = DEFAULT_MAX_BATCH
-    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
-
-
-def _point(
-    step: StepModel, rate: float, input_tokens: int, output_tokens: int, arrivals: Arrivals, limits: Limits
-) -> CapacityPoint:
+def _arrivals(rate: float, arrivals: Arrivals) -> tuple[np.ndarray, float, float]:
+    """Arrival times, the end of the run and the start of what is measured."""
     rng = np.random.default_rng([arrivals.seed, round(rate * RATE_SEED_RESOLUTION)])
-    fixed = arrivals.num_prompts is not None
     if arrivals.num_prompts is not None:
         arrival_s = gamma_arrivals(rate, arrivals.burstiness, arrivals.num_prompts, rng)
-        end_s, count_from_s = float(arrival_s[-1]), 0.0
-    else:
-        end_s = arrivals.duration_s
-        arrival_s = gamma_arrivals(rate, arrivals.burstiness, max(int(rate * end_s * 1.5), 10), rng)
-        arrival_s = arrival_s[arrival_s < end_s]
-        count_from_s = WARMUP_SHARE * end_s
-    measured = arrival_s >= count_from_s
-    if not measured.any():
+        return arrival_s, float(arrival_s[-1]), 0.0
+    end_s = arrivals.duration_s
+    arrival_s = gamma_arrivals(rate, arrivals.burstiness, max(int(rate * end_s * 1.5), 10), rng)
+    arrival_s = arrival_s[arrival_s < end_s]
+    count_from_s = WARMUP_SHARE * end_s
+    if not (arrival_s >= count_from_s).any():
         raise InputError(
             "capacity",
             "--duration-s",
             f"no request arrives in the {end_s - count_from_s:g} s measured at {rate:g} requests/s",
             "raise --duration-s or the rate",
         )
-    n = len(arrival_s)
-    r = Requests(arrival_s, np.full(n, input_tokens), np.zeros(n, dtype=np.int64), np.full(n, output_tokens))
-    settings = FleetSettings(1, limits.scheduling, limits.max_batch, limits.chunk_tokens)
-    simulate_fleet(step, r, np.ones(n, dtype=bool), settings, end_s=end_s)
+    return arrival_s, end_s, count_from_s
+
+
+def closed_loop(step: StepModel, requests: Requests, clients: int, limits: Serving) -> None:
+    """Serve `requests` in order from `clients` clients that each wait for an answer before sending again.
+
+    The clients start one after another across the time one request takes alone, as clients of a
+    service do; started together, identical requests would stay in lockstep and queue their prompts
+    behind each other forever.
+    """
+    replica = Replica(step, requests, limits.scheduling, limits.max_batch, limits.chunk_tokens)
+    n = len(requests.arrival_s)
+    prompt, output = float(requests.prompt_tokens[0]), float(requests.output_tokens[0])
+    alone_s = step.ttft_alone_s(prompt, prompt * prompt / 2) + (output - 1) * float(
+        step.decode_step_s(np.array([1.0]), prompt + output / 2)[0]
+    )
+    sent = min(clients, n)
+    for i in range(sent):
+        t = alone_s * i / clients
+        requests.arrival_s[i] = t
+        replica.advance_to(t)
+        replica.submit(i, t)
+    done = 0
+    while replica.advance_one():
+        finished = int(np.count_nonzero(~np.isnan(requests.done_s[:sent])))
+        for i in range(sent, min(sent + finished - done, n)):
+            requests.arrival_s[i] = replica.now
+            replica.submit(i, replica.now)
+        sent, done = min(sent + finished - done, n), finished
+
+
+def _point(
+    step: StepModel, rate: float, input_tokens: int, output_tokens: int, arrivals: Arrivals, limits: Serving
+) -> CapacityPoint:
+    fixed = arrivals.num_prompts is not None
+    if arrivals.concurrency is not None:
+        n = arrivals.num_prompts or arrivals.concurrency
+        r = Requests(np.zeros(n), np.full(n, input_tokens), np.zeros(n, dtype=np.int64), np.full(n, output_tokens))
+        closed_loop(step, r, arrivals.concurrency, limits)
+        arrival_s, count_from_s, fixed = r.arrival_s, 0.0, True
+    else:
+        arrival_s, end_s, count_from_s = _arrivals(rate, arrivals)
+        n = len(arrival_s)
+        r = Requests(arrival_s, np.full(n, input_tokens), np.zeros(n, dtype=np.int64), np.full(n, output_tokens))
+        settings = FleetSettings(1, limits.scheduling, limits.max_batch, limits.chunk_tokens)
+        simulate_fleet(step, r, np.ones(n, dtype=bool), settings, end_s=end_s)
+    measured = arrival_s >= count_from_s
     ttft = r.first_token_s[measured] - arrival_s[measured]
     e2e = r.done_s[measured] - arrival_s[measured]
     tpot = (e2e - ttft) / max(output_tokens - 1, 1)
@@ -123,15 +160,18 @@ def capacity(
     gpus_per_replica: int = 1,
     precision: Precision = "fp16",
     arrivals: Arrivals = Arrivals(),
-    limits: Limits = Limits(),
+    limits: Serving | None = None,
     slo_ttft_p95_ms: float | None = None,
     slo_tpot_p95_ms: float | None = None,
     measured_file: str | None = None,
-    kv_cache_dtype: KvCacheDtype = "auto",
 ) -> CapacityResult:
+    """Load one replica at each rate; `limits` is the engine serving it (vLLM's defaults when left out)."""
     m, g = catalog.model(model, "--model"), catalog.gpu(gpu, "--gpu")
+    if gpus_per_replica > 1 and g.interconnect is None:
+        raise InputError("capacity", "--gpus-per-replica", f"{gpu} has no GPU-to-GPU link", "use 1")
+    limits = limits or serving(g, precision)
     fitted = load_fitted(measured_file, m.name, g.name) if measured_file is not None else None
-    step = step_model(m, g, precision, gpus_per_replica, fitted, kv_cache_dtype=kv_cache_dtype)
+    step = step_model(m, g, precision, gpus_per_replica, limits, fitted)
     if step.kv_capacity_tokens < input_tokens + output_tokens:
         raise InputError(
             "capacity",
@@ -167,6 +207,10 @@ def capacity(
         gpu=gpu,
         gpus_per_replica=gpus_per_replica,
         precision=precision,
+        engine=limits.engine,
+        max_batch=limits.max_batch,
+        chunk_tokens=limits.chunk_tokens,
+        kv_cache_dtype=limits.kv_cache_dtype,
         perf_source=step.source,
         input_tokens=input_tokens,
         output_tokens=output_tokens,

@@ -164,12 +164,22 @@ def catalog_(args: argparse.Namespace) -> int:
 
 
 def capacity(args: argparse.Namespace) -> int:
-    from simulator.analysis.capacity import Arrivals, Limits, capacity
+    from simulator.analysis.capacity import Arrivals, capacity
+    from simulator.perf.serving import serving
 
-    if args.chunk_tokens < args.max_batch:  # every running sequence takes a token of a chunked step, as in vLLM
+    if args.chunk_tokens is not None and args.max_batch is not None and args.chunk_tokens < args.max_batch:
+        # every running sequence takes a token of a chunked step, as in vLLM
         raise InputError(
             "capacity", "--chunk-tokens", f"{args.chunk_tokens} is below --max-batch {args.max_batch}", "raise it"
         )
+    limits = serving(
+        catalog.gpu(args.gpu, "--gpu"),
+        args.precision,
+        args.engine,
+        max_batch=args.max_batch,
+        chunk_tokens=args.chunk_tokens,
+        kv_cache_dtype=args.kv_cache_dtype,
+    )
     result = capacity(
         args.model,
         args.gpu,
@@ -179,11 +189,10 @@ def capacity(args: argparse.Namespace) -> int:
         args.gpus_per_replica,
         args.precision,
         Arrivals(args.duration_s, args.num_prompts, args.burstiness, args.seed),
-        Limits(max_batch=args.max_batch, chunk_tokens=args.chunk_tokens),
+        limits,
         args.slo_ttft_p95_ms,
         args.slo_tpot_p95_ms,
         measured_file=args.perf,
-        kv_cache_dtype=args.kv_cache_dtype,
     )
     if args.json:
         print(result.model_dump_json(indent=2))

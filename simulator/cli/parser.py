@@ -9,10 +9,10 @@ import math
 from collections.abc import Callable
 from typing import NoReturn, TypeVar, get_args
 
-from simulator.catalog import Precision
+from simulator.catalog import EngineName, Precision
 from simulator.cli import commands
 from simulator.errors import EXIT_BAD_INPUT
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, KvCacheDtype
+from simulator.perf.serving import DEFAULT_ENGINE, KvCacheDtype
 
 DESCRIPTION = "Decide between paying an LLM API per token and running open-weight models on rented or owned GPUs."
 T = TypeVar("T")
@@ -95,10 +95,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--duration-s", type=_positive, default=600.0, help="simulated seconds per rate")
     p.add_argument("--num-prompts", type=_count, help="a fixed count of requests per rate, all completed")
     p.add_argument("--burstiness", type=_positive, default=1.0, help="Gamma shape of the gaps (1: Poisson)")
-    p.add_argument("--max-batch", type=_count, default=DEFAULT_MAX_BATCH, help="most sequences decoded together")
-    p.add_argument("--chunk-tokens", type=_count, default=DEFAULT_CHUNK_TOKENS, help="tokens per chunked step")
     p.add_argument(
-        "--kv-cache-dtype", choices=get_args(KvCacheDtype), default="auto", help="auto: the model's 16-bit type"
+        "--engine",
+        choices=get_args(EngineName),
+        default=DEFAULT_ENGINE,
+        help="serving engine whose profile sets the limits below when they are left out",
+    )
+    p.add_argument("--max-batch", type=_count, help="most sequences decoded together (default: the engine's)")
+    p.add_argument("--chunk-tokens", type=_count, help="tokens per chunked step (default: the engine's)")
+    p.add_argument(
+        "--kv-cache-dtype",
+        choices=get_args(KvCacheDtype),
+        help="auto: the model's 16-bit type (default: the engine's for the precision)",
     )
     p.add_argument("--perf", help="a probe's measured file: fit step times to it instead of the roofline")
     p.add_argument("--slo-ttft-p95-ms", type=_positive)

@@ -143,7 +143,8 @@ def catalog_table(what: str, entries: list[dict[str, object]]) -> Table:
 def capacity_table(result: CapacityResult) -> Table:
     table = Table(
         title=f"{result.model} on {result.gpus_per_replica} x {result.gpu} ({result.precision}, "
-        f"{result.perf_source}), {result.input_tokens} in / {result.output_tokens} out"
+        f"{result.perf_source}), {result.input_tokens} in / {result.output_tokens} out; {result.engine}: "
+        f"batch {result.max_batch}, {result.chunk_tokens:,} tokens a step, KV cache {result.kv_cache_dtype}"
     )
     columns = list(type(result.points[0]).model_fields)  # every figure of a point, in its order
     for c in columns:

@@ -135,6 +135,8 @@ class Economics:
         fleet = usage.fleet
         assert fleet is not None
         gpu = catalog.gpu(option.gpu)
+        for t in fleet.perf_terms:  # the GPU-hours rest on the replica's speed
+            costs.note(Assumption.of(costs.option, t.item, t.value, t.unit, t.source, t.as_of))
         ops = option.operations
         fte = costs.note(staff_fte(option))
         usd_per_fte_year = costs.sourced("engineer cost", ops.usd_per_fte_year, "usd_per_fte_year", "usd_per_fte_year")

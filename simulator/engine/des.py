@@ -27,7 +27,7 @@ from simulator.engine.api_path import api_times
 from simulator.engine.fleet import Autoscale, FleetOutcome, FleetSettings, saturation_tok_per_s, simulate_fleet
 from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, summarise
-from simulator.engine.plan import Plan, autoscaled, pinned_classes
+from simulator.engine.plan import Plan, autoscaled, pinned_classes, serving_for
 from simulator.engine.replica import Replica, Requests
 from simulator.perf.fit import Fitted
 from simulator.perf.step import StepModel
@@ -171,7 +171,7 @@ class DesEngine:
         step, option, path = served.step, served.own, result.path
         assert step is not None and option is not None
         r = Requests(frame.arrival_s, frame.prompt_tokens, frame.cached_tokens, frame.output_tokens)
-        p = option.perf
+        p = serving_for(option)
         context = float(np.mean(frame.prompt_tokens + frame.output_tokens / 2))
         saturation = saturation_tok_per_s(step, p.max_batch, context)
         settings = FleetSettings(
@@ -235,7 +235,7 @@ class DesEngine:
         # Predicted TTFT: the prompts queued ahead on the least-loaded replica, then this one.
         ahead = min(sum(requests.prompt[j] - requests.cached[j] for j in fleet[k].waiting) for k in ready)
         new = requests.prompt[i] - requests.cached[i]
-        predicted_s = step.b0_s + step.b_prefill_s * (ahead + new)
+        predicted_s = step.ttft_alone_s(ahead + new, 0.0)
         return predicted_s > units.ms_to_seconds(h.overflow_ttft_ms)
 
     # --- an option over the horizon -----------------------------------------------------------

@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 import simpy
 
-from simulator.engine.replica import Policy, Replica, Requests
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, StepModel
+from simulator.engine.replica import Replica, Requests
+from simulator.perf.serving import Policy
+from simulator.perf.step import StepModel
 
 CONTROL_INTERVAL_S = 10.0
 Divert = Callable[[int, list[Replica], list[int]], bool]
@@ -47,9 +48,9 @@ class Autoscale:
 @dataclass(frozen=True)
 class FleetSettings:
     replicas: int
-    scheduling: Policy = "chunked_prefill"
-    max_batch: int = DEFAULT_MAX_BATCH
-    chunk_tokens: int = DEFAULT_CHUNK_TOKENS
+    scheduling: Policy
+    max_batch: int
+    chunk_tokens: int
     autoscale: Autoscale | None = None
     control_interval_s: float = CONTROL_INTERVAL_S
 
@@ -178,7 +179,7 @@ class _FleetRun:
         """Prefill of the prompts waiting at the least-loaded replica, then one step."""
         r = self.r
         ahead = min(sum(r.prompt[j] - r.cached[j] for j in self.fleet[k].waiting) for k in up)
-        return self.step.b0_s + self.step.b_prefill_s * ahead
+        return self.step.ttft_alone_s(ahead, 0.0)
 
     def _live(self) -> list[int]:
         return [k for k in range(len(self.fleet)) if self.ready[k]]

@@ -14,7 +14,7 @@ import numpy as np
 
 from simulator import units
 from simulator.catalog.api_prices import unit_prices
-from simulator.engine.plan import Plan, Planner, autoscaled, ceil, pinned_classes
+from simulator.engine.plan import Plan, Planner, autoscaled, ceil, perf_terms, pinned_classes
 from simulator.perf.fit import Fitted
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
 from simulator.usage import ApiUsage, FleetUsage, OptionUsage
@@ -147,6 +147,7 @@ class FluidEngine:
             capacity_tok_per_s=plan.batch / plan.step_s,
             batch=plan.batch,
             perf_source=plan.replica.source,
+            perf_terms=perf_terms(option, plan.replica),
         )
 
     def _self_host(self, option: SelfHostOption) -> OptionUsage:

@@ -14,8 +14,10 @@ import numpy as np
 
 from simulator import catalog, privacy, units
 from simulator.perf.fit import Fitted
-from simulator.perf.step import POWERS_OF_TWO_PER_NODE, StepModel, prefill_pairs, step_model
+from simulator.perf.serving import Serving, serving
+from simulator.perf.step import KV_CACHE_BYTES, POWERS_OF_TWO_PER_NODE, StepModel, prefill_pairs, step_model
 from simulator.scenario import ApiOption, HybridOption, RequestClass, Scenario, SelfHostOption
+from simulator.usage import PerfTerm
 from simulator.workload import TokenStats
 
 CONTEXT_QUANTILE = 0.99  # a replica must hold at least one request this long
@@ -28,15 +30,23 @@ class ClassTokens:
     input_mean: float
     input_sq_mean: float
     output_mean: float  # visible plus reasoning
+    output_sq_mean: float
     cached_share: float
     context_p99: float
 
     @classmethod
     def of(cls, c: RequestClass) -> ClassTokens:
         i, o = TokenStats(c.input_tokens), TokenStats(c.output_tokens)
-        out = o.mean() + c.reasoning_tokens_per_request
-        ctx = i.quantile(CONTEXT_QUANTILE) + o.quantile(CONTEXT_QUANTILE) + c.reasoning_tokens_per_request
-        return cls(i.mean(), i.second_moment(), out, c.cached_input_share, ctx)
+        r = c.reasoning_tokens_per_request
+        out, out_sq = o.mean() + r, o.second_moment() + 2 * r * o.mean() + r * r
+        ctx = i.quantile(CONTEXT_QUANTILE) + o.quantile(CONTEXT_QUANTILE) + r
+        return cls(i.mean(), i.second_moment(), out, out_sq, c.cached_input_share, ctx)
+
+    @property
+    def running_output_mean(self) -> float:
+        """Output tokens of a request found decoding: a sequence decodes for as many steps as it has
+        output tokens, so a step sees long answers more often than they arrive (E[o^2] / E[o])."""
+        return self.output_sq_mean / self.output_mean if self.output_mean > 0 else 0.0
 
 
 @dataclass
@@ -74,20 +84,83 @@ def pinned_classes(scenario: Scenario, hybrid: HybridOption, api: ApiOption) -> 
     ]
 
 
-def step_for(option: SelfHostOption, gpus: int, fitted: Fitted | None) -> StepModel:
-    """The step model of one replica of `gpus` GPUs: fitted to the option's measured file when there is one."""
+def serving_for(option: SelfHostOption) -> Serving:
+    """The option's engine on its GPU, with the option's own limits and efficiencies where it sets them."""
     p = option.perf
-    return step_model(
-        catalog.model(option.model),
+    return serving(
         catalog.gpu(option.gpu),
         option.precision,
-        gpus,
-        fitted,
-        p.decode_bandwidth_efficiency,
-        p.prefill_compute_efficiency,
-        p.usable_memory_share,
-        p.kv_cache_dtype,
+        p.engine,
+        scheduling=p.scheduling,
+        max_batch=p.max_batch,
+        chunk_tokens=p.chunk_tokens,
+        kv_cache_dtype=p.kv_cache_dtype,
+        usable_memory_share=p.usable_memory_share,
+        decode_bandwidth_efficiency=p.decode_bandwidth_efficiency,
+        prefill_compute_efficiency=p.prefill_compute_efficiency,
     )
+
+
+def step_for(option: SelfHostOption, gpus: int, fitted: Fitted | None) -> StepModel:
+    """The step model of one replica of `gpus` GPUs: fitted to the option's measured file when there is one."""
+    return step_model(
+        catalog.model(option.model), catalog.gpu(option.gpu), option.precision, gpus, serving_for(option), fitted
+    )
+
+
+def perf_terms(option: SelfHostOption, step: StepModel) -> list[PerfTerm]:
+    """The engine's limits and costs and the step model's coefficients a replica of `option` runs on."""
+    s, p, gpu = serving_for(option), option.perf, catalog.gpu(option.gpu)
+
+    def own_or(given: object, source: str, as_of: str) -> tuple[str, str]:
+        return ("scenario", "") if given is not None else (source, as_of)
+
+    limits = (s.limits_source, s.limits_as_of)
+    costs = (s.costs_source, s.costs_as_of)
+    terms = [
+        PerfTerm("engine batch limit", s.max_batch, "sequences", *own_or(p.max_batch, *limits)),
+        PerfTerm("engine step budget", s.chunk_tokens, "tokens", *own_or(p.chunk_tokens, *limits)),
+        PerfTerm("KV cache element", KV_CACHE_BYTES[s.kv_cache_dtype], "bytes", *own_or(p.kv_cache_dtype, *limits)),
+        PerfTerm("request overhead", units.seconds_to_ms(step.request_s), "ms", *costs),
+    ]
+    if step.overlap:  # the roofline: the engine's shares of the GPU's peaks, and its own step costs
+        terms += [
+            PerfTerm(
+                "decode bandwidth share",
+                s.decode_bandwidth_efficiency,
+                "share_of_peak",
+                *own_or(p.decode_bandwidth_efficiency, *costs),
+            ),
+            PerfTerm(
+                "prefill FLOP/s share",
+                s.prefill_compute_efficiency,
+                "share_of_peak",
+                *own_or(p.prefill_compute_efficiency, *costs),
+            ),
+            PerfTerm("step overhead", units.seconds_to_ms(s.step_overhead_s), "ms", *costs),
+        ]
+        if step.gpus_per_replica > 1:
+            terms.append(PerfTerm("all-reduce latency", units.seconds_to_us(s.allreduce_latency_s), "us", *costs))
+        if s.attention_per_sequence_layer_s > 0:
+            per_layer_us = units.seconds_to_us(s.attention_per_sequence_layer_s)
+            terms.append(PerfTerm("attention per sequence and layer", per_layer_us, "us", *costs))
+        derived = (
+            f"derived: roofline of {step.gpus_per_replica} x {gpu.name} at the shares above ({gpu.spec.source})",
+            gpu.spec.as_of.isoformat(),
+        )
+    else:
+        derived = (step.source, "")
+    ms, us = units.seconds_to_ms, units.seconds_to_us
+    terms += [
+        PerfTerm("step: weight reads (b0)", ms(step.b0_s), "ms", *derived),
+        PerfTerm("step: per decoding sequence (b_decode)", us(step.b_decode_s), "us", *derived),
+        PerfTerm("step: per cached token read (b_kv)", us(step.b_kv_s), "us", *derived),
+        PerfTerm("step: per prompt token (b_prefill)", us(step.b_prefill_s), "us", *derived),
+    ]
+    if step.b_comm_s > 0:
+        link = f"derived: two ring all-reduces a layer over {gpu.interconnect.kind if gpu.interconnect else ''}"
+        terms.append(PerfTerm("step: all-reduce per token (b_comm)", us(step.b_comm_s), "us", link, ""))
+    return terms
 
 
 class Planner:
@@ -116,19 +189,21 @@ class Planner:
         """
         if option.gpus_per_replica is not None:
             return self._plan_for(option, classes, option.gpus_per_replica)
-        plans = [self._plan_for(option, classes, g) for g in POWERS_OF_TWO_PER_NODE]
+        sizes = POWERS_OF_TWO_PER_NODE if catalog.gpu(option.gpu).interconnect else (1,)
+        plans = [self._plan_for(option, classes, g) for g in sizes]
         fitting = [p for p in plans if p.replica is not None]
         if not fitting:
             return plans[-1]
         util = option.perf.target_utilisation
 
-        def cost(p: Plan) -> tuple[bool, float, float]:
-            # Fewest GPUs at the peak hour (whole replicas, at least the minimum), then least GPU time.
+        def cost(p: Plan) -> tuple[bool, int, float, float]:
+            # Meeting the targets first (a wider replica prefills a long prompt sooner), then fewest GPUs
+            # at the peak hour (whole replicas, at least the minimum), then least GPU time.
             assert p.replica is not None
             load = sum(self.rates[c] * p.work_s[c] for c in classes)
             replicas = max(float(ceil(np.max(load) / util)), option.min_replicas)
             g = p.replica.gpus_per_replica
-            return bool(p.reasons), replicas * g, float(np.mean(load)) * g
+            return bool(p.reasons), len(p.class_reasons), replicas * g, float(np.mean(load)) * g
 
         return min(fitting, key=cost)
 
@@ -150,17 +225,28 @@ class Planner:
         plan.replica = step
         if not classes:
             return plan
+        # The sequences of a decode step, weighted by the steps each decodes for (its output tokens):
+        # their mean context (prompt and half the answer so far) and what each holds in the cache from
+        # admission (prompt and whole answer, as the replica reserves them).
         rates = np.array([self.rates[c].mean() for c in classes])
+        steps = np.array([rates[k] * self.tokens[c].output_mean for k, c in enumerate(classes)])
+        weights = steps / steps.sum() if steps.sum() > 0 else rates / rates.sum()
         avg_ctx = float(
             sum(
-                w * (self.tokens[c].input_mean + self.tokens[c].output_mean / 2)
-                for w, c in zip(rates / rates.sum(), classes, strict=True)
+                w * (self.tokens[c].input_mean + self.tokens[c].running_output_mean / 2)
+                for w, c in zip(weights, classes, strict=True)
+            )
+        )
+        reserved = float(
+            sum(
+                w * (self.tokens[c].input_mean + self.tokens[c].running_output_mean)
+                for w, c in zip(weights, classes, strict=True)
             )
         )
         tpot_target_s = min(units.ms_to_seconds(self.classes[c].latency.tpot_ms) for c in classes)
-        batches = np.arange(1, option.perf.max_batch + 1)
+        batches = np.arange(1, serving_for(option).max_batch + 1)
         steps = step.decode_step_s(batches, avg_ctx)
-        ok = (steps <= tpot_target_s) & (batches * avg_ctx <= step.kv_capacity_tokens)
+        ok = (steps <= tpot_target_s) & (batches * reserved <= step.kv_capacity_tokens)
         if not ok.any():
             plan.reasons.append(
                 f"one decode step takes {units.seconds_to_ms(float(steps[0])):.1f} ms, above the "
@@ -175,9 +261,7 @@ class Planner:
             plan.work_s[c] = prefill + t.output_mean * plan.step_s / plan.batch
             p95 = TokenStats(self.classes[c].input_tokens).quantile(0.95)
             new_tokens = p95 * (1 - cached)
-            idle_ttft_s = float(step.fixed_s(new_tokens)) + step.prefill_s(
-                new_tokens, float(prefill_pairs(p95, p95 * cached))
-            )
+            idle_ttft_s = step.ttft_alone_s(new_tokens, float(prefill_pairs(p95, p95 * cached)))
             if idle_ttft_s > units.ms_to_seconds(self.classes[c].latency.ttft_ms):
                 plan.class_reasons[c] = (
                     f"class {c!r}: prefill of a p95 prompt takes "

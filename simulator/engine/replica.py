@@ -10,7 +10,12 @@ Scheduling follows vLLM's: at every step boundary waiting requests are admitted 
 while the batch has room (`max_batch`) and the KV cache can hold their prompt and output.
 `prefill_first` runs admitted prompts in a step of their own (running sequences pause);
 `chunked_prefill` mixes up to `chunk_tokens` of prompts into every decode step. The first output
-token comes from the step that finishes a prompt.
+token comes from the step that finishes a prompt; the step model's per-request overhead is added to
+the times a request's first token and its end reach the client.
+
+Where memory and compute overlap, a decode step takes the longer of the two: a batch whose FLOPs
+outlast its reads at the start of a stretch runs compute-bound steps (c = 0) until the growing KV
+reads catch up, and the stretch ends there.
 """
 
 from __future__ import annotations
@@ -19,13 +24,11 @@ import heapq
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, StepModel
-
-Policy = Literal["prefill_first", "chunked_prefill"]
+from simulator.perf.serving import Policy
+from simulator.perf.step import StepModel
 
 
 @dataclass
@@ -74,9 +77,9 @@ class Replica:
         self,
         step: StepModel,
         requests: Requests,
-        policy: Policy = "prefill_first",
-        max_batch: int = DEFAULT_MAX_BATCH,
-        chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+        policy: Policy,
+        max_batch: int,
+        chunk_tokens: int,
     ) -> None:
         self.step = step
         self.r = requests
@@ -86,6 +89,8 @@ class Replica:
         self.done_s = requests.done_s
         self._b0, self._bx, self._hit_miss = step.b0_s, step.b_experts_s, 1 - step.expert_share
         self._bp, self._ba, self._bd, self._bk = step.b_prefill_s, step.b_attn_s, step.b_decode_s, step.b_kv_s
+        self._overhead, self._per_token, self._per_seq = step.overhead_s, step.b_comm_s, step.b_seq_s
+        self._overlap, self._request = step.overlap, step.request_s
         self.policy = policy
         self.max_batch = max_batch
         self.chunk_tokens = chunk_tokens
@@ -157,15 +162,36 @@ class Replica:
     def run_to_completion(self) -> None:
         self.advance_to(math.inf)
 
+    def advance_one(self) -> bool:
+        """Process the next step boundary (one step, or a decode stretch); False when there is nothing to run."""
+        if self.stretch_steps == 0 and not self._start_next():
+            return False
+        self._finish_stretch(self.stretch_end)
+        return True
+
     # --- internals ----------------------------------------------------------------------------
 
     def _tokens(self, i: int) -> int:
         return self.prompt[i] - self.cached[i] + self.output[i]
 
     def _step_s(self, prefill_tokens: float, pairs: float, decode_seqs: int, kv_tokens: int) -> float:
-        """StepModel.step_s in plain floats (the same sum, term by term)."""
-        fixed = self._b0 + (self._bx * (1 - self._hit_miss ** (prefill_tokens + decode_seqs)) if self._bx else 0.0)
-        return fixed + self._bp * prefill_tokens + self._ba * pairs + self._bd * decode_seqs + self._bk * kv_tokens
+        """StepModel.step_s in plain floats (the same terms)."""
+        memory, compute = (
+            self._memory_s(prefill_tokens + decode_seqs, kv_tokens),
+            self._compute_s(prefill_tokens, pairs, decode_seqs),
+        )
+        both = (memory if memory > compute else compute) if self._overlap else memory + compute
+        return self._outside_s(prefill_tokens, decode_seqs) + both
+
+    def _memory_s(self, tokens: float, kv_tokens: int) -> float:
+        fixed = self._b0 + (self._bx * (1 - self._hit_miss**tokens) if self._bx else 0.0)
+        return fixed + self._bk * kv_tokens
+
+    def _compute_s(self, prefill_tokens: float, pairs: float, decode_seqs: int) -> float:
+        return self._bp * prefill_tokens + self._ba * pairs + self._bd * decode_seqs
+
+    def _outside_s(self, prefill_tokens: float, decode_seqs: int) -> float:
+        return self._overhead + self._per_token * (prefill_tokens + decode_seqs) + self._per_seq * decode_seqs
 
     def _admit(self) -> list[int]:
         admitted: list[int] = []
@@ -220,9 +246,17 @@ class Replica:
         if not self.running:
             return False
         d = len(self.running)
-        self.stretch_a = self._step_s(0, 0.0, d, self.kv_tokens)
+        steps = self.running[0][0] - self.decode_steps
         self.stretch_c = self._bk * d
-        self.stretch_steps = self.running[0][0] - self.decode_steps
+        memory, compute = self._memory_s(d, self.kv_tokens), self._compute_s(0, 0.0, d)
+        if self._overlap and compute > memory:
+            # Compute-bound until the KV reads, growing by c a step, overtake the FLOPs.
+            if self.stretch_c > 0:
+                steps = min(steps, math.ceil((compute - memory) / self.stretch_c))
+            self.stretch_a, self.stretch_c = self._outside_s(0, d) + compute, 0.0
+        else:
+            self.stretch_a = self._outside_s(0, d) + (memory if self._overlap else memory + compute)
+        self.stretch_steps = steps
         self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, self.stretch_steps)
         self._pending_prefill = []
         self._pending_chunk = []
@@ -261,7 +295,7 @@ class Replica:
                 self._first_token(i, end)
 
     def _first_token(self, i: int, t: float) -> None:
-        self.first_token_s[i] = t
+        self.first_token_s[i] = t + self._request
         self.output_tokens_done += 1
         if self.output[i] <= 1:
             self._complete(i, t, decoding=False)
@@ -272,7 +306,7 @@ class Replica:
         self.kv_tokens += self.prompt[i] + 1
 
     def _complete(self, i: int, t: float, decoding: bool) -> None:
-        self.done_s[i] = t
+        self.done_s[i] = t + self._request
         self.kv_reserved -= self.prompt[i] + self.output[i]
         if decoding:  # its whole context leaves the cache
             self.kv_tokens -= self.prompt[i] + self.output[i]

@@ -1,40 +1,48 @@
 """Step-time model of a continuous-batching server.
 
 One engine step runs the prefill tokens admitted to it and one decode token for every running
-sequence:
+sequence. With p prompt tokens (attending to `pairs` earlier tokens), d decoding sequences holding
+K cached tokens, and n = p + d:
 
-    t_step = b0 + b_experts * hit(tokens) + b_prefill * prefill_tokens + b_attn * prefill_pairs
-             + b_decode * decode_seqs + b_kv * kv_tokens
+    memory  = b0 + b_experts * hit(n) + b_kv * K
+    compute = b_prefill * p + b_attn * pairs + b_decode * d
+    t_step  = overhead + max(memory, compute) + b_comm * n + b_seq * d
 
 `b0` reads the weights every token needs, `b_experts` all routed experts of a mixture-of-experts
 model, of which a step with n tokens touches hit(n) = 1 - (1 - k/E)^n (0 for dense models), `b_kv`
-reads one cached token of one sequence, `b_prefill` and `b_decode` are the linear layers' FLOPs per
-token, and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) pair. Memory and
-compute time are added, not overlapped, which matches tuned servers better than the pure roofline
-maximum. Coefficients come from a roofline of the GPU and model shape at stated efficiencies
-(`perf_source: roofline-estimate`) or from a fit to measured step times.
+reads one cached token of one sequence; `b_prefill` and `b_decode` are the linear layers' FLOPs per
+token and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) pair. A GPU streams
+weights while its tensor cores compute, so the two overlap and the slower one sets the pace.
+`overhead` is the engine's fixed cost of a step (scheduling, sampling, kernel launches) plus, on a
+tensor-parallel replica, the latency of its two all-reduces per layer; `b_comm` is the all-reduces'
+bytes per token over the GPUs' link, and `b_seq` the attention time per sequence an engine spends
+beyond its KV reads (llama.cpp without flash attention). Each request also waits `request_s`
+(tokenising, HTTP) before its first token.
+
+Coefficients come from a roofline of the GPU and model shape at the engine's efficiencies
+(`perf_source: roofline-estimate`) or from a fit to measured step times, whose terms add up as
+they were fitted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from simulator import catalog, units
+from simulator import units
 from simulator.catalog import Gpu, OpenModel, Precision
+from simulator.errors import InputError
 from simulator.perf.fit import Fitted
+from simulator.perf.serving import KvCacheDtype, Serving
 
 PERF_SOURCE_ROOFLINE = "roofline-estimate"
 POWERS_OF_TWO_PER_NODE = (1, 2, 4, 8)
-KvCacheDtype = Literal["auto", "fp16", "bf16", "fp8"]
 # Bytes of one cached K or V element. "auto" is the model's 16-bit type whatever the weights' precision:
 # vLLM, SGLang and llama.cpp keep it so unless told otherwise (vLLM's --kv-cache-dtype fp8).
 KV_CACHE_BYTES: dict[str, float] = {"auto": 2.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0}
-# Serving limits of a continuous-batching server when an option does not set its own.
-DEFAULT_MAX_BATCH = 256
-DEFAULT_CHUNK_TOKENS = 2048
+ACTIVATION_BYTES = 2.0  # tensor-parallel all-reduces move 16-bit activations, whatever the weights
+ALLREDUCES_PER_LAYER = 2  # after attention and after the MLP (Megatron-style tensor parallelism)
 
 
 @dataclass(frozen=True)
@@ -52,28 +60,41 @@ class StepModel:
     kv_capacity_tokens: float
     gpus_per_replica: int
     source: str
+    overhead_s: float = 0.0
+    """Per step: the engine's fixed cost and the tensor-parallel all-reduces' latency."""
+    b_comm_s: float = 0.0
+    b_seq_s: float = 0.0
+    request_s: float = 0.0
+    overlap: bool = True
+    """Memory and compute overlap (the roofline); a measured fit adds them, as it was fitted."""
 
     def fixed_s(self, tokens_in_step: float | np.ndarray) -> float | np.ndarray:
         """Weight reads of a step that runs `tokens_in_step` tokens (prefill plus decode)."""
         return self.b0_s + self.b_experts_s * (1 - (1 - self.expert_share) ** np.asarray(tokens_in_step))
 
     def step_s(self, prefill_tokens: float, prefill_pairs: float, decode_seqs: float, kv_tokens: float) -> float:
-        return float(
-            self.fixed_s(prefill_tokens + decode_seqs)
-            + self.b_prefill_s * prefill_tokens
-            + self.b_attn_s * prefill_pairs
-            + self.b_decode_s * decode_seqs
-            + self.b_kv_s * kv_tokens
-        )
+        tokens = prefill_tokens + decode_seqs
+        memory = float(self.fixed_s(tokens)) + self.b_kv_s * kv_tokens
+        compute = self.b_prefill_s * prefill_tokens + self.b_attn_s * prefill_pairs + self.b_decode_s * decode_seqs
+        both = max(memory, compute) if self.overlap else memory + compute
+        return self.overhead_s + both + self.b_comm_s * tokens + self.b_seq_s * decode_seqs
 
     def decode_step_s(self, batch: np.ndarray, context_tokens: float) -> np.ndarray:
         """One decode-only step of `batch` sequences holding `context_tokens` each on average."""
         batch = np.asarray(batch, dtype=float)
-        return self.fixed_s(batch) + (self.b_decode_s + self.b_kv_s * context_tokens) * batch
+        memory = self.fixed_s(batch) + self.b_kv_s * context_tokens * batch
+        compute = self.b_decode_s * batch
+        both = np.maximum(memory, compute) if self.overlap else memory + compute
+        return self.overhead_s + both + (self.b_comm_s + self.b_seq_s) * batch
 
     def prefill_s(self, tokens: float, pairs: float) -> float:
-        """Prefill seconds of `tokens` new prompt tokens with `pairs` attention pairs, excluding b0."""
-        return self.b_prefill_s * tokens + self.b_attn_s * pairs
+        """Replica time a prompt of `tokens` new tokens with `pairs` attention pairs adds to the steps it
+        joins: its FLOPs and all-reduce bytes (the weights are read for the step anyway)."""
+        return (self.b_prefill_s + self.b_comm_s) * tokens + self.b_attn_s * pairs
+
+    def ttft_alone_s(self, tokens: float, pairs: float) -> float:
+        """Time to first token of a prompt on an idle replica: one step that runs it, and the request's overhead."""
+        return self.request_s + self.step_s(tokens, pairs, 0, 0)
 
 
 def prefill_pairs(prompt_tokens: float | np.ndarray, cached_tokens: float | np.ndarray) -> float | np.ndarray:
@@ -102,29 +123,60 @@ def kv_capacity_tokens(
     return max(usable - weight_bytes(model, precision), 0.0) / kv_bytes_per_token(model, kv_cache_dtype)
 
 
-def roofline(
-    model: OpenModel,
-    gpu: Gpu,
-    precision: Precision,
-    gpus: int,
-    decode_bandwidth_efficiency: float,
-    prefill_compute_efficiency: float,
-    usable_memory_share: float,
-    kv_cache_dtype: KvCacheDtype = "auto",
-) -> StepModel:
-    """Coefficients from peak bandwidth and FLOP/s scaled by efficiencies (an estimate).
+def allreduce_s_per_token(model: OpenModel, gpu: Gpu, gpus: int) -> float:
+    """Link time of one token's all-reduces on a tensor-parallel replica: a ring all-reduce sends and
+    receives 2 (g - 1) / g of the activations per GPU, twice per layer."""
+    if gpus == 1:
+        return 0.0
+    link = tensor_parallel_link(gpu, gpus)
+    per_allreduce = 2 * (gpus - 1) / gpus * model.hidden_size * ACTIVATION_BYTES
+    return ALLREDUCES_PER_LAYER * model.layers * per_allreduce / (link * units.BYTES_PER_GB)
+
+
+def tensor_parallel_link(gpu: Gpu, gpus: int) -> float:
+    """GB/s each way between the GPUs of a replica; a device without a link serves on one GPU only."""
+    if gpu.interconnect is None:
+        raise InputError("", "gpus_per_replica", f"{gpu.name} has no GPU-to-GPU link for {gpus}", "use 1")
+    return gpu.interconnect.gb_per_s
+
+
+@dataclass(frozen=True)
+class EngineTerms:
+    """The engine's share of a replica's step model."""
+
+    overhead_s: float
+    """Step overhead with the latency of the tensor-parallel all-reduces."""
+    b_comm_s: float
+    b_seq_s: float
+    request_s: float
+
+    @classmethod
+    def of(cls, model: OpenModel, gpu: Gpu, gpus: int, serving: Serving) -> EngineTerms:
+        allreduces = ALLREDUCES_PER_LAYER * model.layers if gpus > 1 else 0
+        return cls(
+            overhead_s=serving.step_overhead_s + allreduces * serving.allreduce_latency_s,
+            b_comm_s=allreduce_s_per_token(model, gpu, gpus),
+            b_seq_s=model.layers * serving.attention_per_sequence_layer_s,
+            request_s=serving.request_overhead_s,
+        )
+
+
+def roofline(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, serving: Serving) -> StepModel:
+    """Coefficients from peak bandwidth and FLOP/s scaled by the engine's efficiencies (an estimate).
 
     For MoE models the shared weights are read every step and each routed expert when a token of
     the step is sent to it; compute uses active parameters.
     """
-    bandwidth = gpus * gpu.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB * decode_bandwidth_efficiency
-    flops = gpus * gpu.compute_tflops(precision) * units.FLOPS_PER_TFLOPS * prefill_compute_efficiency
+    bandwidth = gpus * gpu.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB * serving.decode_bandwidth_efficiency
+    flops = gpus * gpu.compute_tflops(precision) * units.FLOPS_PER_TFLOPS * serving.prefill_compute_efficiency
     per_token_flops = 2 * model.active_params_b * units.PARAMS_PER_BILLION
     # Causal attention: QK^T and AV, 2 FLOPs each per (query, key) pair, per head dimension and layer.
     per_pair_flops = 4 * model.layers * model.attention_heads * model.head_dim
     share = model.experts_per_token / model.experts if model.experts and model.experts_per_token else 0.0
     expert_params = (model.total_params_b - model.active_params_b) / (1 - share) if share else 0.0
     bytes_per_param = units.BYTES_PER_PARAM[precision]
+    kv = serving.kv_cache_dtype
+    terms = EngineTerms.of(model, gpu, gpus, serving)
     return StepModel(
         b0_s=(model.total_params_b - expert_params) * units.PARAMS_PER_BILLION * bytes_per_param / bandwidth,
         b_experts_s=expert_params * units.PARAMS_PER_BILLION * bytes_per_param / bandwidth,
@@ -132,29 +184,24 @@ def roofline(
         b_prefill_s=per_token_flops / flops,
         b_attn_s=per_pair_flops / flops,
         b_decode_s=per_token_flops / flops,
-        b_kv_s=kv_bytes_per_token(model, kv_cache_dtype) / bandwidth,
-        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, usable_memory_share, kv_cache_dtype),
+        b_kv_s=kv_bytes_per_token(model, kv) / bandwidth,
+        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, serving.usable_memory_share, kv),
         gpus_per_replica=gpus,
         source=PERF_SOURCE_ROOFLINE,
+        overhead_s=terms.overhead_s,
+        b_comm_s=terms.b_comm_s,
+        b_seq_s=terms.b_seq_s,
+        request_s=terms.request_s,
     )
 
 
-def efficiency(name: str, given: float | None) -> float:
-    """An option's own efficiency or memory share, else the catalogue default of that name."""
-    return given if given is not None else catalog.owner_defaults()[name].value
-
-
 def measured(
-    fitted: Fitted,
-    model: OpenModel,
-    gpu: Gpu,
-    precision: Precision,
-    gpus: int,
-    usable_memory_share: float,
-    kv_cache_dtype: KvCacheDtype = "auto",
+    fitted: Fitted, model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, serving: Serving
 ) -> StepModel:
-    """Step times from a measured file's fit; the KV cache still comes from the GPU's memory."""
+    """Step times from a measured file's fit (its terms add, as fitted, and hold the engine's step costs);
+    the KV cache still comes from the GPU's memory and the request overhead from the engine."""
     f = fitted.fit
+    kv = serving.kv_cache_dtype
     return StepModel(
         b0_s=f.b0_s,
         b_experts_s=0.0,
@@ -163,35 +210,18 @@ def measured(
         b_attn_s=0.0,
         b_decode_s=f.b_decode_s,
         b_kv_s=f.b_kv_s,
-        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, usable_memory_share, kv_cache_dtype),
+        kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, serving.usable_memory_share, kv),
         gpus_per_replica=gpus,
         source=fitted.label,
+        request_s=serving.request_overhead_s,
+        overlap=False,
     )
 
 
 def step_model(
-    model: OpenModel,
-    gpu: Gpu,
-    precision: Precision,
-    gpus: int,
-    fitted: Fitted | None = None,
-    decode_bandwidth_efficiency: float | None = None,
-    prefill_compute_efficiency: float | None = None,
-    usable_memory_share: float | None = None,
-    kv_cache_dtype: KvCacheDtype = "auto",
+    model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, serving: Serving, fitted: Fitted | None = None
 ) -> StepModel:
-    """One replica's step model: fitted to a measured file when one is given, else the roofline at the
-    given efficiencies (catalogue defaults for those left out)."""
-    usable = efficiency("usable_memory_share", usable_memory_share)
+    """One replica's step model: fitted to a measured file when one is given, else the roofline."""
     if fitted is not None:
-        return measured(fitted, model, gpu, precision, gpus, usable, kv_cache_dtype)
-    return roofline(
-        model,
-        gpu,
-        precision,
-        gpus,
-        efficiency("decode_bandwidth_efficiency", decode_bandwidth_efficiency),
-        efficiency("prefill_compute_efficiency", prefill_compute_efficiency),
-        usable,
-        kv_cache_dtype,
-    )
+        return measured(fitted, model, gpu, precision, gpus, serving)
+    return roofline(model, gpu, precision, gpus, serving)

@@ -20,6 +20,13 @@ def check_references(scenario: Scenario) -> None:
         if isinstance(o, SelfHostOption):
             catalog.model(o.model, f"options[{i}].model")
             gpu = catalog.gpu(o.gpu, f"options[{i}].gpu")
+            if (o.gpus_per_replica or 1) > 1 and gpu.interconnect is None:
+                raise InputError(
+                    "",
+                    f"options[{i}].gpus_per_replica",
+                    f"{gpu.name} has no GPU-to-GPU link for a tensor-parallel replica",
+                    "set it to 1",
+                )
             if o.procurement == "buy" and o.buy.gpu_purchase_usd is None and gpu.purchase_usd is None:
                 raise InputError(
                     "",

@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from simulator import catalog
-from simulator.catalog import Precision, RentalTier, Site
-from simulator.perf.step import DEFAULT_CHUNK_TOKENS, DEFAULT_MAX_BATCH, KvCacheDtype
+from simulator.catalog import EngineName, Precision, RentalTier, Site
+from simulator.perf.serving import DEFAULT_ENGINE, KvCacheDtype, Policy
 from simulator.scenario.base import Section, Sensitivity
 
 # --- options ----------------------------------------------------------------------------------
@@ -145,20 +145,35 @@ class PerfSettings(Section):
     target_utilisation: float = Field(
         default=0.7, gt=0, le=1, description="Share of a replica's capacity planned to be busy at peak.", examples=[0.7]
     )
-    max_batch: int = Field(
-        default=DEFAULT_MAX_BATCH, ge=1, description="Most sequences decoded together.", examples=[256]
+    engine: EngineName = Field(
+        default=DEFAULT_ENGINE,
+        description=(
+            "Serving engine: its profile sets the batch limits, the KV-cache type, scheduling and step costs "
+            "left out here (vllm, sglang, tensorrt-llm, llama.cpp)."
+        ),
+        examples=["sglang"],
     )
-    scheduling: Literal["chunked_prefill", "prefill_first"] = Field(
-        default="chunked_prefill",
-        description="Mix prompt chunks into decode steps, or run admitted prompts in a step of their own.",
+    max_batch: int | None = Field(
+        default=None,
+        ge=1,
+        description="Most sequences decoded together; the engine's default for the GPU when left out.",
+        examples=[256],
+    )
+    scheduling: Policy | None = Field(
+        default=None,
+        description=(
+            "Mix prompt chunks into decode steps, or run admitted prompts in a step of their own; "
+            "the engine's when left out."
+        ),
         examples=["prefill_first"],
     )
-    chunk_tokens: int = Field(
-        default=DEFAULT_CHUNK_TOKENS,
+    chunk_tokens: int | None = Field(
+        default=None,
         ge=64,
         description=(
-            "Tokens per step under chunked prefill (max_num_batched_tokens), at least max_batch; servers default "
-            "to 2,048-16,384, and chunks under 64 tokens would only slow the simulation."
+            "Tokens per step under chunked prefill (max_num_batched_tokens), at least max_batch; the engine's "
+            "default for the GPU when left out (2,048-16,384), and chunks under 64 tokens would only slow the "
+            "simulation."
         ),
         examples=[2048],
     )
@@ -166,20 +181,29 @@ class PerfSettings(Section):
         default=None,
         gt=0,
         le=1,
-        description="Share of peak memory bandwidth reached in decode (estimate).",
+        description="Share of peak memory bandwidth reached in decode; the engine's fitted share when left out.",
         examples=[0.6],
     )
     prefill_compute_efficiency: float | None = Field(
-        default=None, gt=0, le=1, description="Share of peak FLOP/s reached in prefill (estimate).", examples=[0.5]
+        default=None,
+        gt=0,
+        le=1,
+        description="Share of peak FLOP/s reached in prefill; the engine's fitted share when left out.",
+        examples=[0.5],
     )
-    kv_cache_dtype: KvCacheDtype = Field(
-        default="auto",
+    kv_cache_dtype: KvCacheDtype | None = Field(
+        default=None,
         description="Type of the KV cache: auto keeps the model's 16-bit type whatever the weights' precision, as "
-        "vLLM, SGLang and llama.cpp do unless told otherwise; fp8 halves it (vLLM's --kv-cache-dtype fp8).",
+        "vLLM, SGLang and llama.cpp do unless told otherwise; fp8 halves it (vLLM's --kv-cache-dtype fp8). The "
+        "engine's default when left out.",
         examples=["auto", "fp8"],
     )
     usable_memory_share: float | None = Field(
-        default=None, gt=0, le=1, description="Share of GPU memory for weights and KV cache.", examples=[0.9]
+        default=None,
+        gt=0,
+        le=1,
+        description="Share of GPU memory for weights and KV cache; the engine's default when left out.",
+        examples=[0.9],
     )
     measured: str | None = Field(
         default=None,
@@ -190,7 +214,8 @@ class PerfSettings(Section):
     @model_validator(mode="after")
     def _chunk_holds_the_batch(self) -> PerfSettings:
         # Every running sequence takes one token of a chunked step's budget; vLLM refuses a smaller budget too.
-        if self.scheduling == "chunked_prefill" and self.chunk_tokens < self.max_batch:
+        # A batch given alone raises the engine's budget with it (perf.serving).
+        if self.chunk_tokens is not None and self.max_batch is not None and self.chunk_tokens < self.max_batch:
             raise ValueError(
                 f"chunk_tokens ({self.chunk_tokens}) is below max_batch ({self.max_batch}); "
                 "raise chunk_tokens or lower max_batch"

@@ -1,0 +1,157 @@
+"""Engine profiles and the second step model: each term against a hand computation, the defaults as
+each engine's code sets them, and the fit against the calibration set it was fitted on."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+import pytest
+
+from simulator import catalog
+from simulator.analysis import calibrate
+from simulator.analysis.capacity import Arrivals, capacity, closed_loop
+from simulator.cli import main
+from simulator.engine.replica import Requests
+from simulator.perf.serving import serving
+from simulator.perf.step import StepModel, allreduce_s_per_token, kv_bytes_per_token, roofline
+
+H100, A100, L40S = catalog.gpu("h100-sxm"), catalog.gpu("a100-80gb"), catalog.gpu("l40s")
+LLAMA_8B, LLAMA_70B = catalog.model("llama-3.1-8b-instruct"), catalog.model("llama-3.1-70b-instruct")
+
+
+def test_each_engine_sets_its_limits_by_gpu_as_its_code_does() -> None:
+    # vLLM V1's OpenAI server: 1,024 sequences and 8,192 tokens a step on a GPU of 70 GiB or more
+    # other than an A100, else 256 and 2,048; SGLang's chunk by memory; llama-server's 4 slots.
+    assert (serving(H100, "fp16").max_batch, serving(H100, "fp16").chunk_tokens) == (1024, 8192)
+    assert (serving(A100, "fp16").max_batch, serving(A100, "fp16").chunk_tokens) == (256, 2048)
+    assert (serving(L40S, "fp16").max_batch, serving(L40S, "fp16").chunk_tokens) == (256, 2048)
+    assert serving(L40S, "fp16", "sglang").chunk_tokens == 8192
+    assert serving(catalog.gpu("l4"), "fp16", "sglang").chunk_tokens == 2048
+    assert serving(catalog.gpu("b200"), "fp16", "sglang").chunk_tokens == 16384
+    assert serving(H100, "fp16", "llama.cpp").max_batch == 4
+    # TensorRT-LLM's FP8 checkpoints quantize the KV cache too; vLLM keeps it 16-bit unless told.
+    assert serving(H100, "fp8", "tensorrt-llm").kv_cache_dtype == "fp8"
+    assert serving(H100, "fp8").kv_cache_dtype == "auto"
+    assert serving(H100, "fp8", kv_cache_dtype="fp8").kv_cache_dtype == "fp8"
+
+
+def test_a_batch_given_alone_raises_the_budget_and_a_budget_alone_caps_the_batch() -> None:
+    assert (serving(A100, "fp16", max_batch=512).max_batch, serving(A100, "fp16", max_batch=512).chunk_tokens) == (
+        512,
+        2048,
+    )
+    raised = serving(A100, "fp16", max_batch=4096)
+    assert (raised.max_batch, raised.chunk_tokens) == (4096, 4096)
+    capped = serving(H100, "fp16", chunk_tokens=512)
+    assert (capped.max_batch, capped.chunk_tokens) == (512, 512)
+
+
+def test_all_reduce_time_by_hand() -> None:
+    # Llama 3.1 70B on two H100s: two ring all-reduces per layer of 8,192 16-bit activations, each
+    # GPU sending 2 (2 - 1) / 2 of them over 450 GB/s NVLink.
+    per_token = 2 * 80 * (2 * 1 / 2 * 8192 * 2) / 450e9
+    assert allreduce_s_per_token(LLAMA_70B, H100, 2) == pytest.approx(per_token, rel=1e-12)
+    assert allreduce_s_per_token(LLAMA_70B, H100, 1) == 0.0
+    # Four L40S over PCIe Gen4 (32 GB/s each way): 3/2 of the activations per all-reduce.
+    assert allreduce_s_per_token(LLAMA_70B, L40S, 4) == pytest.approx(2 * 80 * (1.5 * 8192 * 2) / 32e9, rel=1e-12)
+    s = serving(H100, "fp16")
+    step = roofline(LLAMA_70B, H100, "fp16", 2, s)
+    assert step.overhead_s == pytest.approx(s.step_overhead_s + 2 * 80 * s.allreduce_latency_s, rel=1e-12)
+
+
+def test_kv_bytes_follow_the_cache_type_not_the_weights() -> None:
+    # 32 layers x 8 KV heads x 128 dims x (K and V): 65,536 elements a token.
+    assert kv_bytes_per_token(LLAMA_8B, "auto") == 131_072
+    assert kv_bytes_per_token(LLAMA_8B, "fp8") == 65_536
+    fp8_weights = roofline(LLAMA_8B, H100, "fp8", 1, serving(H100, "fp8"))
+    assert fp8_weights.b_kv_s == pytest.approx(131_072 / (3350e9 * serving(H100, "fp8").decode_bandwidth_efficiency))
+
+
+def test_memory_and_compute_overlap_and_engine_terms_add() -> None:
+    step = StepModel(
+        b0_s=0.010,
+        b_experts_s=0.0,
+        expert_share=0.0,
+        b_prefill_s=1e-5,
+        b_attn_s=0.0,
+        b_decode_s=5e-5,
+        b_kv_s=1e-7,
+        kv_capacity_tokens=1e6,
+        gpus_per_replica=2,
+        source="test",
+        overhead_s=0.002,
+        b_comm_s=1e-6,
+        b_seq_s=2e-5,
+        request_s=0.03,
+    )
+    # 100 sequences at 1,000 tokens each: reads 10 + 10 ms, FLOPs 5 ms; the reads set the pace.
+    assert step.step_s(0, 0, 100, 100_000) == pytest.approx(0.002 + 0.020 + 1e-6 * 100 + 2e-5 * 100)
+    # A 4,000-token chunk: 40 ms of FLOPs against 10 ms of reads.
+    assert step.step_s(4000, 0, 0, 0) == pytest.approx(0.002 + 0.040 + 1e-6 * 4000)
+    assert step.ttft_alone_s(4000, 0) == pytest.approx(0.03 + 0.002 + 0.040 + 1e-6 * 4000)
+    batch = np.array([100.0, 1000.0])
+    expected = [0.002 + max(0.010 + 1e-7 * 1000 * b, 5e-5 * b) + 2.1e-5 * b for b in batch]
+    np.testing.assert_allclose(step.decode_step_s(batch, 1000.0), expected, rtol=1e-12)
+
+
+def test_one_client_at_a_time_is_the_lone_request_and_clients_obey_littles_law() -> None:
+    args = ("llama-3.1-8b-instruct", "h100-sxm", [1.0], 1000, 200)
+    n = 20
+    one = capacity(*args, arrivals=Arrivals(num_prompts=n, concurrency=1)).points[0]
+    step = roofline(LLAMA_8B, H100, "fp16", 1, serving(H100, "fp16"))
+    server_s = step.ttft_alone_s(1000, 1000**2 / 2) - step.request_s
+    server_s += sum(float(step.decode_step_s(np.array([1.0]), 1000 + k)[0]) for k in range(1, 200))
+    # The client sends again as the server finishes; only the last answer's overhead is not overlapped.
+    assert one.output_tok_per_s == pytest.approx(n * 200 / (n * server_s + step.request_s), rel=1e-9)
+    # Little's law: clients = requests per second x mean time in the system (to the edges of the run).
+    m, clients = 4000, 16
+    r = Requests(np.zeros(m), np.full(m, 1000), np.zeros(m, dtype=np.int64), np.full(m, 200))
+    closed_loop(step, r, clients, serving(H100, "fp16"))
+    in_system_s = float(np.mean(r.done_s - r.arrival_s - step.request_s))
+    assert clients == pytest.approx(m / float(np.max(r.done_s)) * in_system_s, rel=0.02)
+
+
+def test_the_engine_is_a_cost_lever_in_capacity(capsys) -> None:
+    base = ["capacity", "--model", "llama-3.1-8b-instruct", "--gpu", "h200", "--input-tokens", "512"]
+    base += ["--output-tokens", "128", "--rates", "20", "--num-prompts", "400", "--json"]
+    results = {}
+    for engine in ("vllm", "llama.cpp"):
+        assert main([*base, "--engine", engine]) == 0
+        results[engine] = __import__("json").loads(capsys.readouterr().out)
+    assert (results["vllm"]["engine"], results["vllm"]["max_batch"]) == ("vllm", 1024)
+    assert (results["llama.cpp"]["engine"], results["llama.cpp"]["max_batch"]) == ("llama.cpp", 4)
+    vllm, llama = results["vllm"]["points"][0], results["llama.cpp"]["points"][0]
+    assert llama["output_tok_per_s"] < vllm["output_tok_per_s"] / 2
+
+
+def test_a_device_without_a_link_refuses_tensor_parallelism(capsys) -> None:
+    args = ["capacity", "--model", "tinyllama-1.1b-chat", "--gpu", "cpu-2core", "--gpus-per-replica", "2"]
+    assert main([*args, "--input-tokens", "10", "--output-tokens", "10", "--rates", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--gpus-per-replica: cpu-2core has no GPU-to-GPU link (use 1)" in err and err.count("\n") == 1
+
+
+def _errors(split: str) -> dict[str, list[float]]:
+    errors: dict[str, list[float]] = {}
+    for p in calibrate.usable(split):
+        for metric, reference, value in calibrate.compared(p, calibrate.simulate(p)):
+            errors.setdefault(metric, []).append(abs(math.log(value / reference)))
+    return errors
+
+
+def test_the_fit_reproduces_its_training_points_and_holds_on_the_rest() -> None:
+    # Regression guards on the bundled fit (benchmarks/fidelity.py prints the exact figures): the
+    # median throughput error of the fit points stays under 10%, and the validate points' mean
+    # under 20% (throughput) and 45% (TTFT below the knee); log errors, so over- and under-
+    # estimates weigh alike.
+    fit, validate = _errors("fit"), _errors("validate")
+    assert statistics.median(fit["output_tok_per_s"]) < math.log(1.10)
+    assert statistics.mean(validate["output_tok_per_s"]) < math.log(1.20)
+    assert statistics.mean(validate["ttft_p50_ms"]) < math.log(1.45)
+    fitted = catalog.engine_fit()
+    assert fitted.calibration_version == catalog.calibration().version
+    assert {"vllm", "tensorrt-llm"} <= set(fitted.engines)
+    # SGLang's only points are one early DeepSeek-V3 run: it shares vLLM's fitted costs.
+    assert catalog.engine("sglang").costs == catalog.engine("vllm").costs
