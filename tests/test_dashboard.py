@@ -136,6 +136,31 @@ def test_a_bad_scenario_stops_the_dashboard_command_in_one_line(tmp_path) -> Non
     assert done.stderr.count("\n") == 1 and str(bad) in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        (
+            "0.0.0.0",
+            "--address: 0.0.0.0 would let other machines reach the dashboard and its scenarios (add --allow-remote",
+        ),
+        ("::", "--address: :: would let other machines reach the dashboard"),
+        ("", "argument --address: expected an IP address such as 127.0.0.1, got ''"),
+        ("999.1.1.1", "argument --address: expected an IP address such as 127.0.0.1, got '999.1.1.1'"),
+    ],
+)
+def test_the_dashboard_binds_beyond_this_machine_only_when_asked(address: str, message: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "simulator", "dashboard", "--address", address],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
 def test_planning_replicas_fuller_makes_the_rented_fleet_cheaper(monkeypatch: pytest.MonkeyPatch) -> None:
     """A higher utilisation target plans fewer replicas for the same peak, so fewer GPU-hours to rent."""
     at = _page("decision", str(ROOT / "scenarios" / "support-assistant.yaml"), monkeypatch)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import ipaddress
 import json
 import os
 import signal
@@ -73,6 +74,14 @@ def batch(args: argparse.Namespace) -> int:
 
 
 def dashboard(args: argparse.Namespace) -> int:
+    remote = args.address != "localhost" and not ipaddress.ip_address(args.address).is_loopback
+    if remote and not args.allow_remote:
+        raise InputError(
+            "rent-or-own dashboard",
+            "--address",
+            f"{args.address} would let other machines reach the dashboard and its scenarios",
+            "add --allow-remote if that is meant, or bind 127.0.0.1",
+        )
     if args.scenario:
         load_scenario(args.scenario)  # a bad file fails here, in one line, before the server starts
     import importlib.util
@@ -101,7 +110,9 @@ def dashboard(args: argparse.Namespace) -> int:
         "--browser.gatherUsageStats",
         "false",
     ]
-    print(f"rent-or-own dashboard on http://{args.address}:{args.port}", file=sys.stderr, flush=True)
+    reach = "reachable from other machines" if remote else "this machine only"
+    host = f"[{args.address}]" if ":" in args.address else args.address
+    print(f"rent-or-own dashboard on http://{host}:{args.port} ({reach})", file=sys.stderr, flush=True)
     # Become the server, so that Ctrl-C or a supervisor's SIGTERM reaches it and no child outlives us.
     os.execve(sys.executable, command, env)
 

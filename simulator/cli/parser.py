@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import ipaddress
 import math
 from collections.abc import Callable
 from typing import NoReturn, TypeVar, get_args
@@ -38,6 +39,16 @@ def _port(text: str) -> int:
     if port > 65535:
         raise argparse.ArgumentTypeError(f"expected a TCP port from 1 to 65535, got {text!r}")
     return port
+
+
+def _address(text: str) -> str:
+    """An interface to bind: an IP address, or localhost."""
+    if text != "localhost":
+        try:
+            ipaddress.ip_address(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an IP address such as 127.0.0.1, got {text!r}") from None
+    return text
 
 
 def _positive(text: str) -> float:
@@ -201,7 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("dashboard", help="open the Streamlit dashboard (127.0.0.1 only unless --address says)")
     p.add_argument("scenario", nargs="?", help="scenario to open with (default: a bundled one)")
     p.add_argument("--port", type=_port, default=8501)
-    p.add_argument("--address", default="127.0.0.1", help="interface to bind; 0.0.0.0 exposes it to the network")
+    p.add_argument(
+        "--address", type=_address, default="127.0.0.1", help="interface to bind (default: this machine only)"
+    )
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let --address be one other machines can reach (0.0.0.0 exposes it to the network)",
+    )
     p.set_defaults(func=commands.dashboard)
 
     p = sub.add_parser("validate", help="check scenario files")
