@@ -10,7 +10,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.analysis.results import ledger_csv
+from simulator.analysis.results import json_text, ledger_csv
 from simulator.analysis.run import run_with_ledger
 from simulator.errors import InputError
 from simulator.files import write_atomic
@@ -36,7 +36,7 @@ def run_one(
     try:
         scenario = load_scenario(path, overrides)
         result, ledger = run_with_ledger(scenario, engine)
-        write_atomic(folder / "summary.json", result.model_dump_json(indent=2) + "\n")
+        write_atomic(folder / "summary.json", json_text(result) + "\n")
         write_atomic(folder / "ledger.csv", ledger_csv(ledger))
         if formats:
             # plotly and xlsxwriter (the `reports` extra) load only when reports are asked for

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 70  # EX_SOFTWARE: the tool's own fault, reported in one line to send to its authors
 
 
 class InputError(Exception):
@@ -34,6 +35,13 @@ class InputError(Exception):
     def at(self, source: str) -> InputError:
         """The same error, attributed to `source` when it had none."""
         return self if self.source else InputError(source, self.field, self.problem, self.fix)
+
+
+class InternalError(Exception):
+    """A result the tool should never produce (a non-finite number): one line, to report as a bug."""
+
+    def __str__(self) -> str:
+        return f"rent-or-own: internal error, please report it with the scenario: {self.args[0]}"
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:

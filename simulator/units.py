@@ -20,6 +20,7 @@ SECONDS_PER_HOUR = 3600.0
 MS_PER_SECOND = 1000.0
 HOURS_PER_DAY = 24
 MINUTES_PER_DAY = HOURS_PER_DAY * 60
+MS_PER_DAY = MINUTES_PER_DAY * 60 * MS_PER_SECOND
 DAYS_PER_WEEK = 7
 MONTHS_PER_YEAR = 12
 # A calendar-average month (365.25 / 12 days): rental and power bills over a horizon sum exactly

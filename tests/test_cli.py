@@ -475,3 +475,50 @@ def test_capacity_chunk_must_hold_the_batch(capsys) -> None:
     limits = ("--max-batch", "4096", "--chunk-tokens", "2048")
     code, _, err = run_cli(capsys, *args, "--output-tokens", "10", "--rates", "1", *limits)
     assert code == 2 and "--chunk-tokens: 2048 is below --max-batch 4096 (raise it)" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("workload.scale=.inf", "workload.scale: Input should be a finite number, got inf"),
+        ("workload.scale=1e300", "workload.scale: Input should be less than or equal to 1000000"),
+        (
+            "workload.bursts[0].multiplier=1e308",
+            "workload.bursts[0].multiplier: Input should be less than or equal to 1000",
+        ),
+        (
+            "workload.classes[0].requests_per_day=1e308",
+            "requests_per_day: Input should be less than or equal to 100000000000",
+        ),
+        (
+            "workload.utc_offset_hours=1e-300",
+            "workload.utc_offset_hours: 1e-300 is not a whole number of quarter hours",
+        ),
+        (
+            "options[llama-70b-owned].operations.staff_fte=1e308",
+            ".operations.staff_fte: Input should be less than or equal to 10000",
+        ),
+        (f"seed={10**30}", "seed: Input should be less than or equal to 9223372036854775807"),
+    ],
+)
+def test_numbers_beyond_any_real_value_are_refused_in_one_line(capsys, override: str, message: str) -> None:
+    code, out, err = run_cli(capsys, "run", str(ROOT / "scenarios" / "support-assistant.yaml"), "--set", override)
+    assert code == 2 and out == "" and message in err and err.count("\n") == 1, err
+
+
+def test_the_schema_states_each_bound() -> None:
+    from simulator.scenario import json_schema
+
+    defs = json_schema()["$defs"]
+    assert defs["RequestClass"]["properties"]["requests_per_day"]["maximum"] == 1e11
+    assert defs["Burst"]["properties"]["multiplier"]["maximum"] == 1000
+
+
+def test_a_non_finite_result_is_a_bug_report_line_never_a_null() -> None:
+    from simulator.analysis.results import json_text
+    from simulator.errors import InternalError
+
+    assert json.loads(json_text({"a": [1.0, 2.5], "b": "x"})) == {"a": [1.0, 2.5], "b": "x"}
+    with pytest.raises(InternalError, match=r"non-finite number at \.a\[1\]") as raised:
+        json_text({"a": [1.0, float("nan")]})
+    assert str(raised.value).startswith("rent-or-own: internal error, please report it with the scenario:")

@@ -5,10 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import math
+from collections.abc import Iterable
 
 from pydantic import BaseModel
 
 from simulator.economics.ledger import Assumption
+from simulator.errors import InternalError
 from simulator.usage import LatencySummary
 
 
@@ -126,3 +130,28 @@ def ledger_csv(rows: list[LedgerRow]) -> str:
     for row in rows:
         writer.writerow(row.model_dump())
     return out.getvalue()
+
+
+def json_text(document: BaseModel | dict[str, object] | list[object]) -> str:
+    """A result as JSON; a non-finite number in it is a bug, reported where it is, never written as null."""
+    data = document.model_dump(mode="json") if isinstance(document, BaseModel) else document
+    where = _non_finite(data, "")
+    if where is not None:
+        raise InternalError(f"a result holds a non-finite number at {where or 'the top'}")
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def _non_finite(value: object, path: str) -> str | None:
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, dict):
+        items: Iterable[tuple[object, object]] = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]")
+        if found is not None:
+            return found
+    return None

@@ -1,6 +1,7 @@
 """The `rent-or-own` command: a thin shell over the core (`simulator.analysis`, `report`, `probe`).
 
-Exit codes: 0 success, 2 bad input (one line on stderr: `file: field: problem (fix)`).
+Exit codes: 0 success, 2 bad input (one line on stderr: `file: field: problem (fix)`), 70 an internal
+error (one line to report, never a result with a non-finite number in it).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from simulator.cli.parser import build_parser
-from simulator.errors import EXIT_BAD_INPUT, InputError
+from simulator.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, InputError, InternalError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -19,6 +20,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as e:
         print(str(e), file=sys.stderr)
         return EXIT_BAD_INPUT
+    except InternalError as e:
+        print(str(e), file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 def entry() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from rich.console import Console
 
 from simulator import catalog, units
+from simulator.analysis.results import json_text
 from simulator.cli import render
 from simulator.errors import EXIT_BAD_INPUT, EXIT_OK, InputError
 from simulator.files import check_writable
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario[0], args.set or [])
     result = run_scenario(scenario, args.engine)
     if args.json:
-        print(result.model_dump_json(indent=2))
+        print(json_text(result))
     else:
         render.summary(result, render.stdout())
     return EXIT_OK
@@ -206,7 +207,7 @@ def capacity(args: argparse.Namespace) -> int:
         measured_file=args.perf,
     )
     if args.json:
-        print(result.model_dump_json(indent=2))
+        print(json_text(result))
         return EXIT_OK
     console = render.stdout()
     console.print(render.capacity_table(result))
@@ -283,7 +284,7 @@ def sweep(args: argparse.Namespace) -> int:
             doc["tornado"] = {"base_total_cost_usd": base, "bars": [b.model_dump() for b in ranked]}
         if mc is not None:
             doc["monte_carlo"] = mc.model_dump()
-        print(json.dumps(doc, indent=2))
+        print(json_text(doc))
         return EXIT_OK
     console = render.stdout()
     for table in (

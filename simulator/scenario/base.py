@@ -10,10 +10,17 @@ Sensitivity = Literal["public", "internal", "confidential", "regulated"]
 SENSITIVITY_LEVELS: tuple[Sensitivity, ...] = ("public", "internal", "confidential", "regulated")
 
 
-class Section(BaseModel):
-    """A YAML section: unknown fields are errors, and every field documents itself."""
+# Upper bounds of fields that count or weigh, far above any real value: finite inputs that cannot
+# overflow what is computed from them.
+MAX_TOKENS = 10_000_000
+MAX_WEIGHT = 1e9
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+class Section(BaseModel):
+    """A YAML section: unknown fields are errors, infinities and NaN are refused, and every field
+    documents itself."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
 
 
 def check_unique(names: list[str], what: str) -> None:

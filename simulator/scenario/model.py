@@ -24,6 +24,7 @@ class Economics(Section):
         default=0.08, ge=0, lt=1, description="Discount rate for NPV and cost of capital.", examples=[0.08]
     )
     api_price_multiplier: float = Field(
+        le=100,
         default=1,
         gt=0,
         description="Multiple of the listed API token prices actually paid (0.8 = a negotiated 20% discount).",
@@ -43,25 +44,27 @@ class ApiPriceOverride(Section):
     model: str = Field(
         description="Model name; may be new (a fine-tuned model, a negotiated deal).", examples=["gpt-4o"]
     )
-    input_usd_per_mtok: float = Field(ge=0, description="Input price.", examples=[2.5])
+    input_usd_per_mtok: float = Field(le=100_000, ge=0, description="Input price.", examples=[2.5])
     cached_input_usd_per_mtok: float | None = Field(
-        default=None, ge=0, description="Cache-read price.", examples=[1.25]
+        le=100_000, default=None, ge=0, description="Cache-read price.", examples=[1.25]
     )
     cache_write_usd_per_mtok: float | None = Field(
-        default=None, ge=0, description="Cache-write price.", examples=[3.75]
+        le=100_000, default=None, ge=0, description="Cache-write price.", examples=[3.75]
     )
-    output_usd_per_mtok: float = Field(ge=0, description="Output price.", examples=[10])
+    output_usd_per_mtok: float = Field(le=100_000, ge=0, description="Output price.", examples=[10])
     batch_discount: float = Field(
         default=0, ge=0, lt=1, description="Share off every price for batch requests.", examples=[0.5]
     )
-    context_tokens: int | None = Field(default=None, gt=0, description="Context window.", examples=[128000])
+    context_tokens: int | None = Field(
+        le=100_000_000, default=None, gt=0, description="Context window.", examples=[128000]
+    )
     effective_date: dt.date = Field(description="Date from which the price applies.", examples=["2026-01-01"])
     source: str = Field(description="Where the price comes from.", examples=["contract 2026-01"])
 
 
 class QualityFloor(Section):
     benchmark: str = Field(description="Benchmark name (prefix match).", examples=["MMLU-Pro"])
-    min_score: float = Field(description="Options scoring below are not good enough.", examples=[65])
+    min_score: float = Field(le=100, description="Options scoring below are not good enough.", examples=[65])
 
 
 Criterion = Literal[
@@ -137,19 +140,23 @@ class Simulation(Section):
         examples=["des"],
     )
     window_minutes: float = Field(
-        default=15, gt=0, description="Length of each simulated window after warm-up (DES).", examples=[30]
+        le=1440, default=15, gt=0, description="Length of each simulated window after warm-up (DES).", examples=[30]
     )
-    warmup_minutes: float = Field(default=5, ge=0, description="Warm-up before each window (DES).", examples=[10])
+    warmup_minutes: float = Field(
+        le=1440, default=5, ge=0, description="Warm-up before each window (DES).", examples=[10]
+    )
     load_bins: int = Field(
         default=3, ge=1, le=24, description="Load levels of the week's hours, one window each (DES).", examples=[4]
     )
     sampled_months: int = Field(
+        le=120,
         default=4,
         ge=1,
         description="Months simulated (first, last, evenly between); others interpolated (DES).",
         examples=[6],
     )
     max_simulated_replicas: int = Field(
+        le=10_000,
         default=32,
         ge=1,
         description=(
@@ -178,13 +185,19 @@ class UncertainInput(Section):
         description="normal (mean, sd), lognormal (median, sd_log), uniform (low, high), triangular (low, mode, high).",
         examples=["triangular"],
     )
-    mean: float | None = Field(default=None, description="normal: mean.", examples=[0.3])
-    sd: float | None = Field(default=None, gt=0, description="normal: standard deviation.", examples=[0.1])
-    median: float | None = Field(default=None, gt=0, description="lognormal: median.", examples=[1.0])
-    sd_log: float | None = Field(default=None, gt=0, description="lognormal: sd of the logarithm.", examples=[0.3])
-    low: float | None = Field(default=None, description="uniform and triangular: lowest value.", examples=[0.1])
-    mode: float | None = Field(default=None, description="triangular: most likely value.", examples=[0.3])
-    high: float | None = Field(default=None, description="uniform and triangular: highest value.", examples=[0.5])
+    mean: float | None = Field(le=1e12, default=None, description="normal: mean.", examples=[0.3])
+    sd: float | None = Field(le=1e12, default=None, gt=0, description="normal: standard deviation.", examples=[0.1])
+    median: float | None = Field(le=1e12, default=None, gt=0, description="lognormal: median.", examples=[1.0])
+    sd_log: float | None = Field(
+        le=10, default=None, gt=0, description="lognormal: sd of the logarithm.", examples=[0.3]
+    )
+    low: float | None = Field(
+        le=1e12, default=None, description="uniform and triangular: lowest value.", examples=[0.1]
+    )
+    mode: float | None = Field(le=1e12, default=None, description="triangular: most likely value.", examples=[0.3])
+    high: float | None = Field(
+        le=1e12, default=None, description="uniform and triangular: highest value.", examples=[0.5]
+    )
 
     @model_validator(mode="after")
     def _parameters_given(self) -> UncertainInput:
@@ -281,7 +294,7 @@ class Scenario(Section):
         description="Which engine runs the scenario and how the DES samples the horizon.",
         examples=[{"engine": "des", "window_minutes": 30}],
     )
-    seed: int = Field(default=0, ge=0, description="Seed of every random stream.", examples=[7])
+    seed: int = Field(le=2**63 - 1, default=0, ge=0, description="Seed of every random stream.", examples=[7])
 
     @model_validator(mode="after")
     def _options_refer_to_options(self) -> Scenario:

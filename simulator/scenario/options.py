@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from simulator import catalog
+from simulator import catalog, units
 from simulator.catalog import EngineName, Precision, RentalTier, Site
 from simulator.perf.serving import DEFAULT_ENGINE, KvCacheDtype, Policy
 from simulator.scenario.base import Section, Sensitivity
@@ -15,9 +15,11 @@ from simulator.scenario.base import Section, Sensitivity
 
 
 class ApiFineTuning(Section):
-    training_usd_per_mtok: float = Field(ge=0, description="Training price, USD per million tokens.", examples=[25])
-    training_mtok_per_run: float = Field(ge=0, description="Million training tokens per run.", examples=[20])
-    runs_per_year: float = Field(ge=0, description="Training runs per year.", examples=[4])
+    training_usd_per_mtok: float = Field(
+        le=100_000, ge=0, description="Training price, USD per million tokens.", examples=[25]
+    )
+    training_mtok_per_run: float = Field(le=1e9, ge=0, description="Million training tokens per run.", examples=[20])
+    runs_per_year: float = Field(le=8760, ge=0, description="Training runs per year.", examples=[4])
 
 
 class ApiOption(Section):
@@ -40,10 +42,18 @@ class ApiOption(Section):
         default=None, description="Processing region you pinned, one of the terms' regions.", examples=["eu"]
     )
     rate_limit_rpm: int | None = Field(
-        default=None, gt=0, description="Requests per minute your account may send (DES engine).", examples=[10000]
+        le=1e12,
+        default=None,
+        gt=0,
+        description="Requests per minute your account may send (DES engine).",
+        examples=[10000],
     )
     rate_limit_tpm: int | None = Field(
-        default=None, gt=0, description="Input plus output tokens per minute (DES engine).", examples=[30000000]
+        le=1e15,
+        default=None,
+        gt=0,
+        description="Input plus output tokens per minute (DES engine).",
+        examples=[30000000],
     )
     on_rate_limit: Literal["queue", "reject"] = Field(
         default="queue", description="Wait for the limit to refill, or drop the request.", examples=["reject"]
@@ -60,7 +70,11 @@ class RentTerms(Section):
         default="on_demand", description="on_demand, reserved_1y, reserved_3y or spot.", examples=["reserved_1y"]
     )
     usd_per_gpu_hour: float | None = Field(
-        default=None, gt=0, description="Rental price; the catalogue's for the tier when left out.", examples=[2.2]
+        le=1000,
+        default=None,
+        gt=0,
+        description="Rental price; the catalogue's for the tier when left out.",
+        examples=[2.2],
     )
     autoscale: bool = Field(
         default=True,
@@ -68,18 +82,24 @@ class RentTerms(Section):
         examples=[True],
     )
     max_replicas: int | None = Field(
-        default=None, ge=1, description="Most replicas the autoscaler may run (DES engine).", examples=[16]
+        le=100_000, default=None, ge=1, description="Most replicas the autoscaler may run (DES engine).", examples=[16]
     )
     startup_s: float = Field(
+        le=86_400,
         default=300,
         ge=0,
         description="Seconds from asking for a replica to serving (node, image, weights).",
         examples=[180],
     )
     scale_up_queue_per_replica: float = Field(
-        default=4, gt=0, description="Waiting requests per replica that make the autoscaler add one.", examples=[4]
+        le=1e6,
+        default=4,
+        gt=0,
+        description="Waiting requests per replica that make the autoscaler add one.",
+        examples=[4],
     )
     scale_up_ttft_ms: float | None = Field(
+        le=units.MS_PER_DAY,
         default=None,
         gt=0,
         description="Predicted TTFT of a new request that makes the autoscaler add a replica.",
@@ -91,11 +111,13 @@ class RentTerms(Section):
 
 
 class BuyTerms(Section):
-    gpu_purchase_usd: float | None = Field(default=None, gt=0, description="Price per GPU.", examples=[27500])
-    server_usd_per_gpu: float | None = Field(
-        default=None, ge=0, description="Server, network and chassis share per GPU.", examples=[10000]
+    gpu_purchase_usd: float | None = Field(
+        le=10_000_000, default=None, gt=0, description="Price per GPU.", examples=[27500]
     )
-    depreciation_years: float | None = Field(default=None, ge=1, description="Depreciation life.", examples=[4])
+    server_usd_per_gpu: float | None = Field(
+        le=10_000_000, default=None, ge=0, description="Server, network and chassis share per GPU.", examples=[10000]
+    )
+    depreciation_years: float | None = Field(le=50, default=None, ge=1, description="Depreciation life.", examples=[4])
     residual_value_share: float | None = Field(
         default=None, ge=0, lt=1, description="Resale value at the end of depreciation, share of cost.", examples=[0.1]
     )
@@ -104,36 +126,42 @@ class BuyTerms(Section):
         description="Buy GPUs in the month they are first needed, or the horizon's peak fleet in month 1.",
         examples=["upfront"],
     )
-    usd_per_kwh: float | None = Field(default=None, ge=0, description="Electricity price.", examples=[0.12])
-    pue: float | None = Field(default=None, ge=1, description="Power usage effectiveness of the site.", examples=[1.3])
+    usd_per_kwh: float | None = Field(le=100, default=None, ge=0, description="Electricity price.", examples=[0.12])
+    pue: float | None = Field(
+        le=10, default=None, ge=1, description="Power usage effectiveness of the site.", examples=[1.3]
+    )
     hosting_usd_per_kw_month: float | None = Field(
+        le=100_000,
         default=None,
         ge=0,
         description="Colocation or rack price per provisioned kW; 0 on own premises.",
         examples=[150],
     )
     server_power_w_per_gpu: float | None = Field(
-        default=None, ge=0, description="Host power (CPUs, fans, NICs) per GPU, watts.", examples=[400]
+        le=100_000, default=None, ge=0, description="Host power (CPUs, fans, NICs) per GPU, watts.", examples=[400]
     )
 
 
 class Operations(Section):
-    staff_fte: float | None = Field(default=None, ge=0, description="Engineers running the fleet.", examples=[0.5])
+    staff_fte: float | None = Field(
+        le=10_000, default=None, ge=0, description="Engineers running the fleet.", examples=[0.5]
+    )
     usd_per_fte_year: float | None = Field(
-        default=None, ge=0, description="Loaded cost of one engineer.", examples=[250000]
+        le=10_000_000, default=None, ge=0, description="Loaded cost of one engineer.", examples=[250000]
     )
     software_usd_per_gpu_month: float | None = Field(
-        default=None, ge=0, description="Licences and support per GPU.", examples=[0]
+        le=1e6, default=None, ge=0, description="Licences and support per GPU.", examples=[0]
     )
     setup_engineer_months: float | None = Field(
-        default=None, ge=0, description="One-time engineering to stand the service up.", examples=[2]
+        le=10_000, default=None, ge=0, description="One-time engineering to stand the service up.", examples=[2]
     )
 
 
 class SelfHostFineTuning(Section):
-    gpu_hours_per_run: float = Field(ge=0, description="GPU-hours per training run.", examples=[64])
-    runs_per_year: float = Field(ge=0, description="Training runs per year.", examples=[4])
+    gpu_hours_per_run: float = Field(le=1e9, ge=0, description="GPU-hours per training run.", examples=[64])
+    runs_per_year: float = Field(le=8760, ge=0, description="Training runs per year.", examples=[4])
     usd_per_gpu_hour: float | None = Field(
+        le=1000,
         default=None,
         gt=0,
         description="Price of training GPU-hours; the GPU's on-demand rate when left out.",
@@ -154,6 +182,7 @@ class PerfSettings(Section):
         examples=["sglang"],
     )
     max_batch: int | None = Field(
+        le=100_000,
         default=None,
         ge=1,
         description="Most sequences decoded together; the engine's default for the GPU when left out.",
@@ -168,6 +197,7 @@ class PerfSettings(Section):
         examples=["prefill_first"],
     )
     chunk_tokens: int | None = Field(
+        le=10_000_000,
         default=None,
         ge=64,
         description=(
@@ -230,13 +260,14 @@ class SelfHostOption(Section):
     precision: Precision = Field(default="fp16", description="Weight precision.", examples=["fp8"])
     gpu: str = Field(description="GPU from the catalogue.", examples=["h100-sxm"])
     gpus_per_replica: int | None = Field(
+        le=64,
         default=None,
         ge=1,
         description="Tensor-parallel GPUs per replica; smallest power of two that fits if left out.",
         examples=[2],
     )
     procurement: Literal["rent", "buy"] = Field(description="Rent GPU-hours or buy the GPUs.", examples=["rent"])
-    min_replicas: int = Field(default=1, ge=0, description="Replicas kept up at all times.", examples=[1])
+    min_replicas: int = Field(le=100_000, default=1, ge=0, description="Replicas kept up at all times.", examples=[1])
     site: Site | None = Field(
         default=None,
         description="Where it runs: own_premises, colocation or cloud_gpu (rent: cloud_gpu, buy: colocation).",
@@ -291,12 +322,14 @@ class HybridOption(Section):
         examples=[0.5],
     )
     overflow_queue_per_replica: float = Field(
+        le=1e6,
         default=4,
         gt=0,
         description="Waiting requests per in-house replica above which other classes go to the API (DES engine).",
         examples=[4],
     )
     overflow_ttft_ms: float | None = Field(
+        le=units.MS_PER_DAY,
         default=None,
         gt=0,
         description="Predicted in-house TTFT above which other classes go to the API.",

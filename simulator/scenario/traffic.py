@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
-from simulator import catalog
+from simulator import catalog, units
 from simulator.errors import suggest
-from simulator.scenario.base import Section, Sensitivity, check_unique
+from simulator.scenario.base import MAX_TOKENS, MAX_WEIGHT, Section, Sensitivity, check_unique
 
 # --- token-length distributions ---------------------------------------------------------------
 
@@ -19,7 +19,7 @@ class FixedTokens(Section):
     kind: Literal["fixed"] = Field(
         default="fixed", description="Every request has the same length.", examples=["fixed"]
     )
-    tokens: int = Field(gt=0, description="Every request has exactly this many tokens.", examples=[512])
+    tokens: int = Field(le=MAX_TOKENS, gt=0, description="Every request has exactly this many tokens.", examples=[512])
 
     def scaled(self, factor: float) -> FixedTokens:
         """Lengths `factor` times as long, in whole tokens."""
@@ -30,8 +30,10 @@ class LognormalTokens(Section):
     kind: Literal["lognormal"] = Field(
         default="lognormal", description="Lognormal lengths given by mean and p95.", examples=["lognormal"]
     )
-    mean: float = Field(gt=0, description="Mean tokens per request.", examples=[800])
-    p95: float = Field(gt=0, description="95th-percentile tokens per request (above the mean).", examples=[2400])
+    mean: float = Field(le=MAX_TOKENS, gt=0, description="Mean tokens per request.", examples=[800])
+    p95: float = Field(
+        le=MAX_TOKENS, gt=0, description="95th-percentile tokens per request (above the mean).", examples=[2400]
+    )
 
     def scaled(self, factor: float) -> LognormalTokens:
         """Lengths `factor` times as long: the same shape, stretched."""
@@ -58,10 +60,10 @@ class HistogramTokens(Section):
     kind: Literal["histogram"] = Field(
         default="histogram", description="Lengths drawn from a histogram.", examples=["histogram"]
     )
-    tokens: list[Annotated[int, Field(gt=0)]] = Field(
+    tokens: list[Annotated[int, Field(gt=0, le=MAX_TOKENS)]] = Field(
         min_length=1, description="Token counts of the histogram's bars.", examples=[[256, 1024, 8192]]
     )
-    weights: list[Annotated[float, Field(ge=0)]] = Field(
+    weights: list[Annotated[float, Field(ge=0, le=MAX_WEIGHT)]] = Field(
         min_length=1, description="Relative share of requests at each token count.", examples=[[0.6, 0.3, 0.1]]
     )
 
@@ -95,10 +97,18 @@ TokenDistribution = Annotated[
 
 
 class LatencyTarget(Section):
-    ttft_ms: float = Field(gt=0, description="Time to first token at the percentile, milliseconds.", examples=[800])
-    tpot_ms: float = Field(gt=0, description="Time per output token at the percentile, milliseconds.", examples=[50])
+    ttft_ms: float = Field(
+        le=units.MS_PER_DAY, gt=0, description="Time to first token at the percentile, milliseconds.", examples=[800]
+    )
+    tpot_ms: float = Field(
+        le=units.MS_PER_DAY, gt=0, description="Time per output token at the percentile, milliseconds.", examples=[50]
+    )
     e2e_ms: float | None = Field(
-        default=None, gt=0, description="End-to-end latency at the percentile, milliseconds.", examples=[30000]
+        le=units.MS_PER_DAY,
+        default=None,
+        gt=0,
+        description="End-to-end latency at the percentile, milliseconds.",
+        examples=[30000],
     )
     percentile: float = Field(default=95, gt=0, lt=100, description="Percentile the targets apply to.", examples=[95])
 
@@ -116,7 +126,10 @@ def _preset_latency(value: Any) -> Any:
 class RequestClass(Section):
     name: str = Field(description="Name of the class of requests.", examples=["chat"])
     requests_per_day: float = Field(
-        gt=0, description="Average requests per day in the first month, before `workload.scale`.", examples=[20000]
+        le=1e11,
+        gt=0,
+        description="Average requests per day in the first month, before `workload.scale`.",
+        examples=[20000],
     )
     input_tokens: TokenDistribution = Field(
         description="Prompt tokens per request: an integer, or a fixed, lognormal or histogram distribution.",
@@ -126,6 +139,7 @@ class RequestClass(Section):
         description="Visible output tokens per request.", examples=[{"kind": "lognormal", "mean": 300, "p95": 900}]
     )
     reasoning_tokens_per_request: float = Field(
+        le=MAX_TOKENS,
         default=0,
         ge=0,
         description="Hidden reasoning tokens per request: generated and billed as output.",
@@ -175,9 +189,11 @@ def _preset_profile(value: Any) -> Any:
 
 
 class Burst(Section):
-    multiplier: float = Field(gt=1, description="Load during a burst, as a multiple of the hour's rate.", examples=[3])
+    multiplier: float = Field(
+        le=1000, gt=1, description="Load during a burst, as a multiple of the hour's rate.", examples=[3]
+    )
     duration_minutes: float = Field(gt=0, le=60, description="Length of one burst, minutes.", examples=[10])
-    per_day: float = Field(gt=0, description="Bursts per day.", examples=[2])
+    per_day: float = Field(le=1440, gt=0, description="Bursts per day.", examples=[2])
 
 
 class Workload(Section):
@@ -186,16 +202,18 @@ class Workload(Section):
         description="Classes of requests.",
         examples=[[{"name": "chat", "requests_per_day": 20000, "input_tokens": 1200, "output_tokens": 300}]],
     )
-    daily_profile: Annotated[list[Annotated[float, Field(ge=0)]], BeforeValidator(_preset_profile)] = Field(
-        default="flat",  # resolved by the preset validator
-        validate_default=True,
-        min_length=24,
-        max_length=24,
-        description="24 hourly weights in local time, or a preset: flat, business_hours, consumer_evening, "
-        "overnight_batch.",
-        examples=["business_hours"],
+    daily_profile: Annotated[list[Annotated[float, Field(ge=0, le=MAX_WEIGHT)]], BeforeValidator(_preset_profile)] = (
+        Field(
+            default="flat",  # resolved by the preset validator
+            validate_default=True,
+            min_length=24,
+            max_length=24,
+            description="24 hourly weights in local time, or a preset: flat, business_hours, consumer_evening, "
+            "overnight_batch.",
+            examples=["business_hours"],
+        )
     )
-    weekly_weights: list[Annotated[float, Field(ge=0)]] = Field(
+    weekly_weights: list[Annotated[float, Field(ge=0, le=MAX_WEIGHT)]] = Field(
         default=[1.0] * 7,
         min_length=7,
         max_length=7,
@@ -215,11 +233,23 @@ class Workload(Section):
         examples=[[{"multiplier": 3, "duration_minutes": 10, "per_day": 2}]],
     )
     scale: float = Field(
-        default=1, gt=0, description="Multiplier on every class's request rate (the volume knob).", examples=[1, 10]
+        le=1e6,
+        default=1,
+        gt=0,
+        description="Multiplier on every class's request rate (the volume knob).",
+        examples=[1, 10],
     )
     utc_offset_hours: float = Field(
         default=0, ge=-12, le=14, description="Offset of the daily profile's local time from UTC.", examples=[-5]
     )
+
+    @field_validator("utc_offset_hours")
+    @classmethod
+    def _quarter_hours(cls, hours: float) -> float:
+        # Every time zone is a whole number of quarter hours from UTC.
+        if not (hours * 4).is_integer():
+            raise ValueError(f"{hours} is not a whole number of quarter hours; time zones are, e.g. -5 or 5.5")
+        return hours
 
     @field_validator("daily_profile", "weekly_weights")
     @classmethod
