@@ -1,10 +1,13 @@
 """Many scenarios at once: each in its own process, its outputs in its own folder.
 
-A scenario that fails is reported by name with its one-line error; the others still complete.
+A scenario that fails is reported by name with its one-line error; the others still complete. Each
+scenario's folder is named from its file's stem, made safe; two scenarios whose stems collide get
+distinct folders (-2, -3 ... in the order given), which the summary names.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -28,11 +31,24 @@ class Outcome:
     cheapest_total_usd: float | None = None
 
 
+def folder_names(paths: list[str]) -> list[str]:
+    """A distinct folder name per scenario: its file's stem with anything but letters, digits, '.', '_' and
+    '-' replaced and no leading dots (so never '..'), then -2, -3 ... where an earlier one took it."""
+    names: list[str] = []
+    for path in paths:
+        base = re.sub(r"[^A-Za-z0-9._-]", "-", Path(path).stem).lstrip(".") or "scenario"
+        name, n = base, 1
+        while name in names:
+            n += 1
+            name = f"{base}-{n}"
+        names.append(name)
+    return names
+
+
 def run_one(
-    path: str, out: str, engine: str | None, overrides: tuple[str, ...], formats: tuple[str, ...] = ()
+    path: str, folder: Path, engine: str | None, overrides: tuple[str, ...], formats: tuple[str, ...] = ()
 ) -> Outcome:
-    """Run one scenario file and write `<out>/<file stem>/summary.json`, `ledger.csv` and any reports."""
-    folder = Path(out) / Path(path).stem
+    """Run one scenario file and write `<folder>/summary.json`, `ledger.csv` and any reports."""
     try:
         scenario = load_scenario(path, overrides)
         result, ledger = run_with_ledger(scenario, engine)
@@ -43,7 +59,7 @@ def run_one(
             from simulator.report.data import gather
             from simulator.report.write import write
 
-            write(gather(scenario, path, engine, (result, ledger)), folder, list(formats), Path(path).stem)
+            write(gather(scenario, path, engine, (result, ledger)), folder, list(formats), folder.name)
     except InputError as e:
         return Outcome(path, error=str(e))
     cheapest = next((o for o in result.options if o.name == result.cheapest_option), None)
@@ -71,7 +87,11 @@ def run_batch(
     own = executor is None
     pool = executor or ProcessPoolExecutor()
     try:
-        futures = {pool.submit(run_one, p, out, engine, tuple(overrides), formats): p for p in paths}
+        folders = [Path(out) / name for name in folder_names(paths)]
+        futures = {
+            pool.submit(run_one, p, folder, engine, tuple(overrides), formats): p
+            for p, folder in zip(paths, folders, strict=True)
+        }
         done: dict[str, Outcome] = {}
         for future in as_completed(futures):
             outcome = future.result()

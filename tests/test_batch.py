@@ -65,3 +65,44 @@ def test_batch_json_is_one_document_naming_each_outcome(tmp_path: Path, capsys) 
     cheapest = next(o for o in single["options"] if o["name"] == single["cheapest_option"])
     assert ok["cheapest_total_usd"] == cheapest["total_cost_usd"]
     assert failed["path"] == missing and failed["error"] == error and failed["folder"] is None
+
+
+def test_scenarios_with_the_same_stem_never_share_a_folder(tmp_path: Path, capsys) -> None:
+    # Two files named same.yaml in different folders, and one whose stem is '.': every result is
+    # kept, each in a folder of its own under --out, and the JSON names each folder.
+    text = (ROOT / "scenarios" / "prototype.yaml").read_text()
+    paths = []
+    for sub, name in (("a", "same.yaml"), ("b", "same.yaml"), ("c", "..yaml")):
+        (tmp_path / sub).mkdir()
+        doubled = re.sub(r"requests_per_day: (\d+)", lambda m: f"requests_per_day: {2 * int(m.group(1))}", text)
+        (tmp_path / sub / name).write_text(doubled if sub == "b" else text)
+        paths.append(str(tmp_path / sub / name))
+    out = tmp_path / "out"
+    assert main(["run", *paths, "--engine", "fluid", "--out", str(out), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    folders = [Path(s["folder"]) for s in doc["scenarios"]]
+    assert [f.name for f in folders] == ["same", "same-2", "scenario"]
+    assert all(f.parent == out for f in folders) and sorted(p.name for p in out.iterdir()) == [
+        "same",
+        "same-2",
+        "scenario",
+    ]
+    tokens = [json.loads((f / "summary.json").read_text())["tokens_per_month"] for f in folders]
+    assert tokens[1] == pytest.approx(2 * tokens[0], rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--out", "OUT", "--format", "bogus"], "argument --format: unknown format 'bogus'"),
+        (["--out", "OUT", "--format", ","], "argument --format: no format given"),
+    ],
+)
+def test_bad_formats_stop_a_batch_before_anything_is_written(tmp_path: Path, capsys, argv, message) -> None:
+    out = tmp_path / "out"
+    argv = [str(out) if a == "OUT" else a for a in argv]
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", str(ROOT / "scenarios" / "prototype.yaml"), *argv])
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and message in err and err.count("\n") == 1
+    assert not out.exists()

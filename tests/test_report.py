@@ -115,3 +115,27 @@ def test_recommendation_states_its_conditions(data: ReportData) -> None:
     assert any(
         "if volume stays above" in line and "Below that volume gemini-2.5-flash stays cheaper" in line for line in lines
     )
+
+
+def test_a_failing_chromium_is_one_line_and_leaves_no_pdf(tmp_path: Path, capsys, monkeypatch) -> None:
+    failing = tmp_path / "chromium"
+    failing.write_text("#!/bin/sh\necho 'cannot open display' >&2\nexit 3\n")
+    failing.chmod(0o755)
+    monkeypatch.setenv("BROWSER_PATH", str(failing))
+    out = tmp_path / "out"
+    code = main(
+        [
+            "report",
+            str(ROOT / "scenarios" / "prototype.yaml"),
+            "--engine",
+            "fluid",
+            "--out",
+            str(out),
+            "--format",
+            "pdf",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert "Chromium could not print the PDF (exit 3: cannot open display)" in err
+    assert not list(out.glob("*.pdf")) and not list(out.glob(".*.partial"))

@@ -34,7 +34,7 @@ MEASURED_DIR = Path("measured")
 
 
 def run(args: argparse.Namespace) -> int:
-    if len(args.scenario) > 1 or args.out:
+    if len(args.scenario) > 1 or args.out or args.format:
         return batch(args)
     from simulator.analysis.run import run as run_scenario
 
@@ -55,14 +55,13 @@ def batch(args: argparse.Namespace) -> int:
     out = args.out or "out"
     with Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("scenarios", total=len(args.scenario))
-        formats = tuple(f.strip() for f in (args.format or "").split(",") if f.strip())
         outcomes = run_batch(
             args.scenario,
             out,
             args.engine,
             tuple(args.set or []),
             on_done=lambda _: progress.advance(task),
-            formats=formats,
+            formats=args.format,
         )
     if args.json:
         print(json.dumps({"out": out, "scenarios": [dataclasses.asdict(o) for o in outcomes]}, indent=2))
@@ -301,9 +300,8 @@ def report(args: argparse.Namespace) -> int:
     from simulator.report.data import gather
     from simulator.report.write import write
 
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
     data = gather(load_scenario(args.scenario), args.scenario, args.engine)
-    for path in write(data, args.out, formats, Path(args.scenario).stem):
+    for path in write(data, args.out, list(args.format), Path(args.scenario).stem):
         print(path)
     return EXIT_OK
 

@@ -14,6 +14,7 @@ from simulator.catalog import EngineName, Precision
 from simulator.cli import commands
 from simulator.errors import EXIT_BAD_INPUT
 from simulator.perf.serving import DEFAULT_ENGINE, KvCacheDtype
+from simulator.report import FORMATS
 
 DESCRIPTION = "Decide between paying an LLM API per token and running open-weight models on rented or owned GPUs."
 T = TypeVar("T")
@@ -49,6 +50,16 @@ def _address(text: str) -> str:
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected an IP address such as 127.0.0.1, got {text!r}") from None
     return text
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    """Report formats, comma-separated: every one known, at least one."""
+    formats = tuple(dict.fromkeys(f.strip() for f in text.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        problem = f"unknown format {unknown[0]!r}" if unknown else "no format given"
+        raise argparse.ArgumentTypeError(f"{problem}; use some of {','.join(FORMATS)}")
+    return formats
 
 
 def _positive(text: str) -> float:
@@ -87,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="cost every option of a scenario and find the break-even volumes")
     p.add_argument("scenario", nargs="+", help="one scenario, or many (a batch, in parallel processes)")
     p.add_argument("--out", help="batch: write <OUT>/<scenario>/summary.json and ledger.csv (default: out)")
-    p.add_argument("--format", help="batch: also write these reports per scenario, e.g. html,pdf,xlsx")
+    p.add_argument(
+        "--format", type=_formats, default=(), help="batch: also write these reports per scenario, e.g. html,pdf,xlsx"
+    )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. workload.scale=2")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     p.add_argument("--engine", choices=("fluid", "des"), help="override the scenario's simulation.engine")
@@ -204,7 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="stakeholder reports: HTML, PDF (Chromium), XLSX, Markdown, JSON, CSV")
     p.add_argument("scenario")
-    p.add_argument("--format", default="html,xlsx,md,json", help="comma-separated: html,pdf,xlsx,md,json,csv")
+    p.add_argument(
+        "--format",
+        type=_formats,
+        default=("html", "xlsx", "md", "json"),
+        help="comma-separated: html,pdf,xlsx,md,json,csv",
+    )
     p.add_argument("--out", default="out", help="folder for the reports")
     p.add_argument("--engine", choices=("fluid", "des"))
     p.set_defaults(func=commands.report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -84,11 +85,12 @@ def summary(result: RunResult, console: Console) -> None:
 
 def batch(outcomes: list[Outcome], out: str) -> None:
     table = Table(title=f"{len(outcomes)} scenarios, outputs in {out}/")
-    for c in ("scenario", "cheapest", "horizon cost", "cheapest compliant", "cost of privacy", "status"):
+    for c in ("scenario", "folder", "cheapest", "horizon cost", "cheapest compliant", "cost of privacy", "status"):
         table.add_column(c)
     for o in outcomes:
         table.add_row(
             o.path,
+            Path(o.folder).name if o.folder else "-",
             o.cheapest_option or "-",
             usd_text(o.cheapest_total_usd) if o.cheapest_total_usd is not None else "-",
             o.cheapest_compliant_option or "-",

@@ -11,6 +11,7 @@ from pathlib import Path
 from simulator.errors import InputError
 
 PDF_TIME_BUDGET_MS = 10_000  # lets plotly draw before Chromium prints
+PDF_TIMEOUT_S = 180
 
 
 def chromium() -> str:
@@ -41,19 +42,36 @@ def html_to_pdf(html_path: Path, pdf_path: Path) -> None:
     """Print the HTML with headless Chromium (no network, no header or footer)."""
     with tempfile.TemporaryDirectory() as profile:
         tmp = pdf_path.with_name(f".{pdf_path.name}.partial")
-        subprocess.run(
-            [
-                chromium(),
-                "--headless",
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile}",
-                "--no-pdf-header-footer",
-                f"--virtual-time-budget={PDF_TIME_BUDGET_MS}",
-                f"--print-to-pdf={tmp}",
-                html_path.resolve().as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=180,
-        )
+        try:
+            done = subprocess.run(
+                [
+                    chromium(),
+                    "--headless",
+                    *CHROMIUM_FLAGS,
+                    f"--user-data-dir={profile}",
+                    "--no-pdf-header-footer",
+                    f"--virtual-time-budget={PDF_TIME_BUDGET_MS}",
+                    f"--print-to-pdf={tmp}",
+                    html_path.resolve().as_uri(),
+                ],
+                capture_output=True,
+                timeout=PDF_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired:
+            tmp.unlink(missing_ok=True)
+            raise InputError(
+                str(pdf_path),
+                "",
+                f"Chromium did not finish the PDF in {PDF_TIMEOUT_S} s",
+                "try again, or leave out pdf",
+            ) from None
+        if done.returncode != 0 or not tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            last = (done.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1][:200]
+            raise InputError(
+                str(pdf_path),
+                "",
+                f"Chromium could not print the PDF (exit {done.returncode}: {last})",
+                "check the Chromium install, or set BROWSER_PATH to a working one",
+            )
         tmp.replace(pdf_path)

@@ -7,13 +7,12 @@ from pathlib import Path
 from simulator.analysis.results import ledger_csv
 from simulator.errors import InputError
 from simulator.files import write_atomic
+from simulator.report import FORMATS
 from simulator.report.data import ReportData
 from simulator.report.html import to_html
 from simulator.report.markdown import to_markdown
 from simulator.report.pdf import html_to_pdf
 from simulator.report.xlsx import to_xlsx
-
-FORMATS = ("html", "pdf", "xlsx", "md", "json", "csv")
 
 
 def write(d: ReportData, out: str | Path, formats: list[str], stem: str) -> list[Path]:
