@@ -26,7 +26,8 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         fix = f" ({self.fix})" if self.fix else ""
-        return f"{self.where}: {self.problem}{fix}"
+        # Input may carry line breaks (a YAML value, a server's message); the error stays one line.
+        return one_line(f"{self.where}: {self.problem}{fix}")
 
     def __reduce__(self) -> tuple[type[InputError], tuple[str, str, str, str]]:
         # Rebuilt from its parts when it crosses a process boundary (batch runs, sweeps).
@@ -35,6 +36,11 @@ class InputError(Exception):
     def at(self, source: str) -> InputError:
         """The same error, attributed to `source` when it had none."""
         return self if self.source else InputError(source, self.field, self.problem, self.fix)
+
+
+def one_line(text: str) -> str:
+    """`text` with its line breaks and other control characters written as escapes."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 class InternalError(Exception):

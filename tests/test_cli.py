@@ -522,3 +522,63 @@ def test_a_non_finite_result_is_a_bug_report_line_never_a_null() -> None:
     with pytest.raises(InternalError, match=r"non-finite number at \.a\[1\]") as raised:
         json_text({"a": [1.0, float("nan")]})
     assert str(raised.value).startswith("rent-or-own: internal error, please report it with the scenario:")
+
+
+def _prototype_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = (ROOT / "scenarios" / "prototype.yaml").read_text()
+    assert old in text
+    path = tmp_path / "s.yaml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: _write(d, "name: x\nworkload: " + "[" * 900 + "]" * 900 + "\n"), "nested deeper than 64 levels"),
+        (lambda d: _write(d, "name: x\nseed: " + "9" * 5000 + "\n"), "a number has thousands of digits"),
+        (
+            lambda d: _write(d, (ROOT / "scenarios" / "prototype.yaml").read_text() + "\nname: again\n"),
+            "the key 'name' is given twice (the first would be lost)",
+        ),
+        (lambda d: _prototype_with(d, "kind: api", 'kind: "api\\nx"'), "Input tag 'api\\nx' found"),
+        (
+            lambda d: _prototype_with(d, "name: claude-haiku-4.5", "name: gpt-4.1-mini"),
+            "options: two options are named 'gpt-4.1-mini' (rename one, names must be unique)",
+        ),
+    ],
+)
+def test_hostile_yaml_is_one_line(tmp_path: Path, capsys, make, message: str) -> None:
+    path = make(tmp_path)
+    code, _, err = run_cli(capsys, "validate", str(path))
+    assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def _write(folder: Path, text: str) -> Path:
+    path = folder / "s.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_inputs_that_would_block_or_flood_are_refused(tmp_path: Path, capsys, monkeypatch) -> None:
+    import os
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        code, _, err = run_cli(capsys, "validate", str(path))
+        assert code == 2 and f"{path}: not a regular file" in err and err.count("\n") == 1
+    monkeypatch.setenv("RENT_OR_OWN_MAX_INPUT_MB", "0.001")
+    code, _, err = run_cli(capsys, "validate", str(ROOT / "scenarios" / "support-assistant.yaml"))
+    assert code == 2 and "larger than 0.001 MB" in err and "RENT_OR_OWN_MAX_INPUT_MB" in err
+
+
+def test_two_classes_of_one_name_are_named_in_plain_english(capsys) -> None:
+    code, _, err = run_cli(
+        capsys,
+        "validate",
+        str(ROOT / "scenarios" / "support-assistant.yaml"),
+        "--set",
+        "workload.classes[1].name=answer",
+    )
+    assert code == 2 and "workload.classes: two classes are named 'answer'" in err, err

@@ -14,6 +14,9 @@ SENSITIVITY_LEVELS: tuple[Sensitivity, ...] = ("public", "internal", "confidenti
 # overflow what is computed from them.
 MAX_TOKENS = 10_000_000
 MAX_WEIGHT = 1e9
+# Classes, options, bursts and uncertain inputs a scenario may list: a scenario is a decision people
+# read, and the engines' work grows with each.
+MAX_ITEMS = 100
 
 
 class Section(BaseModel):
@@ -27,5 +30,6 @@ def check_unique(names: list[str], what: str) -> None:
     seen: set[str] = set()
     for n in names:
         if n in seen:
-            raise ValueError(f"two {what}s are named {n!r}; rename one, names must be unique")
+            plural = what + ("es" if what.endswith("s") else "s")
+            raise ValueError(f"two {plural} are named {n!r}; rename one, names must be unique")
         seen.add(n)

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from simulator.errors import InputError
-from simulator.files import read_text
+from simulator.files import load_yaml, read_text
 from simulator.scenario.checks import check_references, resolve_measured
 from simulator.scenario.model import Scenario
 from simulator.scenario.overrides import apply_override, parse_set, vary
@@ -25,13 +24,7 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> Scenario:
 
 def scenario_from_text(text: str, source: str, overrides: Sequence[str] = ()) -> Scenario:
     """A scenario from YAML text; `source` names it in errors and anchors relative measured-file paths."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f"line {mark.line + 1}" if mark else "(syntax)"
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise InputError(source, line, f"YAML syntax error: {problem}", "fix the YAML at that line") from None
+    data = load_yaml(text, source)
     if not isinstance(data, dict):
         raise InputError(source, "(top level)", "expected a mapping of sections", "start with `name:` and `workload:`")
     for assignment in overrides:

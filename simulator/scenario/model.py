@@ -6,11 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from simulator import catalog
 from simulator.errors import suggest
-from simulator.scenario.base import Section, Sensitivity, check_unique
+from simulator.scenario.base import MAX_ITEMS, Section, Sensitivity, check_unique
 from simulator.scenario.options import ApiOption, HybridOption, Option, SelfHostOption
 from simulator.scenario.traffic import Workload
 
@@ -241,6 +241,7 @@ class Scenario(Section):
     )
     options: list[Option] = Field(
         min_length=1,
+        max_length=MAX_ITEMS,
         description="The options to compare.",
         examples=[[{"name": "gpt-4o", "kind": "api", "provider": "openai", "model": "gpt-4o"}]],
     )
@@ -276,6 +277,7 @@ class Scenario(Section):
     )
     uncertainty: list[UncertainInput] = Field(
         default=[],
+        max_length=MAX_ITEMS,
         description="Uncertain inputs for Monte Carlo (`sweep --samples N`).",
         examples=[
             [
@@ -296,10 +298,14 @@ class Scenario(Section):
     )
     seed: int = Field(le=2**63 - 1, default=0, ge=0, description="Seed of every random stream.", examples=[7])
 
+    @field_validator("options")
+    @classmethod
+    def _unique_option_names(cls, options: list[Option]) -> list[Option]:
+        check_unique([o.name for o in options], "option")
+        return options
+
     @model_validator(mode="after")
     def _options_refer_to_options(self) -> Scenario:
-        names = [o.name for o in self.options]
-        check_unique(names, "option")
         by_name = {o.name: o for o in self.options}
         class_names = {c.name for c in self.workload.classes}
         for o in self.options:

@@ -10,7 +10,7 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from simulator import catalog, units
 from simulator.errors import suggest
-from simulator.scenario.base import MAX_TOKENS, MAX_WEIGHT, Section, Sensitivity, check_unique
+from simulator.scenario.base import MAX_ITEMS, MAX_TOKENS, MAX_WEIGHT, Section, Sensitivity, check_unique
 
 # --- token-length distributions ---------------------------------------------------------------
 
@@ -199,6 +199,7 @@ class Burst(Section):
 class Workload(Section):
     classes: list[RequestClass] = Field(
         min_length=1,
+        max_length=MAX_ITEMS,
         description="Classes of requests.",
         examples=[[{"name": "chat", "requests_per_day": 20000, "input_tokens": 1200, "output_tokens": 300}]],
     )
@@ -229,6 +230,7 @@ class Workload(Section):
     )
     bursts: list[Burst] = Field(
         default=[],
+        max_length=MAX_ITEMS,
         description="Short spikes above the hourly rate.",
         examples=[[{"multiplier": 3, "duration_minutes": 10, "per_day": 2}]],
     )
@@ -258,7 +260,8 @@ class Workload(Section):
             raise ValueError("weights must not all be zero; give at least one positive weight")
         return weights
 
-    @model_validator(mode="after")
-    def _unique_class_names(self) -> Workload:
-        check_unique([c.name for c in self.classes], "class")
-        return self
+    @field_validator("classes")
+    @classmethod
+    def _unique_class_names(cls, classes: list[RequestClass]) -> list[RequestClass]:
+        check_unique([c.name for c in classes], "class")
+        return classes
