@@ -61,7 +61,7 @@ def run_one(
 
             write(gather(scenario, path, engine, (result, ledger)), folder, list(formats), folder.name)
     except InputError as e:
-        return Outcome(path, error=str(e))
+        return Outcome(path, error=str(e.at(path)))
     cheapest = next((o for o in result.options if o.name == result.cheapest_option), None)
     return Outcome(
         path,

@@ -582,3 +582,13 @@ def test_two_classes_of_one_name_are_named_in_plain_english(capsys) -> None:
         "workload.classes[1].name=answer",
     )
     assert code == 2 and "workload.classes: two classes are named 'answer'" in err, err
+
+
+def test_a_des_window_too_large_to_play_is_one_line_before_any_allocation(capsys) -> None:
+    # Doubling every month, coding-assistant's windows pass five million requests in its second year.
+    path = str(ROOT / "scenarios" / "coding-assistant.yaml")
+    code, out, err = run_cli(capsys, "run", path, "--set", "workload.monthly_growth=1")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err.startswith(f"{path}: simulation.window_minutes: a simulated window of month ")
+    assert "or run with --engine fluid" in err
+    assert run_cli(capsys, "run", path, "--set", "workload.monthly_growth=1", "--engine", "fluid")[0] == 0

@@ -39,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
     from simulator.analysis.run import run as run_scenario
 
     scenario = load_scenario(args.scenario[0], args.set or [])
-    result = run_scenario(scenario, args.engine)
+    try:
+        result = run_scenario(scenario, args.engine)
+    except InputError as e:
+        raise e.at(args.scenario[0]) from None
     if args.json:
         print(json_text(result))
     else:

@@ -29,6 +29,7 @@ from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, summarise
 from simulator.engine.plan import Plan, autoscaled, pinned_classes, serving_for
 from simulator.engine.replica import Replica, Requests
+from simulator.errors import InputError
 from simulator.perf.fit import Fitted
 from simulator.perf.step import StepModel
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
@@ -37,6 +38,7 @@ from simulator.workload import SECONDS_PER_WEEK_SLOT_PER_MONTH, Frame, generate_
 
 ENGINE_NAME = "des"
 SLICE_STREAM = 2**31 - 1  # seed stream of the slice draws, apart from the per-class streams of a frame
+MAX_WINDOW_REQUESTS = 5_000_000  # about a gigabyte of requests and their results
 MIN_SLICE_REQUESTS = 10_000  # a slice of a fleet keeps this many of a window's requests, for steady p95/p99
 
 
@@ -99,6 +101,16 @@ class DesEngine:
         key = (month, b)
         if key not in self._frames:
             rates = self.bins[month][b].rates_per_s
+            expected = sum(rates.values()) * (self.warmup_s + self.window_s)
+            if expected > MAX_WINDOW_REQUESTS:
+                # Planned before any array is allocated: past this a window would take gigabytes.
+                raise InputError(
+                    "",
+                    "simulation.window_minutes",
+                    f"a simulated window of month {month + 1} would hold {expected:,.0f} requests, above the "
+                    f"{MAX_WINDOW_REQUESTS:,} the DES plays at once",
+                    "shorten simulation.window_minutes and warmup_minutes, or run with --engine fluid",
+                )
             self._frames[key] = generate_frame(
                 self.scenario.workload,
                 {c: np.array([r]) for c, r in rates.items()},
