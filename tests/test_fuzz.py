@@ -1,0 +1,119 @@
+"""Hostile scenarios: every bundled one mutated at random, one field at a time, through the real CLI.
+
+Whatever the mutation, a run ends in exit 0 with a JSON document of finite numbers, or in exit 2 with
+one line on stderr; never a traceback, an internal error or a silent null. Seeded: the same cases run
+every time (FUZZ_CASES of them).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from simulator.cli import main
+
+from helpers import SCENARIOS
+
+FUZZ_CASES = 300
+HOSTILE = st.one_of(
+    st.sampled_from([0, -1, 1, 0.5, 1e308, -1e308, 1e-300, 10**30, "", "x", None, True, [], {}, [1, 2]]),
+    st.sampled_from([math.inf, -math.inf, math.nan]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**20), max_value=10**20),
+    st.text(max_size=12),
+)
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths to every leaf and every container of a YAML document."""
+    found = [path] if path else []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found += _leaves(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found += _leaves(v, (*path, i))
+    return found
+
+
+def _set(doc: Any, path: tuple[Any, ...], value: Any) -> None:
+    for key in path[:-1]:
+        doc = doc[key]
+    if value is _DELETE:
+        del doc[path[-1]]
+    else:
+        doc[path[-1]] = value
+
+
+_DELETE = object()
+
+
+def _documents() -> dict[str, Any]:
+    """The bundled scenarios, with measured-file paths made absolute so that a copy anywhere finds them."""
+    docs = {}
+    for path in SCENARIOS:
+        doc = yaml.safe_load(path.read_text())
+        for option in doc.get("options", []):
+            measured = option.get("perf", {}).get("measured")
+            if measured:
+                option["perf"]["measured"] = str((path.parent / measured).resolve())
+        docs[path.stem] = doc
+    return docs
+
+
+DOCUMENTS = _documents()
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite(v) for v in value)
+    return True
+
+
+@settings(
+    max_examples=FUZZ_CASES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_a_mutated_scenario_runs_to_finite_numbers_or_one_line(data: st.DataObject, tmp_path: Path, capsys) -> None:
+    name = data.draw(st.sampled_from(sorted(DOCUMENTS)))
+    doc = copy.deepcopy(DOCUMENTS[name])
+    path = data.draw(st.sampled_from(_leaves(doc)))
+    value = data.draw(st.one_of(HOSTILE, st.just(_DELETE)))
+    _set(doc, path, value)
+    scenario = tmp_path / f"{name}.yaml"
+    scenario.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    capsys.readouterr()
+    code = main(["run", str(scenario), "--engine", "fluid", "--json"])
+    out, err = capsys.readouterr()
+    where = f"{name}: {path} = {value!r}"
+    event(f"exit {code}")  # pytest --hypothesis-show-statistics counts the outcomes
+    assert code in (0, 2), (where, code, err)
+    if code == 0:
+        assert _finite(json.loads(out)), where
+    else:
+        assert err.count("\n") == 1 and "Traceback" not in err, (where, err)
+        assert err.startswith(str(scenario)), (where, err)
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_every_bundled_scenario_survives_the_copy_the_fuzz_makes(name: str, tmp_path: Path, capsys) -> None:
+    # The unmutated copy runs: the mutations, not the copying, are what the fuzz judges.
+    scenario = tmp_path / f"{name}.yaml"
+    scenario.write_text(yaml.safe_dump(DOCUMENTS[name], allow_unicode=True))
+    assert main(["run", str(scenario), "--engine", "fluid", "--json"]) == 0
+    assert _finite(json.loads(capsys.readouterr().out))
