@@ -1,8 +1,9 @@
-"""Hostile scenarios: every bundled one mutated at random, one field at a time, through the real CLI.
+"""Hostile inputs through the real CLI: every bundled scenario, and every benchmark result the tests
+hold, mutated at random one field at a time.
 
 Whatever the mutation, a run ends in exit 0 with a JSON document of finite numbers, or in exit 2 with
-one line on stderr; never a traceback, an internal error or a silent null. Seeded: the same cases run
-every time (FUZZ_CASES of them).
+one line on stderr; an import ends in a measured file that loads back, or in one line and no file.
+Never a traceback, an internal error or a silent null. Seeded: the same cases run every time.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from simulator.cli import main
 from helpers import SCENARIOS
 
 FUZZ_CASES = 300
+IMPORT_CASES = 200
 HOSTILE = st.one_of(
     st.sampled_from([0, -1, 1, 0.5, 1e308, -1e308, 1e-300, 10**30, "", "x", None, True, [], {}, [1, 2]]),
     st.sampled_from([math.inf, -math.inf, math.nan]),
@@ -117,3 +119,53 @@ def test_every_bundled_scenario_survives_the_copy_the_fuzz_makes(name: str, tmp_
     scenario.write_text(yaml.safe_dump(DOCUMENTS[name], allow_unicode=True))
     assert main(["run", str(scenario), "--engine", "fluid", "--json"]) == 0
     assert _finite(json.loads(capsys.readouterr().out))
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RESULTS = {
+    p.name: p.read_text()
+    for p in sorted(FIXTURES.iterdir())
+    if p.suffix in (".json", ".jsonl") and not p.name.startswith("README")
+}
+
+
+def _mutated_json(text: str, data: st.DataObject) -> str:
+    """One field of a JSON (or JSON lines) result changed to a hostile value, written as a tool would not."""
+    lines = text.splitlines() if not text.lstrip().startswith(("{", "[")) or "\n{" in text.strip() else [text]
+    docs = [json.loads(line) for line in lines if line.strip()]
+    k = data.draw(st.integers(0, len(docs) - 1))
+    paths = _leaves(docs[k])
+    if paths:
+        path = data.draw(st.sampled_from(paths))
+        _set(docs[k], path, data.draw(st.one_of(HOSTILE, st.just(_DELETE))))
+    # json writes inf and nan as Infinity and NaN, as careless tools do; 1e999 reads back as inf.
+    return "\n".join(json.dumps(d) for d in docs)
+
+
+@settings(
+    max_examples=IMPORT_CASES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_a_mutated_benchmark_result_imports_to_a_file_that_loads_or_one_line(
+    data: st.DataObject, tmp_path: Path, capsys
+) -> None:
+    from simulator.perf import measured as mf
+
+    name = data.draw(st.sampled_from(sorted(RESULTS)))
+    source = tmp_path / name
+    source.write_text(_mutated_json(RESULTS[name], data))
+    out = tmp_path / "out.json"
+    out.unlink(missing_ok=True)
+    capsys.readouterr()
+    code = main(["probe", "import", str(source), "--out", str(out)])
+    _, err = capsys.readouterr()
+    event(f"exit {code}")
+    assert code in (0, 2), (name, code, err)
+    if code == 0:
+        mf.load(out)  # what was written loads back
+    else:
+        assert err.count("\n") == 1 and "Traceback" not in err, (name, err)
+        assert not out.exists()

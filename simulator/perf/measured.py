@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -25,19 +25,27 @@ SCHEMA_VERSION: Literal[2] = 2
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# Every figure is finite, positive where a time or a rate must be, and below what no machine reaches:
+# a file whose numbers could not have been measured is refused on load and never written.
+Ms = Annotated[float, Field(gt=0, le=1e10)]
+PerSecond = Annotated[float, Field(gt=0, le=1e12)]
+Tokens = Annotated[float, Field(ge=0, le=1e8)]
+Count = Annotated[int, Field(ge=1, le=10_000_000)]
 
 
 class GpuInfo(_Record):
     name: str
-    memory_gb: float
+    memory_gb: float = Field(ge=0, le=1e6)
     driver: str | None = None
 
 
 class Hardware(_Record):
     cpu_model: str
-    cpu_cores: int
-    memory_gb: float
+    cpu_cores: int = Field(ge=0, le=100_000)
+    memory_gb: float = Field(ge=0, le=1e9)
     gpus: list[GpuInfo] = []
     platform: str
 
@@ -56,7 +64,7 @@ class ModelInfo(_Record):
     catalogue_name: str | None = None
     """The catalogue model whose shape this is, when there is one."""
     precision: str
-    parameters: float | None = None
+    parameters: float | None = Field(default=None, gt=0, le=1e14)
     file_sha256: str | None = None
     proxy: bool = False
     """Random weights of the real shape: speed matches, outputs are meaningless."""
@@ -65,37 +73,38 @@ class ModelInfo(_Record):
 class Point(_Record):
     """One sweep point: a batch of parallel sequences (in-process) or a concurrency or rate (server)."""
 
-    batch: int | None = None
-    concurrency: int | None = None
-    rate_rps: float | None = None
-    prompt_tokens: float
-    gen_tokens: float
-    prefill_tok_per_s: float | None = None
-    decode_tok_per_s: float | None = None
+    batch: Count | None = None
+    concurrency: Count | None = None
+    rate_rps: PerSecond | None = None
+    prompt_tokens: Tokens = Field(gt=0)
+    """Every point sends a prompt: its tokens on average."""
+    gen_tokens: Tokens
+    prefill_tok_per_s: PerSecond | None = None
+    decode_tok_per_s: PerSecond | None = None
     """Output tokens per second summed over the batch."""
-    decode_step_ms: float | None = None
+    decode_step_ms: Ms | None = None
     """Median time of one decode step of the whole batch."""
-    ttft_p50_ms: float | None = None
-    ttft_p90_ms: float | None = None
-    ttft_p95_ms: float | None = None
-    ttft_p99_ms: float | None = None
-    tpot_p50_ms: float | None = None
-    tpot_p90_ms: float | None = None
-    tpot_p95_ms: float | None = None
-    tpot_p99_ms: float | None = None
-    itl_p50_ms: float | None = None
-    itl_p90_ms: float | None = None
-    itl_p99_ms: float | None = None
-    e2e_p50_ms: float | None = None
-    e2e_p90_ms: float | None = None
-    e2e_p95_ms: float | None = None
-    e2e_p99_ms: float | None = None
-    output_tok_per_s: float | None = None
-    total_tok_per_s: float | None = None
-    errors: int = 0
-    samples: dict[str, list[float]] = {}
+    ttft_p50_ms: Ms | None = None
+    ttft_p90_ms: Ms | None = None
+    ttft_p95_ms: Ms | None = None
+    ttft_p99_ms: Ms | None = None
+    tpot_p50_ms: Ms | None = None
+    tpot_p90_ms: Ms | None = None
+    tpot_p95_ms: Ms | None = None
+    tpot_p99_ms: Ms | None = None
+    itl_p50_ms: Ms | None = None
+    itl_p90_ms: Ms | None = None
+    itl_p99_ms: Ms | None = None
+    e2e_p50_ms: Ms | None = None
+    e2e_p90_ms: Ms | None = None
+    e2e_p95_ms: Ms | None = None
+    e2e_p99_ms: Ms | None = None
+    output_tok_per_s: PerSecond | None = None
+    total_tok_per_s: PerSecond | None = None
+    errors: int = Field(default=0, ge=0, le=10_000_000)
+    samples: dict[str, list[Annotated[float, Field(ge=0, le=1e12)]]] = {}
     """Raw samples behind the medians and percentiles, by name and unit."""
-    other_cpu_share: float | None = None
+    other_cpu_share: float | None = Field(default=None, ge=0, le=1)
     noisy: bool = False
     cold_start: bool = False
     """The prefill time includes the device's first run (kernels loaded, caches cold): shown, not fitted."""
@@ -132,14 +141,20 @@ def load(path: str | Path) -> Measured:
         data = json.loads(read_text(path))
     except json.JSONDecodeError as e:
         raise InputError(str(path), f"line {e.lineno}", f"not JSON: {e.msg}", "re-run the probe") from None
+    except RecursionError:
+        raise InputError(str(path), "", "nested too deeply to be a measured file", "re-run the probe") from None
     try:
         return Measured.model_validate(upgraded(data))
     except ValidationError as e:
-        first = e.errors(include_url=False)[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise InputError(
-            str(path), where, first["msg"], f"a measured file of schema_version {SCHEMA_VERSION}"
-        ) from None
+        raise invalid(str(path), e, f"a measured file of schema_version {SCHEMA_VERSION}") from None
+
+
+def invalid(source: str, error: ValidationError, fix: str) -> InputError:
+    """The first of a validation error's problems as one line, with the input it refused."""
+    first = error.errors(include_url=False)[0]
+    where = ".".join(str(x) for x in first["loc"])
+    got = f", got {first['input']!r}" if not isinstance(first.get("input"), dict | list) else ""
+    return InputError(source, where, f"{first['msg']}{got}", fix)
 
 
 # Version 1 spelled percentiles metric-unit-percentile; version 2 metric-percentile-unit.

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from simulator import catalog, units
 from simulator.errors import InputError
 from simulator.files import read_text
@@ -30,13 +32,17 @@ def _read(path: Path) -> Any:
         if rows:
             return rows
         raise InputError(str(path), f"line {e.lineno}", f"not JSON: {e.msg}", "give the tool's JSON output") from None
+    except RecursionError:
+        raise InputError(
+            str(path), "", "nested too deeply to be a tool's result", "give the tool's JSON output"
+        ) from None
 
 
 def _json_lines(text: str) -> list[dict[str, Any]] | None:
     lines = [line for line in text.splitlines() if line.strip()]
     try:
         rows = [json.loads(line) for line in lines]
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     return rows if rows and all(isinstance(r, dict) for r in rows) else None
 
@@ -360,7 +366,12 @@ def import_file(path: str | Path) -> mf.Measured:
         )
     try:
         return IMPORTERS[kind](path, data)
-    except (KeyError, TypeError, ValueError, IndexError) as e:
+    except ValidationError as e:  # a figure no measurement has: negative, zero, infinite, absurd
+        raise mf.invalid(str(path), e, "give the file as the tool wrote it") from None
+    except ZeroDivisionError:
+        problem = f"a {kind} result with a zero time, rate or count where a measurement has none"
+        raise InputError(str(path), "", problem, "give the file as the tool wrote it") from None
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as e:
         # A file that looks like the tool's but lacks or garbles what every such file has.
         problem = f"a {kind} result with a missing or malformed field ({e!r})"
         raise InputError(str(path), "", problem, "give the file as the tool wrote it") from None
