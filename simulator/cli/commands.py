@@ -361,6 +361,7 @@ def _probe_openai(args: argparse.Namespace) -> int:
         num_prompts=args.num_prompts,
         burstiness=args.burstiness,
         request_timeout_s=args.request_timeout_s,
+        idle_timeout_s=args.idle_timeout_s,
         endpoint=args.endpoint,
         ignore_eos=args.ignore_eos,
     )

@@ -178,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--num-prompts", type=_count, help="a fixed count of requests per point, all completed")
     q.add_argument("--burstiness", type=_positive, default=1.0, help="Gamma shape of open-loop gaps (1: Poisson)")
     q.add_argument("--request-timeout-s", type=_positive, default=120.0, help="longest a request may take")
+    q.add_argument(
+        "--idle-timeout-s", type=_positive, default=30.0, help="longest a request may wait for its next token"
+    )
     q.add_argument("--endpoint", choices=("chat", "completions"), default="chat", help="completions sends token ids")
     q.add_argument("--ignore-eos", action="store_true", help="ask the server for the full output length")
     q.add_argument("--api-key-env", help="environment variable holding the API key (never written)")

@@ -78,6 +78,8 @@ class Load:
     """A fixed count of requests a point, all completed (as `vllm bench serve`); else `duration_s`."""
     burstiness: float = 1.0
     request_timeout_s: float = 120.0
+    idle_timeout_s: float = 30.0
+    """Longest a request may wait for its next token (a silent server, or keep-alives only)."""
     endpoint: Literal["chat", "completions"] = "chat"
     ignore_eos: bool = False
     """Ask for the full output length (`ignore_eos`, `min_tokens`), as vLLM and llama-server accept."""
@@ -233,7 +235,7 @@ def probe(
     api_key = os.environ.get(api_key_env) if api_key_env else None
     if api_key_env and api_key is None:
         raise InputError("--api-key-env", api_key_env, "is not set in the environment", "export it first")
-    client = Client(base_url, model, api_key, load.request_timeout_s)
+    client = Client(base_url, model, api_key, load.request_timeout_s, load.idle_timeout_s)
     rng = np.random.default_rng(load.seed)
     plan: list[tuple[str, float]] = [("concurrency", c) for c in (concurrency or [])] + [
         ("rate_rps", r) for r in (rates or [])
@@ -249,6 +251,7 @@ def probe(
         "endpoint": load.endpoint,
         "ignore_eos": load.ignore_eos,
         "request_timeout_s": load.request_timeout_s,
+        "idle_timeout_s": load.idle_timeout_s,
         "base_url": public_url(base_url),
     }
     created = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import ssl
 import threading
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from simulator.errors import InputError
+from simulator.errors import InputError, one_line
+
+HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:\s")  # "Authorization: Bearer ...", "X-Api-Key: ..."
 
 
 class ServerError(Exception):
@@ -30,6 +33,15 @@ class Sample:
     """'usage' (the server's count) or 'chunks' (streamed chunks, when the server sends no usage)."""
 
 
+def body_excerpt(body: bytes) -> str:
+    """The start of a server's error body, safe to print: lines that look like headers (which may carry
+    credentials) dropped, one line, at most 120 characters."""
+    text = body.decode(errors="replace")
+    kept = [line.strip() for line in text.splitlines() if line.strip() and not HEADER_LINE.match(line.strip())]
+    excerpt = one_line(" ".join(kept))
+    return repr(excerpt[:117] + "..." if len(excerpt) > 120 else excerpt)
+
+
 def public_url(base_url: str) -> str:
     """The URL without credentials or query: what may be stored and printed."""
     parts = urlsplit(base_url)
@@ -38,7 +50,9 @@ def public_url(base_url: str) -> str:
 
 
 class Client:
-    def __init__(self, base_url: str, model: str, api_key: str | None, timeout_s: float) -> None:
+    def __init__(
+        self, base_url: str, model: str, api_key: str | None, timeout_s: float, idle_timeout_s: float = 30.0
+    ) -> None:
         parts = urlsplit(base_url.rstrip("/"))
         try:
             port = parts.port
@@ -53,6 +67,8 @@ class Client:
         self.path = parts.path
         self.model = model
         self.timeout_s = timeout_s
+        self.idle_timeout_s = min(idle_timeout_s, timeout_s)
+        """Longest a request may go without a token: a silent server, or one sending only keep-alives."""
         self.headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if api_key:
             self.headers["Authorization"] = f"Bearer {api_key}"
@@ -62,10 +78,10 @@ class Client:
     def _connection(self) -> http.client.HTTPConnection:
         if self.https:
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-                self.host, self.port, timeout=self.timeout_s, context=ssl.create_default_context()
+                self.host, self.port, timeout=self.idle_timeout_s, context=ssl.create_default_context()
             )
         else:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.idle_timeout_s)
         with self._lock:
             self._open.add(conn)
         return conn
@@ -128,6 +144,8 @@ class Client:
                 response = conn.getresponse()
             except ssl.SSLError as e:
                 raise ServerError(f"TLS failed: {e.reason or e}") from None
+            except TimeoutError:
+                raise RuntimeError(f"no response within {self.idle_timeout_s:g} s of asking") from None
             except OSError as e:
                 raise ServerError(f"cannot reach {self.host}:{self.port}: {e.strerror or e}") from None
             if response.status in (401, 403):
@@ -135,9 +153,11 @@ class Client:
             if response.status == 404:
                 raise ServerError(f"no {endpoint} completions at {path} (HTTP 404); check --base-url and --model")
             if response.status >= 400:
-                raise RuntimeError(f"HTTP {response.status}: {response.read(200).decode(errors='replace')!r}")
+                raise RuntimeError(f"HTTP {response.status}: {body_excerpt(response.read(2000))}")
             return self._read_stream(response, start, endpoint)
-        except (TimeoutError, ConnectionError, http.client.HTTPException, OSError) as e:
+        except TimeoutError:
+            raise RuntimeError(f"no token for {self.idle_timeout_s:g} s") from None
+        except (ConnectionError, http.client.HTTPException, OSError) as e:
             raise RuntimeError(f"stream broke: {e}") from None
         finally:
             self._close(conn)
@@ -150,8 +170,11 @@ class Client:
         usage = None
         ended = False
         for raw in response:
-            if time.perf_counter() - start > self.timeout_s:
+            now = time.perf_counter()
+            if now - start > self.timeout_s:
                 raise RuntimeError(f"no end after {self.timeout_s:g} s")
+            if now - last > self.idle_timeout_s:
+                raise RuntimeError(f"no token for {self.idle_timeout_s:g} s, only keep-alives")
             line = raw.decode(errors="replace").strip()
             if not line.startswith("data:"):
                 continue
