@@ -16,7 +16,7 @@ from simulator.analysis.run import run_with_ledger
 from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
 from simulator.economics import costs as economics
 from simulator.errors import InputError
-from simulator.files import decode_text
+from simulator.files import check_size, decode_text
 from simulator.perf import fit as pf
 from simulator.perf import measured as mf
 from simulator.report import figures
@@ -75,6 +75,7 @@ def _base_scenario() -> Scenario | None:
     uploaded = st.sidebar.file_uploader("…or upload a scenario YAML", type=["yaml", "yml"])
     try:
         if uploaded is not None:
+            check_size(uploaded.size, uploaded.name)
             return scenario_from_text(decode_text(uploaded.getvalue(), uploaded.name), uploaded.name)
         return load_scenario(paths[choice])
     except InputError as e:

@@ -34,8 +34,7 @@ def max_input_mb() -> float:
 def read_text(path: Path) -> str:
     """A UTF-8 input file's text; a missing, unreadable, binary, oversized or non-regular file (a FIFO or
     a device, which would block or never end) is an `InputError`."""
-    mb = max_input_mb()
-    limit = int(mb * 2**20)
+    limit = int(max_input_mb() * 2**20)
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
@@ -44,14 +43,20 @@ def read_text(path: Path) -> str:
             data = f.read(limit + 1)
     except OSError as e:
         raise InputError(str(path), "", f"cannot read the file: {e.strerror}", "check the path") from None
-    if len(data) > limit:
+    check_size(len(data), str(path))
+    return decode_text(data, str(path))
+
+
+def check_size(size_bytes: int, source: str) -> None:
+    """An input of more than `max_input_mb` megabytes is an `InputError`."""
+    mb = max_input_mb()
+    if size_bytes > int(mb * 2**20):
         raise InputError(
-            str(path),
+            source,
             "",
             f"larger than {mb:g} MB",
             f"a scenario is far smaller; set {MAX_INPUT_MB_ENV} to read a larger file",
         )
-    return decode_text(data, str(path))
 
 
 class _StrictLoader(yaml.SafeLoader):

@@ -53,6 +53,8 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
         elif fault == "list-chunk":
             self._headers()
             self.wfile.write(b"data: [1, 2]\n\n")
+        elif fault == "odd-delta":
+            self._stream([{"choices": [{"delta": "word"}]}, {"choices": [{"delta": {"content": 7}}]}])
         elif fault == "error-body":
             body = b"Authorization: Bearer sk-secret-123\nX-Api-Key: sk-other\nthe model is\noverloaded\n"
             self.send_response(500)
@@ -82,6 +84,7 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
         ("cut", "every request failed: the stream was cut after 3 chunks"),
         ("usage", "every request failed: usage out of range"),
         ("list-chunk", "every request failed: unexpected stream chunk: '[1, 2]'"),
+        ("odd-delta", "every request failed: unexpected stream chunk"),
         ("error-body", "every request failed: HTTP 500: 'the model is overloaded'"),
     ],
 )

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from simulator.errors import InputError, one_line
 
+MAX_USAGE_TOKENS = 100_000_000  # more than any context window: a larger count is a server's fault
 HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:\s")  # "Authorization: Bearer ...", "X-Api-Key: ..."
 
 
@@ -191,8 +192,11 @@ class Client:
             if chunk.get("usage"):
                 usage = chunk["usage"]
             choices = chunk.get("choices") or []
-            choice = choices[0] if choices and isinstance(choices[0], dict) else {}
-            text = (choice.get("delta") or {}).get("content") if endpoint == "chat" else choice.get("text")
+            choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+            delta = choice.get("delta") if endpoint == "chat" else choice
+            text = delta.get("content" if endpoint == "chat" else "text") if isinstance(delta, dict) else None
+            if text is not None and not isinstance(text, str):
+                raise RuntimeError(f"unexpected stream chunk: {data[:80]!r}")
             if text:
                 chunks += 1
                 now = time.perf_counter()
@@ -207,8 +211,10 @@ class Client:
         if not ended:
             raise RuntimeError(f"the stream was cut after {chunks} chunks")
         if usage:
+            if not isinstance(usage, dict):
+                raise RuntimeError(f"usage out of range: {usage!r}"[:120])
             prompt, completion = int(usage["prompt_tokens"]), int(usage["completion_tokens"])
-            if prompt < 0 or completion < 1:
+            if not (0 <= prompt <= MAX_USAGE_TOKENS and 1 <= completion <= MAX_USAGE_TOKENS):
                 raise RuntimeError(f"usage out of range: {usage!r}"[:120])
             return Sample(first - start, end - start, gaps, prompt, completion, "usage")
         return Sample(first - start, end - start, gaps, None, chunks, "chunks")
