@@ -169,3 +169,94 @@ def test_a_mutated_benchmark_result_imports_to_a_file_that_loads_or_one_line(
     else:
         assert err.count("\n") == 1 and "Traceback" not in err, (name, err)
         assert not out.exists()
+
+
+SCHEMA_CASES = 200
+RANGE_KEYS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+
+
+def _resolve(schema: dict[str, Any], node: dict[str, Any], value: Any) -> list[dict[str, Any]]:
+    """The schema nodes `value` is checked against: references followed, unions opened (a discriminated
+    one by the value's tag)."""
+    if "$ref" in node:
+        return _resolve(schema, schema["$defs"][node["$ref"].split("/")[-1]], value)
+    if "discriminator" in node and isinstance(value, dict):
+        ref = node["discriminator"]["mapping"].get(value.get(node["discriminator"]["propertyName"]))
+        return _resolve(schema, {"$ref": ref}, value) if ref else []
+    for union in ("anyOf", "oneOf", "allOf"):
+        if union in node:
+            return [n for part in node[union] for n in _resolve(schema, part, value)]
+    return [node]
+
+
+def _ranged_leaves(schema: dict[str, Any], doc: Any) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """(path, schema node) of every number in `doc` whose schema states a range."""
+    found: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    def walk(value: Any, nodes: list[dict[str, Any]], path: tuple[Any, ...]) -> None:
+        for node in nodes:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    sub = node.get("properties", {}).get(k)
+                    if sub is not None:
+                        walk(v, _resolve(schema, sub, v), (*path, k))
+            elif isinstance(value, list) and "items" in node:
+                for i, v in enumerate(value):
+                    walk(v, _resolve(schema, node["items"], v), (*path, i))
+            elif isinstance(value, int | float) and not isinstance(value, bool) and RANGE_KEYS & node.keys():
+                found.append((path, node))
+
+    walk(doc, [schema], ())
+    return found
+
+
+def _edges(node: dict[str, Any]) -> list[tuple[float, bool]]:
+    """Values at and just beyond the schema's stated range, each with whether the schema admits it."""
+    integer = node.get("type") == "integer"
+    step = 1 if integer else None
+    edges: list[tuple[float, bool]] = []
+    for key, inside in (("minimum", True), ("maximum", True), ("exclusiveMinimum", False), ("exclusiveMaximum", False)):
+        if key in node:
+            bound = node[key]
+            edges.append((bound, inside))
+            outward = -1 if "inimum" in key else 1
+            beyond = bound + outward * (step or max(abs(bound) * 1e-6, 1e-9))
+            edges.append((beyond, False))
+    return edges
+
+
+@settings(
+    max_examples=SCHEMA_CASES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_the_schema_s_stated_ranges_are_exactly_what_a_run_accepts(data: st.DataObject, tmp_path: Path, capsys) -> None:
+    # Boundary values from the JSON Schema: a value the schema admits validates (and a run of it ends
+    # in exit 0 with finite numbers, or in one line for a reason other than the range); one the schema
+    # refuses is refused in one line naming the field.
+    from simulator.scenario import json_schema
+
+    schema = json_schema()
+    name = data.draw(st.sampled_from(sorted(DOCUMENTS)))
+    doc = copy.deepcopy(DOCUMENTS[name])
+    path, node = data.draw(st.sampled_from(_ranged_leaves(schema, doc)))
+    value, admitted = data.draw(st.sampled_from(_edges(node)))
+    if node.get("type") == "integer":
+        value = int(value)
+    _set(doc, path, value)
+    scenario = tmp_path / f"{name}.yaml"
+    scenario.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    capsys.readouterr()
+    code = main(["run", str(scenario), "--engine", "fluid", "--json"])
+    out, err = capsys.readouterr()
+    field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
+    event(f"{'admitted' if admitted else 'refused'}: exit {code}")
+    assert code in (0, 2), (name, field, value, err)
+    if code == 0:
+        assert admitted and _finite(json.loads(out)), (name, field, value)
+    else:
+        assert err.count("\n") == 1 and "Traceback" not in err, (name, field, value, err)
+        if not admitted:
+            assert f"{field}: Input should be" in err, (name, field, value, err)

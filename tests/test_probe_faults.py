@@ -3,6 +3,7 @@ a counted error of its point, the sweep ends in one line soon after, and nothing
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import threading
@@ -14,6 +15,7 @@ import pytest
 from simulator.cli import main
 from simulator.perf import measured as mf
 
+TIMEOUTS = ("--idle-timeout-s", "0.5", "--request-timeout-s", "1.5")
 CALIBRATION_REQUESTS = 2  # without /tokenize the probe sizes prompts from two requests' usage
 GOOD = {"choices": [{"delta": {"content": "word"}}]}
 USAGE = {"choices": [], "usage": {"prompt_tokens": 8, "completion_tokens": 8}}
@@ -24,10 +26,8 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
     served = 0
 
     def do_POST(self) -> None:
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the probe hung up on a fault
             self._answer()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the probe hung up on a fault, as it should
 
     def _answer(self) -> None:
         self.rfile.read(int(self.headers["Content-Length"]))
@@ -46,6 +46,12 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b": ping\n\n")
                 self.wfile.flush()
                 time.sleep(0.05)
+        elif fault == "trickle":
+            self._headers()
+            for _ in range(100):
+                self.wfile.write(f"data: {json.dumps(GOOD)}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(0.3)
         elif fault == "cut":
             self._stream([GOOD] * 3, done=False)
         elif fault == "usage":
@@ -81,6 +87,7 @@ class _Faulty(http.server.BaseHTTPRequestHandler):
     [
         ("silent", "every request failed: no response within 0.5 s of asking"),
         ("keep-alives", "every request failed: no token for 0.5 s, only keep-alives"),
+        ("trickle", "every request failed: no end after 1.5 s"),
         ("cut", "every request failed: the stream was cut after 3 chunks"),
         ("usage", "every request failed: usage out of range"),
         ("list-chunk", "every request failed: unexpected stream chunk: '[1, 2]'"),
@@ -98,7 +105,7 @@ def test_a_faulty_server_ends_the_sweep_in_one_line_soon(fault: str, said: str, 
     args = ["probe", "openai", "--base-url", url, "--model", "x", "--prompt-tokens", "8", "--gen-tokens", "8"]
     start = time.monotonic()
     try:
-        code = main([*args, "--duration-s", "0.2", "--concurrency", "1", "--idle-timeout-s", "0.5", "--out", str(out)])
+        code = main([*args, "--duration-s", "0.2", "--concurrency", "1", *TIMEOUTS, "--out", str(out)])
     finally:
         httpd.shutdown()
         httpd.server_close()

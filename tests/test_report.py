@@ -96,8 +96,9 @@ def test_markdown_and_cli(tmp_path: Path, capsys) -> None:
     md = (tmp_path / "support-assistant.md").read_text()
     assert md.startswith("# support-assistant: rent or own?") and "## Assumptions" in md
     assert (tmp_path / "support-assistant.json").exists() and (tmp_path / "support-assistant-ledger.csv").exists()
-    assert main(["report", str(SCENARIO), "--format", "docx", "--out", str(tmp_path), "--engine", "fluid"]) == 2
-    assert "unknown format 'docx'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:  # a usage error, before anything is computed or written
+        main(["report", str(SCENARIO), "--format", "docx", "--out", str(tmp_path), "--engine", "fluid"])
+    assert stopped.value.code == 2 and "unknown format 'docx'" in capsys.readouterr().err
 
 
 def test_an_unwritable_folder_is_one_line_exit_2(tmp_path: Path, capsys) -> None:
