@@ -34,6 +34,16 @@ HOSTILE = st.one_of(
 )
 
 
+def seeded(cases: int) -> Any:
+    """The same `cases` cases every run, however slow each is (each runs the real CLI)."""
+    return settings(
+        max_examples=cases,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+
+
 def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Paths to every leaf and every container of a YAML document."""
     found = [path] if path else []
@@ -84,12 +94,17 @@ def _finite(value: Any) -> bool:
     return True
 
 
-@settings(
-    max_examples=FUZZ_CASES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+def run_fluid(doc: Any, name: str, folder: Path, capsys: Any) -> tuple[int, str, str, Path]:
+    """Write `doc` as a scenario file and run it through the CLI: (exit code, stdout, stderr, file)."""
+    scenario = folder / f"{name}.yaml"
+    scenario.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    capsys.readouterr()
+    code = main(["run", str(scenario), "--engine", "fluid", "--json"])
+    out, err = capsys.readouterr()
+    return code, out, err, scenario
+
+
+@seeded(FUZZ_CASES)
 @given(data=st.data())
 def test_a_mutated_scenario_runs_to_finite_numbers_or_one_line(data: st.DataObject, tmp_path: Path, capsys) -> None:
     name = data.draw(st.sampled_from(sorted(DOCUMENTS)))
@@ -97,11 +112,7 @@ def test_a_mutated_scenario_runs_to_finite_numbers_or_one_line(data: st.DataObje
     path = data.draw(st.sampled_from(_leaves(doc)))
     value = data.draw(st.one_of(HOSTILE, st.just(_DELETE)))
     _set(doc, path, value)
-    scenario = tmp_path / f"{name}.yaml"
-    scenario.write_text(yaml.safe_dump(doc, allow_unicode=True))
-    capsys.readouterr()
-    code = main(["run", str(scenario), "--engine", "fluid", "--json"])
-    out, err = capsys.readouterr()
+    code, out, err, scenario = run_fluid(doc, name, tmp_path, capsys)
     where = f"{name}: {path} = {value!r}"
     event(f"exit {code}")  # pytest --hypothesis-show-statistics counts the outcomes
     assert code in (0, 2), (where, code, err)
@@ -115,10 +126,8 @@ def test_a_mutated_scenario_runs_to_finite_numbers_or_one_line(data: st.DataObje
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_every_bundled_scenario_survives_the_copy_the_fuzz_makes(name: str, tmp_path: Path, capsys) -> None:
     # The unmutated copy runs: the mutations, not the copying, are what the fuzz judges.
-    scenario = tmp_path / f"{name}.yaml"
-    scenario.write_text(yaml.safe_dump(DOCUMENTS[name], allow_unicode=True))
-    assert main(["run", str(scenario), "--engine", "fluid", "--json"]) == 0
-    assert _finite(json.loads(capsys.readouterr().out))
+    code, out, _, _ = run_fluid(DOCUMENTS[name], name, tmp_path, capsys)
+    assert code == 0 and _finite(json.loads(out))
 
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -142,12 +151,7 @@ def _mutated_json(text: str, data: st.DataObject) -> str:
     return "\n".join(json.dumps(d) for d in docs)
 
 
-@settings(
-    max_examples=IMPORT_CASES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@seeded(IMPORT_CASES)
 @given(data=st.data())
 def test_a_mutated_benchmark_result_imports_to_a_file_that_loads_or_one_line(
     data: st.DataObject, tmp_path: Path, capsys
@@ -225,12 +229,7 @@ def _edges(node: dict[str, Any]) -> list[tuple[float, bool]]:
     return edges
 
 
-@settings(
-    max_examples=SCHEMA_CASES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@seeded(SCHEMA_CASES)
 @given(data=st.data())
 def test_the_schema_s_stated_ranges_are_exactly_what_a_run_accepts(data: st.DataObject, tmp_path: Path, capsys) -> None:
     # Boundary values from the JSON Schema: a value the schema admits validates (and a run of it ends
@@ -246,11 +245,7 @@ def test_the_schema_s_stated_ranges_are_exactly_what_a_run_accepts(data: st.Data
     if node.get("type") == "integer":
         value = int(value)
     _set(doc, path, value)
-    scenario = tmp_path / f"{name}.yaml"
-    scenario.write_text(yaml.safe_dump(doc, allow_unicode=True))
-    capsys.readouterr()
-    code = main(["run", str(scenario), "--engine", "fluid", "--json"])
-    out, err = capsys.readouterr()
+    code, out, err, _ = run_fluid(doc, name, tmp_path, capsys)
     field = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in path).replace(".[", "[")
     event(f"{'admitted' if admitted else 'refused'}: exit {code}")
     assert code in (0, 2), (name, field, value, err)
