@@ -592,3 +592,15 @@ def test_a_des_window_too_large_to_play_is_one_line_before_any_allocation(capsys
     assert err.startswith(f"{path}: simulation.window_minutes: a simulated window of month ")
     assert "or run with --engine fluid" in err
     assert run_cli(capsys, "run", path, "--set", "workload.monthly_growth=1", "--engine", "fluid")[0] == 0
+
+
+def test_run_reports_each_step_to_a_progress_callback() -> None:
+    from simulator.analysis.run import run
+    from simulator.scenario import load_scenario
+
+    steps: list[str] = []
+    result = run(load_scenario(ROOT / "scenarios" / "prototype.yaml"), "fluid", steps.append)
+    simulated = [s.removeprefix("simulating ") for s in steps if s.startswith("simulating ")]
+    searched = [s.removeprefix("break-even of ") for s in steps if s.startswith("break-even of ")]
+    assert simulated == [o.name for o in result.options]
+    assert searched == [b.option for b in result.break_even]

@@ -39,11 +39,16 @@ class Evaluator:
         self.economics = Economics(scenario)
         self.fits = measured_fits(scenario)
 
-    def costs(self, names: list[str], scale: float) -> dict[str, tuple[OptionUsage, OptionCosts]]:
+    def costs(
+        self, names: list[str], scale: float, progress: Callable[[str], None] | None = None
+    ) -> dict[str, tuple[OptionUsage, OptionCosts]]:
+        """Usage and costs of each named option at `scale`; `progress` hears of each option as it starts."""
         scaled = with_scale(self.scenario, scale)
         engine = self.engine(scaled, self.fits)
         out = {}
         for name in names:
+            if progress is not None:
+                progress(f"simulating {name}")
             usage = engine.option_usage(scaled.option(name))
             out[name] = usage, self.economics.costs(usage)
         return out

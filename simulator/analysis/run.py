@@ -6,6 +6,7 @@ summary whose field names are the JSON contract.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import version
 
 import numpy as np
@@ -162,16 +163,19 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
     return result
 
 
-def run(scenario: Scenario, engine: str | None = None) -> RunResult:
-    """Evaluate every option with `engine` (default: the scenario's `simulation.engine`)."""
-    return run_with_ledger(scenario, engine)[0]
+def run(scenario: Scenario, engine: str | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
+    """Evaluate every option with `engine` (default: the scenario's `simulation.engine`); `progress` hears
+    of each step (an option simulated, a break-even searched) as it starts."""
+    return run_with_ledger(scenario, engine, progress)[0]
 
 
-def run_with_ledger(scenario: Scenario, engine: str | None = None) -> tuple[RunResult, list[LedgerRow]]:
+def run_with_ledger(
+    scenario: Scenario, engine: str | None = None, progress: Callable[[str], None] | None = None
+) -> tuple[RunResult, list[LedgerRow]]:
     """`run`, and the cost ledger behind it in long form, both views."""
     engine = engine or scenario.simulation.engine
     names = [o.name for o in scenario.options]
-    evaluated = Evaluator(scenario, engine).costs(names, scenario.workload.scale)
+    evaluated = Evaluator(scenario, engine).costs(names, scenario.workload.scale, progress)
     results = [_option_result(scenario, usage, costs) for usage, costs in evaluated.values()]
     feasible = [r for r in results if r.feasible]
     cheapest = min(feasible, key=lambda r: r.total_cost_usd).name if feasible else None
@@ -193,6 +197,8 @@ def run_with_ledger(scenario: Scenario, engine: str | None = None) -> tuple[RunR
         for r in results:
             if r.kind == "api" or not r.feasible:
                 continue
+            if progress is not None:
+                progress(f"break-even of {r.name}")
             scale = break_even_of(scenario, r.name, cheapest_api)
             break_even.append(
                 BreakEven(

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
     from simulator.analysis.run import run as run_scenario
 
     scenario = load_scenario(args.scenario[0], args.set or [])
-    try:
-        result = run_scenario(scenario, args.engine)
-    except InputError as e:
-        raise e.at(args.scenario[0]) from None
+    with _progress() as progress:
+        try:
+            result = run_scenario(scenario, args.engine, progress)
+        except InputError as e:
+            raise e.at(args.scenario[0]) from None
     if args.json:
         print(json_text(result))
     else:
@@ -307,6 +308,23 @@ def report(args: argparse.Namespace) -> int:
     for path in write(data, args.out, list(args.format), Path(args.scenario).stem):
         print(path)
     return EXIT_OK
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """A spinner on stderr naming the step in progress, while there is a terminal to draw it on (it
+    leaves nothing behind); elsewhere, nothing."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("starting", total=None)
+        yield lambda step: bar.update(task, description=step)
 
 
 @contextmanager
