@@ -2,7 +2,8 @@
 fitted to its `fit` points.
 
 A point is played as its source ran it, on the engine profile of its engine (NIM serves these models
-through TensorRT-LLM) with the KV-cache type the source states. Offline and static-batch runs queue
+through TensorRT-LLM) with the server settings the source states (KV-cache type, vLLM's
+max_num_seqs and gpu_memory_utilization). Offline and static-batch runs queue
 every request at t = 0 on each replica (replicas = GPUs / tensor-parallel size) and count output
 tokens over the makespan, TPOT as the median request's; runs at a request rate send the published
 number of prompts (else 600 s) to one replica per tensor-parallel group; runs at a concurrency keep
@@ -81,12 +82,22 @@ def _step(p: CalibrationPoint, limits: Serving) -> StepModel:
 
 
 def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) -> Serving:
-    """The point's engine on its GPU, with `costs` (fitted names) in place of the profile's."""
-    # The KV cache's type where the source states it, else the engine's default.
+    """The point's engine on its GPU, with the server settings its source states (KV-cache type, most
+    sequences, memory share) and `costs` (fitted names) in place of the profile's."""
     kv: KvCacheDtype | None = "fp8" if (p.kv_cache_dtype or "").startswith("fp8") else None
+    stated = p.other_metrics or {}
+    max_seqs, memory = stated.get("max_num_seqs"), stated.get("gpu_memory_utilization")
     engine = engine_of(p)
     own = catalog.engines()[engine].costs.model_copy(update=costs) if costs else None
-    return serving(catalog.gpu(p.gpu), _precision(p), engine, kv_cache_dtype=kv, costs=own)
+    return serving(
+        catalog.gpu(p.gpu),
+        _precision(p),
+        engine,
+        max_batch=int(max_seqs) if isinstance(max_seqs, float) else None,
+        kv_cache_dtype=kv,
+        usable_memory_share=memory if isinstance(memory, float) else None,
+        costs=own,
+    )
 
 
 def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict[str, float]:
