@@ -143,12 +143,14 @@ def _errors(split: str) -> dict[str, list[float]]:
 
 def test_the_fit_reproduces_its_training_points_and_holds_on_the_rest() -> None:
     # Regression guards on the bundled fit (benchmarks/fidelity.py prints the exact figures): the
-    # median throughput error of the fit points stays under 10%, and the validate points' mean
-    # under 20% (throughput) and 45% (TTFT below the knee); log errors, so over- and under-
-    # estimates weigh alike.
+    # median throughput error of the fit points stays under 15%, and the validate points' means under
+    # 25% (throughput and NIM's mean inter-token latency), 30% (NIM's mean TTFT below the knee) and 45%
+    # (median TTFT below the knee); log errors, so over- and under-estimates weigh alike.
     fit, validate = _errors("fit"), _errors("validate")
-    assert statistics.median(fit["output_tok_per_s"]) < math.log(1.10)
-    assert statistics.mean(validate["output_tok_per_s"]) < math.log(1.20)
+    assert statistics.median(fit["output_tok_per_s"]) < math.log(1.15)
+    assert statistics.mean(validate["output_tok_per_s"]) < math.log(1.25)
+    assert statistics.mean(validate["itl_mean_ms"]) < math.log(1.25)
+    assert statistics.mean(validate["ttft_mean_ms"]) < math.log(1.30)
     assert statistics.mean(validate["ttft_p50_ms"]) < math.log(1.45)
     fitted = catalog.engine_fit()
     assert fitted.calibration_version == catalog.calibration().version

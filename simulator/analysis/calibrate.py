@@ -33,7 +33,8 @@ from simulator.perf.step import StepModel, step_model
 OFFLINE_REQUESTS = 3000  # per replica, where the source gives no count: several full batches
 RATE_DURATION_S = 600.0
 CLOSED_LOOP_ROUNDS = 8  # requests per client in a concurrency run, where the source gives no count
-METRICS = ("output_tok_per_s", "ttft_p50_ms", "tpot_p50_ms")
+METRICS = ("output_tok_per_s", "ttft_p50_ms", "tpot_p50_ms", "ttft_mean_ms", "itl_mean_ms")
+TTFT_METRICS = ("ttft_p50_ms", "ttft_mean_ms")
 ENGINE_OF = {"nim": "tensorrt-llm"}
 # Errors beyond about 20% weigh less than their square: a few published points come from engine
 # versions or set-ups far from the rest, and must not pull every other point off.
@@ -129,10 +130,13 @@ def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict
         r = Requests(np.zeros(n), np.full(n, isl), np.zeros(n, dtype=np.int64), np.full(n, osl))
         closed_loop(step, r, clients, limits)
         ttft, e2e = r.first_token_s - r.arrival_s, r.done_s - r.arrival_s
+        tpot = (e2e - ttft) / max(osl - 1, 1)
         return {
             "output_tok_per_s": replicas * n * osl / float(np.max(r.done_s)),
             "ttft_p50_ms": units.seconds_to_ms(float(np.median(ttft))),
-            "tpot_p50_ms": units.seconds_to_ms(float(np.median((e2e - ttft) / max(osl - 1, 1)))),
+            "tpot_p50_ms": units.seconds_to_ms(float(np.median(tpot))),
+            "ttft_mean_ms": units.seconds_to_ms(float(np.mean(ttft))),
+            "itl_mean_ms": units.seconds_to_ms(float(np.mean(tpot))),
         }
     assert load.rate_rps is not None
     prompts = math.ceil(load.num_prompts / replicas) if load.num_prompts else None
@@ -159,13 +163,14 @@ def below_knee(p: CalibrationPoint) -> bool:
     """Before the queue builds: the published TTFT within `KNEE_TTFT_FACTOR` of the lowest its configuration
     (engine, GPUs, model, precision, lengths) publishes at any load, at a rate the server kept up with
     (published output within 10% of what was sent)."""
-    if p.ttft_p50_ms is None:
+    ttft = p.ttft_p50_ms or p.ttft_mean_ms
+    if ttft is None:
         return False
     load = p.load
     sent = load.rate_rps * p.output_tokens if load.rate_rps is not None and p.output_tokens is not None else None
     if sent is not None and p.output_tok_per_s is not None and p.output_tok_per_s < 0.9 * sent:
         return False
-    return p.ttft_p50_ms <= KNEE_TTFT_FACTOR * _lowest_ttft_ms()[_configuration(p)]
+    return ttft <= KNEE_TTFT_FACTOR * _lowest_ttft_ms()[_configuration(p)]
 
 
 def _configuration(p: CalibrationPoint) -> tuple[object, ...]:
@@ -186,9 +191,10 @@ def _configuration(p: CalibrationPoint) -> tuple[object, ...]:
 def _lowest_ttft_ms() -> dict[tuple[object, ...], float]:
     lowest: dict[tuple[object, ...], float] = {}
     for p in catalog.calibration().points:
-        if p.ttft_p50_ms is not None:
+        ttft = p.ttft_p50_ms or p.ttft_mean_ms
+        if ttft is not None:
             key = _configuration(p)
-            lowest[key] = min(lowest.get(key, math.inf), p.ttft_p50_ms)
+            lowest[key] = min(lowest.get(key, math.inf), ttft)
     return lowest
 
 
@@ -196,7 +202,7 @@ def compared(p: CalibrationPoint, got: dict[str, float]) -> Iterable[tuple[str, 
     """(metric, published, simulated) of each metric the source gives; TTFT only below the knee."""
     for metric, value in got.items():
         reference = getattr(p, metric)
-        if reference is None or (metric == "ttft_p50_ms" and not below_knee(p)):
+        if reference is None or (metric in TTFT_METRICS and not below_knee(p)):
             continue
         yield metric, reference, value
 
@@ -220,7 +226,7 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
     if len({p.catalogue_model for p in points}) < MIN_MODELS_TO_FIT:
         return None
     names = ["decode_bandwidth_efficiency", "prefill_compute_efficiency", "step_overhead_ms"]
-    if any(p.ttft_p50_ms is not None and below_knee(p) for p in points):
+    if any((p.ttft_p50_ms or p.ttft_mean_ms) is not None and below_knee(p) for p in points):
         names.append("request_overhead_ms")
     if any((p.tensor_parallel or 1) > 1 for p in points):
         names.append("allreduce_latency_us")

@@ -298,6 +298,9 @@ class CalibrationPoint(Data):
     ttft_p50_ms: float | None = Field(default=None, gt=0)
     tpot_p50_ms: float | None = Field(default=None, gt=0)
     itl_p50_ms: float | None = Field(default=None, gt=0)
+    ttft_mean_ms: float | None = Field(default=None, gt=0)
+    """Where a source publishes means instead of medians (GenAI-Perf)."""
+    itl_mean_ms: float | None = Field(default=None, gt=0)
     ttft_p90_ms: float | None = Field(default=None, gt=0)
     ttft_p99_ms: float | None = Field(default=None, gt=0)
     tpot_p90_ms: float | None = Field(default=None, gt=0)
@@ -313,7 +316,7 @@ class CalibrationPoint(Data):
 
 
 class CalibrationSet(Data):
-    version: Literal[2]
+    version: Literal[3]
     points: list[CalibrationPoint] = Field(min_length=1)
 
 
