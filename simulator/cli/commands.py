@@ -316,6 +316,9 @@ def _progress() -> Iterator[Callable[[str], None]]:
     leaves nothing behind); elsewhere, nothing."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    if not sys.stderr.isatty():  # a log or a pipe gets no spinner, not even the line it would end with
+        yield lambda _: None
+        return
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
