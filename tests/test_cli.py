@@ -604,3 +604,15 @@ def test_run_reports_each_step_to_a_progress_callback() -> None:
     searched = [s.removeprefix("break-even of ") for s in steps if s.startswith("break-even of ")]
     assert simulated == [o.name for o in result.options]
     assert searched == [b.option for b in result.break_even]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("9" * 5000, "--set seed: (syntax): a number has thousands of digits"),
+        ("[" * 900 + "]" * 900, "--set seed: line 1: YAML syntax error: nested deeper than 64 levels"),
+    ],
+)
+def test_set_values_pass_the_same_yaml_checks_as_files(capsys, value: str, message: str) -> None:
+    code, _, err = run_cli(capsys, "validate", str(ROOT / "scenarios" / "prototype.yaml"), "--set", f"seed={value}")
+    assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, err

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from simulator.errors import InputError, suggest
+from simulator.files import load_yaml
 from simulator.scenario.checks import check_references, resolve_measured
 from simulator.scenario.model import Scenario
 from simulator.scenario.validation import all_field_names, from_validation_error
@@ -46,7 +46,7 @@ def parse_set(assignment: str) -> tuple[Path_, Any]:
     key, sep, raw = assignment.partition("=")
     if not sep or not key:
         raise InputError("--set", assignment, "expected KEY=VALUE", "write e.g. --set workload.scale=2")
-    return parse_path(key), yaml.safe_load(raw) if raw else ""
+    return parse_path(key), load_yaml(raw, f"--set {key}") if raw else ""
 
 
 def _item_index(items: list[Any], part: str | int, label: str, where: str) -> int:
