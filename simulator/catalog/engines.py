@@ -12,6 +12,8 @@ from simulator.catalog.base import Data, read
 from simulator.errors import InputError
 
 EngineName = Literal["vllm", "sglang", "tensorrt-llm", "llama.cpp"]
+Policy = Literal["prefill_first", "chunked_prefill"]
+KvCacheDtype = Literal["auto", "fp16", "bf16", "fp8"]
 ENGINE_FIT_FILE = "engine_fit.yaml"
 
 
@@ -48,10 +50,10 @@ class EngineProfile(Data):
     name: EngineName
     display_name: str
     version: str
-    scheduling: Literal["chunked_prefill", "prefill_first"]
+    scheduling: Policy
     limits: list[EngineLimits] = Field(min_length=1)
-    kv_cache_dtype: Literal["auto", "fp16", "bf16", "fp8"]
-    kv_cache_dtype_fp8_weights: Literal["auto", "fp16", "bf16", "fp8"]
+    kv_cache_dtype: KvCacheDtype
+    kv_cache_dtype_fp8_weights: KvCacheDtype
     usable_memory_share: float = Field(gt=0, le=1)
     source: str
     as_of: dt.date

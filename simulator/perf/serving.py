@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from simulator import catalog, units
 from simulator.catalog import EngineCosts, EngineName, Gpu, Precision
+from simulator.catalog.engines import KvCacheDtype as KvCacheDtype
+from simulator.catalog.engines import Policy as Policy
 
-Policy = Literal["prefill_first", "chunked_prefill"]
-KvCacheDtype = Literal["auto", "fp16", "bf16", "fp8"]
 DEFAULT_ENGINE: EngineName = "vllm"
 
 
