@@ -450,7 +450,7 @@ def test_roofline_is_within_a_factor_of_a_published_serving_result() -> None:
     g = catalog.gpu("h100-sxm")
     step = roofline(catalog.model("gpt-j-6b"), g, "fp8", 1, serving(g, "fp8", "tensorrt-llm"))
     n = 64
-    r = Requests(np.zeros(n), np.full(n, 128), np.zeros(n, dtype=np.int64), np.full(n, 128))
+    r = Requests.alike(np.zeros(n), 128, 128)
     rep = Replica(step, r, "prefill_first", 64, 2048)
     for i in range(n):
         rep.submit(i, 0.0)

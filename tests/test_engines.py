@@ -107,7 +107,7 @@ def test_one_client_at_a_time_is_the_lone_request_and_clients_obey_littles_law()
     assert one.output_tok_per_s == pytest.approx(n * 200 / (n * server_s + step.request_s), rel=1e-9)
     # Little's law: clients = requests per second x mean time in the system (to the edges of the run).
     m, clients = 4000, 16
-    r = Requests(np.zeros(m), np.full(m, 1000), np.zeros(m, dtype=np.int64), np.full(m, 200))
+    r = Requests.alike(np.zeros(m), 1000, 200)
     closed_loop(step, r, clients, serving(H100, "fp16"))
     in_system_s = float(np.mean(r.done_s - r.arrival_s - step.request_s))
     assert clients == pytest.approx(m / float(np.max(r.done_s)) * in_system_s, rel=0.02)

@@ -113,7 +113,7 @@ def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict
     if load.offline or load.max_batch is not None:
         n = load.max_batch or (math.ceil(load.num_prompts / replicas) if load.num_prompts else OFFLINE_REQUESTS)
         batch = load.max_batch or limits.max_batch
-        r = Requests(np.zeros(n), np.full(n, isl), np.zeros(n, dtype=np.int64), np.full(n, osl))
+        r = Requests.alike(np.zeros(n), isl, osl)
         replica = Replica(step, r, limits.scheduling, batch, max(limits.chunk_tokens, batch))
         for i in range(n):
             replica.submit(i, 0.0)
@@ -127,7 +127,7 @@ def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict
     if load.concurrency is not None:
         clients = max(1, load.concurrency // replicas)
         n = math.ceil(load.num_prompts / replicas) if load.num_prompts else CLOSED_LOOP_ROUNDS * clients
-        r = Requests(np.zeros(n), np.full(n, isl), np.zeros(n, dtype=np.int64), np.full(n, osl))
+        r = Requests.alike(np.zeros(n), isl, osl)
         closed_loop(step, r, clients, limits)
         ttft, e2e = r.first_token_s - r.arrival_s, r.done_s - r.arrival_s
         tpot = (e2e - ttft) / max(osl - 1, 1)

@@ -119,13 +119,13 @@ def _point(
     fixed = arrivals.num_prompts is not None
     if arrivals.concurrency is not None:
         n = arrivals.num_prompts or arrivals.concurrency
-        r = Requests(np.zeros(n), np.full(n, input_tokens), np.zeros(n, dtype=np.int64), np.full(n, output_tokens))
+        r = Requests.alike(np.zeros(n), input_tokens, output_tokens)
         closed_loop(step, r, arrivals.concurrency, limits)
         arrival_s, count_from_s, fixed = r.arrival_s, 0.0, True
     else:
         arrival_s, end_s, count_from_s = _arrivals(rate, arrivals)
         n = len(arrival_s)
-        r = Requests(arrival_s, np.full(n, input_tokens), np.zeros(n, dtype=np.int64), np.full(n, output_tokens))
+        r = Requests.alike(arrival_s, input_tokens, output_tokens)
         settings = FleetSettings(1, limits.scheduling, limits.max_batch, limits.chunk_tokens)
         simulate_fleet(step, r, np.ones(n, dtype=bool), settings, end_s=end_s)
     measured = arrival_s >= count_from_s

@@ -50,6 +50,12 @@ class Requests:
         self.cached = self.cached_tokens.tolist()
         self.output = self.output_tokens.tolist()
 
+    @classmethod
+    def alike(cls, arrival_s: np.ndarray, prompt_tokens: int, output_tokens: int) -> Requests:
+        """Requests of one prompt and output length and nothing cached, as a serving benchmark sends."""
+        n = len(arrival_s)
+        return cls(arrival_s, np.full(n, prompt_tokens), np.zeros(n, dtype=np.int64), np.full(n, output_tokens))
+
 
 def steps_to_cover(a: float, c: float, span: float) -> int:
     """Fewest steps n with n*a + c*n*(n-1)/2 >= span (steps of a, a+c, a+2c, ...)."""
