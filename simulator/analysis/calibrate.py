@@ -226,7 +226,7 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
     if len({p.catalogue_model for p in points}) < MIN_MODELS_TO_FIT:
         return None
     names = ["decode_bandwidth_efficiency", "prefill_compute_efficiency", "step_overhead_ms"]
-    if any((p.ttft_p50_ms or p.ttft_mean_ms) is not None and below_knee(p) for p in points):
+    if any(below_knee(p) for p in points):  # below the knee implies a published TTFT
         names.append("request_overhead_ms")
     if any((p.tensor_parallel or 1) > 1 for p in points):
         names.append("allreduce_latency_us")

@@ -27,7 +27,7 @@ from simulator.engine.api_path import api_times
 from simulator.engine.fleet import Autoscale, FleetOutcome, FleetSettings, saturation_tok_per_s, simulate_fleet
 from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, summarise
-from simulator.engine.plan import Plan, autoscaled, pinned_classes, serving_for
+from simulator.engine.plan import Plan, autoscaled, pinned_classes
 from simulator.engine.replica import Replica, Requests
 from simulator.errors import InputError
 from simulator.perf.fit import Fitted
@@ -183,7 +183,7 @@ class DesEngine:
         step, option, path = served.step, served.own, result.path
         assert step is not None and option is not None
         r = Requests(frame.arrival_s, frame.prompt_tokens, frame.cached_tokens, frame.output_tokens)
-        p = serving_for(option)
+        p = self.fluid.planner.serving(option)
         context = float(np.mean(frame.prompt_tokens + frame.output_tokens / 2))
         saturation = saturation_tok_per_s(step, p.max_batch, context)
         settings = FleetSettings(

@@ -147,7 +147,7 @@ class FluidEngine:
             capacity_tok_per_s=plan.batch / plan.step_s,
             batch=plan.batch,
             perf_source=plan.replica.source,
-            perf_terms=perf_terms(option, plan.replica),
+            perf_terms=perf_terms(option, self.planner.serving(option), plan.replica),
         )
 
     def _self_host(self, option: SelfHostOption) -> OptionUsage:

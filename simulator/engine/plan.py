@@ -108,9 +108,10 @@ def step_for(option: SelfHostOption, gpus: int, fitted: Fitted | None) -> StepMo
     )
 
 
-def perf_terms(option: SelfHostOption, step: StepModel) -> list[PerfTerm]:
-    """The engine's limits and costs and the step model's coefficients a replica of `option` runs on."""
-    s, p, gpu = serving_for(option), option.perf, catalog.gpu(option.gpu)
+def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[PerfTerm]:
+    """The engine's limits and costs (`s`, the option's serving) and the step model's coefficients a
+    replica of `option` runs on."""
+    p, gpu = option.perf, catalog.gpu(option.gpu)
 
     def own_or(given: object, source: str, as_of: str) -> tuple[str, str]:
         return ("scenario", "") if given is not None else (source, as_of)
@@ -173,6 +174,13 @@ class Planner:
         self.rates = rates
         self.fits = fits
         self._steps: dict[tuple[str, int], StepModel] = {}
+        self._servings: dict[str, Serving] = {}
+
+    def serving(self, option: SelfHostOption) -> Serving:
+        """The option's engine limits and costs, resolved once for every plan and window that needs them."""
+        if option.name not in self._servings:
+            self._servings[option.name] = serving_for(option)
+        return self._servings[option.name]
 
     def step(self, option: SelfHostOption, gpus: int) -> StepModel:
         key = (option.name, gpus)
@@ -229,8 +237,8 @@ class Planner:
         # their mean context (prompt and half the answer so far) and what each holds in the cache from
         # admission (prompt and whole answer, as the replica reserves them).
         rates = np.array([self.rates[c].mean() for c in classes])
-        steps = np.array([rates[k] * self.tokens[c].output_mean for k, c in enumerate(classes)])
-        weights = steps / steps.sum() if steps.sum() > 0 else rates / rates.sum()
+        decoding = np.array([rates[k] * self.tokens[c].output_mean for k, c in enumerate(classes)])
+        weights = decoding / decoding.sum() if decoding.sum() > 0 else rates / rates.sum()
         avg_ctx = float(
             sum(
                 w * (self.tokens[c].input_mean + self.tokens[c].running_output_mean / 2)
@@ -244,7 +252,7 @@ class Planner:
             )
         )
         tpot_target_s = min(units.ms_to_seconds(self.classes[c].latency.tpot_ms) for c in classes)
-        batches = np.arange(1, serving_for(option).max_batch + 1)
+        batches = np.arange(1, self.serving(option).max_batch + 1)
         steps = step.decode_step_s(batches, avg_ctx)
         ok = (steps <= tpot_target_s) & (batches * reserved <= step.kv_capacity_tokens)
         if not ok.any():
