@@ -8,6 +8,7 @@ from collections.abc import Iterable
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 70  # EX_SOFTWARE: the tool's own fault, reported in one line to send to its authors
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 class InputError(Exception):

@@ -616,3 +616,29 @@ def test_run_reports_each_step_to_a_progress_callback() -> None:
 def test_set_values_pass_the_same_yaml_checks_as_files(capsys, value: str, message: str) -> None:
     code, _, err = run_cli(capsys, "validate", str(ROOT / "scenarios" / "prototype.yaml"), "--set", f"seed={value}")
     assert code == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err, err
+
+
+def test_ctrl_c_stops_a_batch_in_one_line_and_keeps_whole_files(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    scenarios = [str(ROOT / "scenarios" / f"{s}.yaml") for s in ("prototype", "support-assistant", "coding-assistant")]
+    # A new session, as a terminal's foreground group: Ctrl-C reaches the command and its workers.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulator", "run", *scenarios, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (out / "prototype" / "ledger.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err == "rent-or-own: stopped by Ctrl-C; the files already written are whole\n"
+    assert json.loads((out / "prototype" / "summary.json").read_text())["scenario"] == "prototype"
+    assert not list(out.rglob("*.tmp"))

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -57,7 +58,7 @@ def batch(args: argparse.Namespace) -> int:
     from simulator.batch import run_batch
 
     out = args.out or "out"
-    with Progress(console=Console(stderr=True), transient=True) as progress:
+    with Progress(**_transient_on_terminal()) as progress:
         task = progress.add_task("scenarios", total=len(args.scenario))
         outcomes = run_batch(
             args.scenario,
@@ -310,21 +311,20 @@ def report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _transient_on_terminal() -> dict[str, Any]:
+    """Progress settings: drawn on stderr and cleared after, only while stderr is a terminal (rich would
+    still end with a blank line on a log or a pipe)."""
+    return {"console": Console(stderr=True), "transient": True, "disable": not sys.stderr.isatty()}
+
+
 @contextmanager
 def _progress() -> Iterator[Callable[[str], None]]:
     """A spinner on stderr naming the step in progress, while there is a terminal to draw it on (it
     leaves nothing behind); elsewhere, nothing."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    if not sys.stderr.isatty():  # a log or a pipe gets no spinner, not even the line it would end with
-        yield lambda _: None
-        return
     with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), **_transient_on_terminal()
     ) as bar:
         task = bar.add_task("starting", total=None)
         yield lambda step: bar.update(task, description=step)
