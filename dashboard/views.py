@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-import yaml
 
-from simulator import catalog, units
+from simulator import catalog
 from simulator.analysis.results import LedgerRow, RunResult
 from simulator.analysis.run import run_with_ledger
 from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
 from simulator.economics import costs as economics
 from simulator.errors import InputError
-from simulator.files import check_size, decode_text
+from simulator.files import check_size, decode_text, read_text
 from simulator.perf import fit as pf
 from simulator.perf import measured as mf
 from simulator.report import figures
@@ -25,8 +24,19 @@ from simulator.report.data import uncertainty as bands_and_tornado
 from simulator.report.html import to_html
 from simulator.report.markdown import to_markdown
 from simulator.report.pdf import chromium, html_to_pdf
+from simulator.report.style import duration_text, label
+from simulator.report.text import (
+    hardware_text,
+    headline,
+    recommendation,
+    slo_text,
+    times_text,
+    tokens_text,
+    verdict,
+)
 from simulator.report.xlsx import to_xlsx
 from simulator.scenario import Option, Scenario, load_scenario, scenario_from_dict, scenario_from_text
+from simulator.scenario.roundtrip import edited_yaml
 from simulator.units import usd_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,14 +44,18 @@ ROOT = Path(__file__).resolve().parent.parent
 VOLUME_STEPS = [round(m * 10.0**e, 3) for e in (-1, 0, 1) for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)] + [100.0]
 LENGTH_STEPS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0]
 SCENARIO_ENV = "RENT_OR_OWN_SCENARIO"
-# Shares (0-1) in the tables read as percentages, milliseconds to a tenth.
+# Shares (0-1) in the tables read as percentages, money to the dollar.
 SHARES = {
-    name: st.column_config.NumberColumn(format="percent")
-    for name in ("utilisation", "API share", "SLO met", "within targets")
+    name: st.column_config.NumberColumn(format="percent") for name in ("API share", "within targets", "required")
+} | {
+    "utilisation": st.column_config.NumberColumn(
+        format="percent",
+        help="DES: output tokens over what the replicas could produce at their largest batch. Fluid: the share of "
+        "held GPU time the planned work fills, prefills included. Long prompts set the two apart.",
+    )
 }
-MILLISECONDS = {
-    name: st.column_config.NumberColumn(format="%.1f")
-    for name in ("TTFT p95 (ms)", "TTFT target (ms)", "TPOT p95 (ms)", "TPOT target (ms)")
+DOLLARS = {
+    name: st.column_config.NumberColumn(format="localized") for name in ("horizon cost (USD)", "per month (USD)")
 }
 
 
@@ -63,8 +77,8 @@ def uncertainty_runs(scenario_json: str, samples: int) -> tuple[MonteCarlo, tupl
     return bands_and_tornado(scenario, scenario.name, samples)
 
 
-def _base_scenario() -> Scenario | None:
-    """The scenario the dashboard was started with, a bundled one, or an upload."""
+def _base_scenario() -> tuple[Scenario, str] | None:
+    """The scenario the dashboard was started with, a bundled one, or an upload, and its text."""
     paths = {p.stem: p for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
     started = os.environ.get(SCENARIO_ENV, "")
     if started:
@@ -76,8 +90,9 @@ def _base_scenario() -> Scenario | None:
     try:
         if uploaded is not None:
             check_size(uploaded.size, uploaded.name)
-            return scenario_from_text(decode_text(uploaded.getvalue(), uploaded.name), uploaded.name)
-        return load_scenario(paths[choice])
+            text = decode_text(uploaded.getvalue(), uploaded.name)
+            return scenario_from_text(text, uploaded.name), text
+        return load_scenario(paths[choice]), read_text(paths[choice])
     except InputError as e:
         st.sidebar.error(f"This scenario cannot be used: {e}")
         return None
@@ -140,10 +155,12 @@ def _edited_option(o: Option, edits: dict[str, dict[str, float | str]]) -> Optio
 
 def sidebar() -> None:
     """Scenario choice and the main drivers; the edited scenario goes to every page."""
-    base = _base_scenario()
+    loaded = _base_scenario()
     st.session_state["scenario"] = None
-    if base is None:
+    if loaded is None:
         return
+    base, st.session_state["scenario_text"] = loaded
+    st.session_state["base_scenario"] = base
     w, e = base.workload, base.economics
     st.sidebar.markdown("**Load** (defaults are the scenario's)")
     volume = st.sidebar.select_slider("Volume (x the scenario's)", options=VOLUME_STEPS, value=1.0)
@@ -234,38 +251,45 @@ def decision() -> None:
     st.title(f"{r.scenario}: rent or own?")
     by = {o.name: o for o in r.options}
     cols = st.columns(2) + st.columns(2)  # two a row: option names are long
-    best = by.get(r.cheapest_option or "")
+    best = by.get(r.cheapest_compliant_option or "")
     cols[0].metric(
-        "Cheapest option",
-        r.cheapest_option or "none feasible",
-        help=f"{usd_text(best.total_cost_usd / r.horizon_months)} a month on average" if best else None,
+        "Recommended",
+        r.cheapest_compliant_option or "none",
+        help="Cheapest option meeting every latency target and privacy requirement"
+        + (f": {usd_text(best.total_cost_usd / r.horizon_months)} a month on average" if best else ""),
     )
-    cols[1].metric("Cheapest compliant option", r.cheapest_compliant_option or "none")
-    cols[2].metric("Cost of privacy", usd_text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-")
-    cols[3].metric("Today's volume (M tokens/month)", f"{units.tokens_to_mtok(r.tokens_per_month):,.0f}")
+    cols[1].metric(
+        "Cost of privacy",
+        usd_text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-",
+        help=f"Over the horizon, against {r.cheapest_option}, the cheapest meeting the latency targets",
+    )
+    cols[2].metric("Cheapest if latency targets are relaxed", r.cheapest_relaxed_option or "none feasible")
+    cols[3].metric("Today's volume", f"{tokens_text(r.tokens_per_month)} tokens a month")
+    for line in recommendation(r):
+        st.markdown(line.replace("$", "\\$"))  # a dollar sign would start LaTeX
+    st.plotly_chart(figures.cumulative_costs(r))
     for b in r.break_even:
         c1, c2 = st.columns(2)
         c1.metric(
-            f"Break-even volume of {b.option} (M tokens/month)",
-            f"{units.tokens_to_mtok(b.tokens_per_month):,.0f}" if b.tokens_per_month else "never",
-            help=f"against {b.versus}",
+            f"Break-even volume of {b.option}",
+            f"{times_text(b.scale / r.workload_scale)} today's" if b.scale is not None else "never",
+            help=f"against {b.versus}"
+            + (f": {tokens_text(b.tokens_per_month)} tokens a month" if b.tokens_per_month else ""),
         )
         c2.metric(f"Payback month of {b.option}", str(b.payback_month) if b.payback_month else "none")
-    rows = []
-    for o in sorted(r.options, key=lambda o: o.total_cost_usd):
-        top = max(o.cost_by_category_usd, key=o.cost_by_category_usd.get) if o.cost_by_category_usd else "-"
-        rows.append(
-            {
-                "option": o.name,
-                "kind": o.kind,
-                "horizon cost (USD)": round(o.total_cost_usd),
-                "largest cost": top,
-                "feasible": o.feasible,
-                "compliant": all(o.compliant.values()),
-                "throughput": o.perf_source or "-",
-            }
-        )
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    rows = [
+        {
+            "option": o.name,
+            "kind": o.kind.replace("_", "-"),
+            "horizon cost (USD)": o.total_cost_usd,
+            "per month (USD)": o.total_cost_usd / r.horizon_months,
+            "SLO met": slo_text(o),
+            "verdict": verdict(o, r),
+            "throughput": o.perf_source or "-",
+        }
+        for o in sorted(r.options, key=lambda o: o.total_cost_usd)
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=DOLLARS)
 
 
 def costs() -> None:
@@ -273,9 +297,13 @@ def costs() -> None:
     if current is None:
         return
     scenario, r, ledger = current
+    st.title("Costs")
     st.plotly_chart(figures.cost_versus_volume(r, volume_grid(scenario.model_dump_json())))
     st.plotly_chart(figures.cumulative_costs(r))
     st.plotly_chart(figures.monthly_costs(r, ledger))
+    bought = figures.purchases(r)
+    if bought is not None:
+        st.plotly_chart(bought)
 
 
 def latency() -> None:
@@ -283,14 +311,15 @@ def latency() -> None:
     if current is None:
         return
     scenario, r, _ = current
+    st.title("Capacity and latency")
     rows = [
         {
             "option": o.name,
-            "replicas at peak": o.replicas_peak,
-            "GPUs at peak": o.gpus_peak,
+            "replicas at peak": o.replicas_peak if o.replicas_peak is not None else "-",
+            "hardware at peak": hardware_text(o),
             "utilisation": o.utilisation,
-            "API share": o.api_share,
-            "SLO met": o.slo_attainment,
+            "API share": o.api_share if o.api_share is not None else 0.0,
+            "SLO met": slo_text(o),
         }
         for o in r.options
         if o.kind != "api"
@@ -303,22 +332,23 @@ def latency() -> None:
     else:
         st.plotly_chart(fig)
         goal = {c.name: c.latency for c in scenario.workload.classes}
+        floor = {c.name: scenario.min_attainment(c) for c in scenario.workload.classes}
         targets = [
             {
                 "option": o.name,
                 "class": c,
-                "TTFT p95 (ms)": v.ttft_p95_ms,
-                "TTFT target (ms)": goal[c].ttft_ms,
-                "TPOT p95 (ms)": v.tpot_p95_ms,
-                "TPOT target (ms)": goal[c].tpot_ms,
-                "target percentile": goal[c].percentile,
+                "TTFT p95": duration_text(v.ttft_p95_ms),
+                "TTFT target": duration_text(goal[c].ttft_ms),
+                "TPOT p95": duration_text(v.tpot_p95_ms),
+                "TPOT target": duration_text(goal[c].tpot_ms),
                 "within targets": v.slo_attainment,
+                "required": floor[c],
             }
             for o in r.options
             if o.latency
             for c, v in o.latency.items()
         ]
-        st.dataframe(pd.DataFrame(targets), hide_index=True, column_config=SHARES | MILLISECONDS)
+        st.dataframe(pd.DataFrame(targets), hide_index=True, column_config=SHARES)
     fleet = figures.capacity(r)
     if fleet is not None:
         st.plotly_chart(fleet)
@@ -329,15 +359,35 @@ def privacy() -> None:
     if current is None:
         return
     scenario, r, _ = current
-    st.plotly_chart(figures.privacy(r))
-    levels = sorted({c.sensitivity for c in scenario.workload.classes})
-    st.dataframe(
-        pd.DataFrame([{"level": lvl, **scenario.privacy.requirement(lvl).model_dump()} for lvl in levels]),
-        hide_index=True,
-    )
-    st.dataframe(pd.DataFrame([{"option": o.name, **o.compliant} for o in r.options]), hide_index=True)
+    st.title("Privacy and control")
     if r.cost_of_privacy_usd is not None:
         st.metric("Cost of privacy over the horizon", usd_text(r.cost_of_privacy_usd))
+    st.plotly_chart(figures.privacy(r))
+    st.subheader("Total score and requirements broken")
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "option": o.name,
+                    "privacy and control score (0-100)": round(o.privacy_score),
+                    "requirements": "all met" if not o.compliance_reasons else "; ".join(o.compliance_reasons),
+                }
+                for o in sorted(r.options, key=lambda o: -o.privacy_score)
+            ]
+        ),
+        hide_index=True,
+    )
+    st.subheader("Requirements by sensitivity level")
+    levels = sorted({c.sensitivity for c in scenario.workload.classes})
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {"level": lvl, **{label(k): v for k, v in scenario.privacy.requirement(lvl).model_dump().items()}}
+                for lvl in levels
+            ]
+        ),
+        hide_index=True,
+    )
 
 
 def uncertainty() -> None:
@@ -345,6 +395,7 @@ def uncertainty() -> None:
     if current is None:
         return
     scenario, r, _ = current
+    st.title("Uncertainty")
     if not scenario.uncertainty:
         st.info("This scenario has no uncertainty section (see the README).")
         return
@@ -353,10 +404,10 @@ def uncertainty() -> None:
     if ran is None:
         return
     mc, (base, bars) = ran
-    st.plotly_chart(figures.cost_bands(mc, r.horizon_months))
-    st.plotly_chart(figures.chance_cheapest(mc, r.horizon_months))
-    if r.cheapest_option:
-        st.plotly_chart(figures.tornado(base, bars, r.cheapest_option))
+    st.plotly_chart(figures.cost_bands(mc, r.horizon_months, [o.name for o in r.options]))
+    st.plotly_chart(figures.chance_cheapest(mc, r.horizon_months, [o.name for o in r.options]))
+    if headline(r):
+        st.plotly_chart(figures.tornado(base, bars, headline(r)))
 
 
 def _uncertainty(
@@ -371,6 +422,7 @@ def _uncertainty(
 
 
 def measurements() -> None:
+    st.title("Measurements")
     files = sorted((ROOT / "measured").glob("*.json"))
     if not files:
         st.info("No measured files yet: rent-or-own probe llamacpp …")
@@ -407,11 +459,15 @@ def measurements() -> None:
 
 
 def scenario_page() -> None:
+    st.title("Scenario")
     scenario = st.session_state.get("scenario")
     if scenario is None:
         st.info("Choose or upload a valid scenario in the sidebar.")
         return
-    text = yaml.safe_dump(scenario.model_dump(mode="json", exclude_unset=True), sort_keys=False)
+    text = edited_yaml(st.session_state["scenario_text"], st.session_state["base_scenario"], scenario)
+    st.caption(
+        "The scenario as written, with only the values moved in the sidebar changed: comments, order and presets kept."
+    )
     st.download_button("Download the edited scenario (YAML)", text, file_name=f"{scenario.name}.yaml")
     st.code(text, language="yaml")
 
@@ -425,9 +481,17 @@ def export() -> None:
     ran = _uncertainty(scenario, REPORT_SAMPLES) if scenario.uncertainty else None
     mc, tornado = ran if ran is not None else (None, None)
     data = ReportData(r, ledger, volume_grid(key), mc, tornado)
+    st.title("Export")
+    st.caption(
+        "Every export holds the answer at the volume and settings in the sidebar, with the source and date "
+        "of every number behind it."
+    )
     st.download_button("HTML report", to_html(data), file_name=f"{r.scenario}.html", mime="text/html")
+    st.caption("One self-contained page with interactive charts: opens offline in any browser.")
     st.download_button("XLSX for finance", to_xlsx(data), file_name=f"{r.scenario}.xlsx")
+    st.caption("The options, monthly totals with a chart, the whole cost ledger and the assumptions, as numbers.")
     st.download_button("Markdown", to_markdown(data), file_name=f"{r.scenario}.md")
+    st.caption("The recommendation, the options and the assumptions as text, for a wiki or a pull request.")
     try:
         chromium()
     except InputError as e:
@@ -442,3 +506,4 @@ def export() -> None:
             return out.read_bytes()
 
     st.download_button("PDF for stakeholders", pdf, file_name=f"{r.scenario}.pdf", mime="application/pdf")
+    st.caption("The HTML report printed for reading and sending: takes a few seconds.")

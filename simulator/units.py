@@ -114,6 +114,10 @@ def us_to_seconds(us: float) -> float:
     return us / US_PER_SECOND
 
 
+def percent_to_share(percent: float) -> float:
+    return percent / 100
+
+
 def usd_text(usd: float) -> str:
     """Whole dollars as people read them: $1,234 and -$1,234."""
     return f"-${-usd:,.0f}" if usd < 0 else f"${usd:,.0f}"

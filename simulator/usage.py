@@ -85,6 +85,12 @@ class OptionUsage:
     latency: dict[str, LatencySummary] | None = None
     """Per class; only an engine that simulates requests (des) fills it."""
     slo_attainment: float | None = None
+    class_attainment: dict[str, float] = field(default_factory=dict)
+    """Per class, the share of its requests within its latency targets: every class with the des
+    engine; with fluid, classes with API traffic (in-house requests count as within, the fleet being
+    planned to the targets)."""
+    slo_reasons: list[str] = field(default_factory=list)
+    """Classes whose share within targets is below the scenario's floor."""
     utilisation: float | None = None
     """In-house output tokens over what the replicas could produce at saturation."""
     rejected_requests: float = 0.0
@@ -94,3 +100,8 @@ class OptionUsage:
     @property
     def feasible(self) -> bool:
         return not self.infeasible_reasons
+
+    @property
+    def eligible(self) -> bool:
+        """Feasible and within every class's latency targets often enough to be recommended."""
+        return self.feasible and not self.slo_reasons

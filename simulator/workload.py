@@ -163,6 +163,9 @@ class Frame:
     output_tokens: np.ndarray
     """Visible plus reasoning tokens: everything the server generates."""
     reasoning_tokens: np.ndarray
+    provider_z: np.ndarray
+    """(requests, 2) standard normal draws of how far an API's TTFT and time per token stray from
+    their medians for this request, shared by every API option (common random numbers)."""
 
     def __len__(self) -> int:
         return len(self.arrival_s)
@@ -176,6 +179,7 @@ class Frame:
             self.cached_tokens[mask],
             self.output_tokens[mask],
             self.reasoning_tokens[mask],
+            self.provider_z[mask],
         )
 
 
@@ -233,7 +237,7 @@ def generate_frame(
     burst_factor = burst_volume_factor(workload)
     parts = []
     for k, c in enumerate(workload.classes):
-        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed, spawn_key=(*key, k)).spawn(3)]
+        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed, spawn_key=(*key, k)).spawn(4)]
         base = rates_per_s[c.name] / burst_factor
         arrivals = [arrivals_at(base, slot_s, streams[0], c.burstiness)]
         for b in workload.bursts:
@@ -258,8 +262,9 @@ def generate_frame(
                 np.minimum(np.rint(prompt * c.cached_input_share).astype(np.int64), prompt - 1),
                 _draw_tokens(c.output_tokens, n, rng) + reasoning,
                 reasoning,
+                streams[3].standard_normal((n, 2)),
             )
         )
-    t, cls, prompt, cached, output, reasoning = (np.concatenate(x) for x in zip(*parts, strict=True))
+    t, cls, prompt, cached, output, reasoning, z = (np.concatenate(x) for x in zip(*parts, strict=True))
     order = np.argsort(t, kind="stable")
-    return Frame(names, t[order], cls[order], prompt[order], cached[order], output[order], reasoning[order])
+    return Frame(names, t[order], cls[order], prompt[order], cached[order], output[order], reasoning[order], z[order])

@@ -23,7 +23,7 @@ from simulator.report.pdf import CHROMIUM_FLAGS
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 VOLUME = "Volume (x the scenario's)"
-TODAY = "Today's volume (M tokens/month)"
+TODAY = "Today's volume"
 START_TIMEOUT_S = 120
 UPDATE_TIMEOUT_MS = 60_000
 

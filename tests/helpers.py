@@ -64,3 +64,10 @@ SENSITIVE_CLASSES: list[dict[str, Any]] = [
         "latency": "interactive",
     },
 ]
+
+
+def tokens_of(text: str) -> float:
+    """A volume as the dashboard writes it, "78.2 billion tokens a month", as a count."""
+    value, word = text.split()[:2]
+    scale = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}.get(word, 1.0)
+    return float(value.replace(",", "")) * scale

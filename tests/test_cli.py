@@ -80,7 +80,10 @@ def test_set_overrides_change_the_answer(capsys) -> None:
 
 def test_summary_names_the_cheapest(capsys) -> None:
     code, out, _ = run_cli(capsys, "run", str(ROOT / "scenarios" / "prototype.yaml"))
-    assert code == 0 and "Cheapest feasible option: gpt-4.1-mini" in out
+    assert code == 0
+    assert "gpt-4.1-mini is the cheapest option that meets every latency target and privacy requirement" in " ".join(
+        out.split()
+    )
 
 
 @pytest.mark.parametrize("what", ["gpus", "models", "prices"])
@@ -343,8 +346,11 @@ def test_every_scenario_field_has_a_description_and_examples() -> None:
 def test_summary_states_the_cost_of_privacy(capsys) -> None:
     code, out, _ = run_cli(capsys, "run", str(ROOT / "scenarios" / "regulated-rag.yaml"))
     assert code == 0 and "No option is feasible" not in out
-    assert "Cheapest feasible option: gpt-4.1-mini-eu-zdr" in out
-    assert "Cheapest option meeting every privacy requirement: llama-70b-on-premises" in out
+    words = " ".join(out.split())  # sentences wrap at the terminal's width
+    assert "llama-70b-on-premises is the cheapest option that meets every latency target and privacy" in words
+    assert "llama-70b-eu-cloud meets the latency targets for $" in words
+    assert "less over the horizon (the cost of privacy) but breaks: class 'clinician-qa'" in words
+    assert "If latency targets are relaxed, gpt-4.1-mini-eu-zdr is cheapest" in words
 
 
 def test_capacity_json_contract_and_knee(capsys) -> None:
@@ -443,8 +449,10 @@ def test_run_des_reports_latency_per_class(capsys) -> None:
             assert lat["ttft_p50_ms"] <= lat["ttft_p95_ms"] <= lat["ttft_p99_ms"]
     assert 0 < by["llama-70b-on-premises"]["utilisation"] <= 1
     assert 0 < by["regulated-in-house"]["api_share"] < 1
-    # The API's latency is the provider's published one (catalogue), before any rate limiting.
-    assert by["gpt-4.1-mini-eu-zdr"]["latency"]["public-faq"]["ttft_p50_ms"] == 450
+    # The API's latency is drawn about the provider's published median (450 ms) with the catalogue's
+    # spread (sd of the log 0.26, so a p95 of 450 * e^(1.645 * 0.26) = 691 ms), with no rate limit here.
+    faq = by["gpt-4.1-mini-eu-zdr"]["latency"]["public-faq"]
+    assert faq["ttft_p50_ms"] == pytest.approx(450, rel=0.02) and faq["ttft_p95_ms"] == pytest.approx(691, rel=0.03)
 
 
 def test_capacity_with_no_request_in_the_window_is_one_line(capsys) -> None:

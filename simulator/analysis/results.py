@@ -59,6 +59,8 @@ class OptionResult(BaseModel):
     """Hybrids: share of each month's requests sent to the API."""
     gpus_per_replica: int | None = None
     gpus_peak: float | None = None
+    hardware_unit: str | None = None
+    """What `gpus_peak` counts: "GPU", or "CPU server" for CPU inference."""
     gpu_hours: float | None = None
     utilisation: float | None = None
     decode_batch: int | None = None
@@ -68,7 +70,13 @@ class OptionResult(BaseModel):
     latency: dict[str, LatencySummary] | None = None
     """Per class, from the des engine (null with the fluid engine)."""
     slo_attainment: float | None = None
-    """Share of requests within their class's TTFT and TPOT targets (rejected ones count as misses)."""
+    """Share of requests within their class's TTFT and TPOT targets (rejected ones count as misses; des)."""
+    class_attainment: dict[str, float]
+    """Per class, the share of its requests within its latency targets: every class with the des engine;
+    with fluid, the classes an API serves (in-house requests count as within: the fleet is planned to them)."""
+    meets_targets: bool
+    """Every class's share within its targets is at least its floor (`slo.min_attainment`)."""
+    slo_reasons: list[str]
     rejected_requests: float | None = None
     queue_mean: float | None = None
     privacy_score: float
@@ -79,6 +87,14 @@ class OptionResult(BaseModel):
     compliance_reasons: list[str]
     sensitive_tokens_leaving_boundary: dict[str, float]
     """Tokens over the horizon, by sensitivity level, that reach someone outside the company."""
+
+
+class ClassTarget(BaseModel):
+    """A class's latency targets and the share of its requests that must be within them."""
+
+    ttft_ms: float
+    tpot_ms: float
+    min_attainment: float
 
 
 class BreakEven(BaseModel):
@@ -112,11 +128,16 @@ class RunResult(BaseModel):
     workload_scale: float
     tokens_per_month: float
     cheapest_option: str | None
-    """Cheapest feasible option, privacy requirements aside."""
+    """Cheapest feasible option that meets every latency target, privacy requirements aside."""
     cheapest_compliant_option: str | None
-    """Cheapest feasible option that meets every class's privacy requirements."""
+    """Cheapest feasible option that meets every latency target and every class's privacy requirements:
+    the recommendation."""
+    cheapest_relaxed_option: str | None
+    """Cheapest feasible option if latency targets are relaxed (privacy requirements aside)."""
     cost_of_privacy_usd: float | None
     cost_of_privacy_monthly_usd: list[float] | None
+    latency_targets: dict[str, ClassTarget]
+    """Per class, the targets every option's latency is judged against."""
     options: list[OptionResult]
     break_even: list[BreakEven]
     assumptions: list[Assumption]

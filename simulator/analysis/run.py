@@ -16,6 +16,7 @@ from simulator.analysis.break_even import break_even_of, payback_month
 from simulator.analysis.evaluate import Evaluator
 from simulator.analysis.results import (
     BreakEven,
+    ClassTarget,
     CriterionResult,
     LedgerRow,
     OptionResult,
@@ -118,6 +119,9 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         ),
         feasible=not reasons,
         infeasible_reasons=reasons,
+        class_attainment=usage.class_attainment,
+        meets_targets=not usage.slo_reasons,
+        slo_reasons=usage.slo_reasons,
         quality=quality,
         privacy_score=privacy.weighted_total(criteria, weights),
         privacy_criteria=[
@@ -147,6 +151,9 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         ]
         result.gpus_per_replica = f.gpus_per_replica
         result.gpus_peak = float(f.gpus_held.max())
+        own = scenario.option(option.self_host) if isinstance(option, HybridOption) else option
+        assert isinstance(own, SelfHostOption)
+        result.hardware_unit = "CPU server" if catalog.gpu(own.gpu).cpu_cores else "GPU"
         result.gpu_hours = float(f.gpu_hours.sum())
         result.utilisation = (
             usage.utilisation
@@ -161,6 +168,10 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
     elif usage.kind == "self_host":
         result.perf_source = "none: the model does not fit"
     return result
+
+
+def _cheapest(results: list[OptionResult]) -> str | None:
+    return min(results, key=lambda r: r.total_cost_usd).name if results else None
 
 
 def run(scenario: Scenario, engine: str | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
@@ -178,16 +189,18 @@ def run_with_ledger(
     evaluated = Evaluator(scenario, engine).costs(names, scenario.workload.scale, progress)
     results = [_option_result(scenario, usage, costs) for usage, costs in evaluated.values()]
     feasible = [r for r in results if r.feasible]
-    cheapest = min(feasible, key=lambda r: r.total_cost_usd).name if feasible else None
-    compliant = [r for r in feasible if all(r.compliant.values())]
-    cheapest_compliant = min(compliant, key=lambda r: r.total_cost_usd).name if compliant else None
+    eligible = [r for r in feasible if r.meets_targets]
+    cheapest = _cheapest(eligible)
+    cheapest_compliant = _cheapest([r for r in eligible if all(r.compliant.values())])
     privacy_monthly = None
     if cheapest is not None and cheapest_compliant is not None:
         privacy_monthly = [
             float(x) for x in evaluated[cheapest_compliant][1].monthly(CASH) - evaluated[cheapest][1].monthly(CASH)
         ]
-    apis = [r for r in feasible if r.kind == "api"]
-    cheapest_api = min(apis, key=lambda r: r.total_cost_usd).name if apis else None
+    # Break-evens are against the cheapest API that meets the targets, else the cheapest feasible one.
+    cheapest_api = _cheapest([r for r in eligible if r.kind == "api"]) or _cheapest(
+        [r for r in feasible if r.kind == "api"]
+    )
 
     months = scenario.economics.horizon_months
     tokens_per_month = float(offered_tokens(scenario.workload, months).mean())
@@ -221,8 +234,15 @@ def run_with_ledger(
         tokens_per_month=tokens_per_month,
         cheapest_option=cheapest,
         cheapest_compliant_option=cheapest_compliant,
+        cheapest_relaxed_option=_cheapest(feasible),
         cost_of_privacy_usd=None if privacy_monthly is None else float(sum(privacy_monthly)),
         cost_of_privacy_monthly_usd=privacy_monthly,
+        latency_targets={
+            c.name: ClassTarget(
+                ttft_ms=c.latency.ttft_ms, tpot_ms=c.latency.tpot_ms, min_attainment=scenario.min_attainment(c)
+            )
+            for c in scenario.workload.classes
+        },
         options=results,
         break_even=break_even,
         assumptions=assumptions,

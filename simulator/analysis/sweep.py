@@ -26,16 +26,16 @@ Assignment = tuple[str, Any]
 
 
 Costs = dict[str, tuple[list[float], bool]]
-"""Per option: monthly cash cost and whether it is feasible."""
+"""Per option: monthly cash cost and whether it may be recommended (feasible and within its latency targets)."""
 
 
 def _cost_chunk(scenario: Scenario, source: str, variants: list[list[Assignment]]) -> list[Costs]:
-    """Monthly cash cost and feasibility of every option, for each variant."""
+    """Monthly cash cost and eligibility of every option, for each variant."""
     out = []
     for assignments in variants:
         varied = vary(scenario, assignments, source)
         costs = Evaluator(varied, "fluid").costs([o.name for o in varied.options], varied.workload.scale)
-        out.append({name: (c.monthly(CASH).tolist(), u.feasible) for name, (u, c) in costs.items()})
+        out.append({name: (c.monthly(CASH).tolist(), u.eligible) for name, (u, c) in costs.items()})
     return out
 
 
@@ -96,12 +96,12 @@ def grid(
     points = []
     for combo, row in zip(combos, rows, strict=True):
         totals = {name: float(sum(monthly)) for name, (monthly, _) in row.items()}
-        feasible = {n: t for n, t in totals.items() if row[n][1]}
+        eligible = {n: t for n, t in totals.items() if row[n][1]}
         points.append(
             GridPoint(
                 values=dict(combo),
                 total_cost_usd=totals,
-                cheapest_option=min(feasible, key=feasible.__getitem__) if feasible else None,
+                cheapest_option=min(eligible, key=eligible.__getitem__) if eligible else None,
             )
         )
     return points
@@ -161,7 +161,8 @@ class MonteCarlo(BaseModel):
     p50_total_usd: dict[str, float]
     p90_total_usd: dict[str, float]
     prob_cheapest_by_month: dict[str, list[float]]
-    """Share of samples in which the option's cumulative cost to that month is the lowest of the feasible ones."""
+    """Share of samples in which the option's cumulative cost to that month is the lowest of those that are
+    feasible and meet their latency targets."""
 
 
 def _check_draws(scenario: Scenario, source: str, fields: list[str], values: np.ndarray) -> None:
@@ -188,8 +189,8 @@ def monte_carlo(scenario: Scenario, source: str, samples: int, executor: Executo
     rows = cost_variants(scenario, source, [list(zip(fields, map(float, v), strict=True)) for v in values], executor)
     names = list(rows[0])
     monthly = {n: np.array([row[n][0] for row in rows]) for n in names}  # (samples, months)
-    feasible = {n: np.array([row[n][1] for row in rows]) for n in names}
-    cumulative = np.stack([np.where(feasible[n][:, None], np.cumsum(monthly[n], axis=1), np.inf) for n in names])
+    eligible = {n: np.array([row[n][1] for row in rows]) for n in names}
+    cumulative = np.stack([np.where(eligible[n][:, None], np.cumsum(monthly[n], axis=1), np.inf) for n in names])
     winner = np.argmin(cumulative, axis=0)  # (samples, months)
     none = ~np.isfinite(cumulative.min(axis=0))
 

@@ -235,11 +235,24 @@ def terms() -> Terms:
     return Terms.model_validate(read("provider_terms.yaml"))
 
 
-class ApiLatency(Data):
-    ttft_ms: float = Field(gt=0)
-    output_tok_per_s: float = Field(gt=0)
+class ApiLatencySpread(Data):
+    """How much one request's latency strays from the median: the sd of its logarithm (lognormal)."""
+
+    ttft_sd_log: float = Field(gt=0, le=3)
+    tpot_sd_log: float = Field(gt=0, le=3)
     source: str
     as_of: dt.date
+
+
+class ApiLatency(Data):
+    ttft_ms: float = Field(gt=0)
+    """Median time to first token."""
+    output_tok_per_s: float = Field(gt=0)
+    """Median output speed of one request."""
+    source: str
+    as_of: dt.date
+    spread: ApiLatencySpread | None = None
+    """The model's own published spread; the table's default where none is published."""
 
 
 class ApiLatencyEntry(ApiLatency):
@@ -249,6 +262,7 @@ class ApiLatencyEntry(ApiLatency):
 
 class ApiLatencyTable(Data):
     default: ApiLatency
+    spread: ApiLatencySpread
     models: list[ApiLatencyEntry]
 
 
@@ -258,10 +272,12 @@ def api_latency_table() -> ApiLatencyTable:
 
 
 def api_latency(provider: str, model: str) -> ApiLatency:
-    """Published latency of an API model (by exact name, else the longest listed prefix), else the default."""
+    """Published latency of an API model (by exact name, else the longest listed prefix), else the
+    default; its spread is always set, from the table's where the model has none of its own."""
     table = api_latency_table()
     matches = [m for m in table.models if m.provider == provider and model.startswith(m.model)]
-    return max(matches, key=lambda m: len(m.model), default=table.default)
+    found = max(matches, key=lambda m: len(m.model), default=table.default)
+    return found if found.spread is not None else found.model_copy(update={"spread": table.spread})
 
 
 class CalibrationLoad(Data):

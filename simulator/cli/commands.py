@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json_text(result))
     else:
-        render.summary(result, render.stdout())
+        render.summary(result, render.stdout(), args.wide)
     return EXIT_OK
 
 

@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a field, e.g. workload.scale=2")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--wide", action="store_true", help="every column and each full verdict, however wide")
     p.add_argument("--engine", choices=("fluid", "des"), help="override the scenario's simulation.engine")
     p.set_defaults(func=commands.run)
 

@@ -2,90 +2,120 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from simulator import catalog, units
 from simulator.errors import InputError
 from simulator.perf import fit as pf
-from simulator.report.text import break_even_sentence, mtok_text
+from simulator.report.text import hardware_text, recommendation, slo_text, tokens_text, verdict
 from simulator.units import usd_text
 
 if TYPE_CHECKING:  # types of the results drawn here; their modules load with the commands that make them
     from simulator.analysis.capacity import CapacityResult
-    from simulator.analysis.results import RunResult
+    from simulator.analysis.results import OptionResult, RunResult
     from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
     from simulator.batch import Outcome
     from simulator.perf.measured import Measured
 
 
 def stdout() -> Console:
-    # Piped output gets a wide table rather than rich's 80-column default.
-    return Console() if sys.stdout.isatty() else Console(width=160)
+    # Piped output gets a wide table rather than rich's 80-column default, unless COLUMNS says otherwise.
+    return Console() if sys.stdout.isatty() or "COLUMNS" in os.environ else Console(width=160)
 
 
-def summary(result: RunResult, console: Console) -> None:
+def _short_verdict(o: OptionResult, r: RunResult) -> str:
+    if o.name == r.cheapest_compliant_option:
+        return "[bold green]recommended[/]"
+    if not o.feasible:
+        return "[red]infeasible[/]"
+    if not o.meets_targets:
+        return "[yellow]misses targets[/]"
+    if not all(o.compliant.values()):
+        return "[red]breaks privacy[/]"
+    return verdict(o, r).split(" more than ")[0] + " more"
+
+
+_OPTIONAL_COLUMNS = (
+    "per month",
+    "kind",
+    "hardware",
+    "USD/Mtok",
+    "privacy",
+)  # dropped in this order to fit the terminal
+
+
+def summary(result: RunResult, console: Console, wide: bool = False) -> None:
+    """The options as a table that fits the terminal, dropping the least needed columns first (`wide`:
+    every column and each full verdict), then the answer in words and why the other cheaper options lost."""
     console.print(
         f"[bold]{result.scenario}[/bold]: {result.horizon_months} months from prices of "
-        f"{result.price_date}, engine {result.engine}, {mtok_text(result.tokens_per_month)} tokens/month "
-        f"at scale {result.workload_scale:g}"
+        f"{result.price_date}, {tokens_text(result.tokens_per_month)} tokens a month at scale "
+        f"{result.workload_scale:g} ({result.engine} engine)",
+        highlight=False,
     )
-    table = Table(show_lines=False)
-    for col, justify in (
-        ("option", "left"),
-        ("kind", "left"),
-        ("horizon cost", "right"),
-        ("per month", "right"),
-        ("USD/Mtok", "right"),
-        ("GPUs", "right"),
-        ("perf", "left"),
-        ("SLO met", "right"),
-        ("privacy", "right"),
-        ("feasible", "left"),
-        ("compliant", "left"),
-    ):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for o in sorted(result.options, key=lambda o: o.total_cost_usd):
-        table.add_row(
-            o.name + (" [bold green]<- cheapest[/]" if o.name == result.cheapest_option else ""),
-            o.kind,
-            usd_text(o.total_cost_usd),
-            usd_text(o.total_cost_usd / result.horizon_months),
-            f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
-            f"{o.gpus_peak:g}" if o.gpus_peak is not None else "-",
-            o.perf_source or "-",
-            f"{o.slo_attainment:.0%}" if o.slo_attainment is not None else "-",
-            f"{o.privacy_score:.0f}",
-            "yes" if o.feasible else "[red]no[/]: " + "; ".join(o.infeasible_reasons),
-            "yes"
-            if all(o.compliant.values())
-            else "[red]no[/]: " + ", ".join(c for c, ok in o.compliant.items() if not ok),
-        )
-    console.print(table)
-    for b in result.break_even:
-        console.print(break_even_sentence(b, result))
-    if result.cheapest_option is None:
-        console.print("[bold red]No option is feasible.[/bold red]")
-        return
-    console.print(f"[bold]Cheapest feasible option: {result.cheapest_option}[/bold]")
-    if result.cheapest_compliant_option is None:
-        console.print("[bold red]No feasible option meets every privacy requirement.[/bold red]")
-    elif result.cheapest_compliant_option != result.cheapest_option:
-        assert result.cost_of_privacy_usd is not None
-        console.print(
-            f"[bold]Cheapest option meeting every privacy requirement: {result.cheapest_compliant_option}"
-            f"[/bold], {usd_text(result.cost_of_privacy_usd)} more over the horizon "
-            f"({usd_text(result.cost_of_privacy_usd / result.horizon_months)} a month): the cost of privacy."
-        )
+    options = sorted(result.options, key=lambda o: o.total_cost_usd)
+    rows = [
+        {
+            "option": o.name,
+            "kind": o.kind.replace("_", "-"),
+            "horizon cost": usd_text(o.total_cost_usd),
+            "NPV": usd_text(o.npv_cost_usd),
+            "per month": usd_text(o.total_cost_usd / result.horizon_months),
+            "USD/Mtok": f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
+            "hardware": hardware_text(o),
+            "SLO met": slo_text(o),
+            "privacy": f"{o.privacy_score:.0f}",
+            "verdict": verdict(o, result) if wide else _short_verdict(o, result),
+            "perf": o.perf_source or "-",
+        }
+        for o in options
+    ]
+    columns = ["option", "kind", "horizon cost", "per month", "USD/Mtok", "hardware", "SLO met", "privacy", "verdict"]
+    if wide:
+        columns[3:3] = ["NPV"]
+        columns.append("perf")
+    for drop in () if wide else _OPTIONAL_COLUMNS:
+        if _width(columns, rows) <= console.width:
+            break
+        columns.remove(drop)
+    console.print(_options_table(columns, rows, wide))
+    for line in recommendation(result):
+        console.print(line, highlight=False, markup=False)
+    explained = {result.cheapest_compliant_option, result.cheapest_option, result.cheapest_relaxed_option}
+    best = next((o for o in options if o.name == result.cheapest_compliant_option), None)
+    lost = [o for o in options if o.name not in explained and (best is None or o.total_cost_usd < best.total_cost_usd)]
+    if lost and not wide:
+        console.print("Why the other cheaper options lost:", style="bold", highlight=False)
+        for o in lost:
+            console.print(f"  {o.name}: {verdict(o, result)}", highlight=False, markup=False)
+
+
+def _width(columns: list[str], rows: list[dict[str, str]]) -> int:
+    """Characters the table needs unwrapped: each column's widest cell and three of padding and rule."""
+    return sum(max(Text.from_markup(r[c]).cell_len for r in [dict.fromkeys(columns, c), *rows]) + 3 for c in columns)
+
+
+def _options_table(columns: list[str], rows: list[dict[str, str]], wide: bool) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for c in columns:
+        text_column = c in ("option", "kind", "verdict", "perf")
+        table.add_column(c, justify="left" if text_column else "right", no_wrap=c != "verdict" or not wide)
+    for row in rows:
+        table.add_row(*(row[c] for c in columns))
+    return table
 
 
 def batch(outcomes: list[Outcome], out: str) -> None:
     table = Table(title=f"{len(outcomes)} scenarios, outputs in {out}/")
-    for c in ("scenario", "folder", "cheapest", "horizon cost", "cheapest compliant", "cost of privacy", "status"):
+    for c in ("scenario", "folder", "cheapest in targets", "horizon cost", "recommended", "cost of privacy", "status"):
         table.add_column(c)
     for o in outcomes:
         table.add_row(

@@ -107,6 +107,18 @@ class Economics:
                                 costs.option, f"{api.provider}/{label} {what}", value, "usd_per_mtok", source, as_of
                             )
                         )
+        latency = catalog.api_latency(api.provider, api.model)
+        assert latency.spread is not None
+        spread = latency.spread
+        for item, value, unit, source, dated in (  # the verdict on latency targets rests on these
+            ("TTFT, median", latency.ttft_ms, "ms", latency.source, latency.as_of),
+            ("output speed, median", latency.output_tok_per_s, "tok_per_s", latency.source, latency.as_of),
+            ("TTFT spread", spread.ttft_sd_log, "sd_log", spread.source, spread.as_of),
+            ("time per token spread", spread.tpot_sd_log, "sd_log", spread.source, spread.as_of),
+        ):
+            costs.assumptions.append(
+                Assumption.of(costs.option, f"{api.provider}/{api.model} {item}", value, unit, source, str(dated))
+            )
 
     def _price_table(self, api: ApiOption, cls: str, batch: bool) -> np.ndarray:
         """Expected USD per request of a class in each local hour, by category: (24, categories)."""

@@ -21,7 +21,7 @@ VIEWS = (CASH, AMORTISED)
 
 
 class Assumption(BaseModel):
-    """One number an option's cost rests on, with its provenance."""
+    """One number an option's cost or its verdict rests on, with its provenance."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -1,14 +1,17 @@
-"""The API path of a simulated window: per-minute rate limits (queue or reject) and the provider's
-published latency."""
+"""The API path: per-minute rate limits (queue or reject) and the provider's published latency,
+each request's lognormal about the published medians."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import integrate, special
 
 from simulator import catalog, units
-from simulator.scenario import ApiOption
+from simulator.catalog import ApiLatency
+from simulator.scenario import ApiOption, LatencyTarget
 
 
 @dataclass
@@ -75,18 +78,51 @@ class ApiTimes:
     rejected: np.ndarray
 
 
+def provider_times(latency: ApiLatency, z: np.ndarray, reasoning_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each request's time to first token once sent (hidden reasoning included) and time per output
+    token, seconds: lognormal about the published medians, `z` (requests, 2) standard normal draws."""
+    assert latency.spread is not None
+    tpot_s = np.exp(z[:, 1] * latency.spread.tpot_sd_log) / latency.output_tok_per_s
+    first_s = units.ms_to_seconds(latency.ttft_ms) * np.exp(z[:, 0] * latency.spread.ttft_sd_log)
+    return first_s + reasoning_tokens * tpot_s, tpot_s
+
+
+def api_attainment(latency: ApiLatency, target: LatencyTarget, reasoning_tokens: float) -> float:
+    """Share of requests within `target` as `provider_times` draws them, nothing waiting on a rate limit.
+
+    With R reasoning tokens, TTFT is F + R * t for the first-token time F and time per token t, each
+    lognormal: the share is the integral over t <= the TPOT target of P(F <= TTFT target - R * t).
+    """
+    assert latency.spread is not None
+    sf, st = latency.spread.ttft_sd_log, latency.spread.tpot_sd_log
+    first_s = units.ms_to_seconds(latency.ttft_ms)
+    tpot_s = 1 / latency.output_tok_per_s
+    ttft_max_s, tpot_max_s = units.ms_to_seconds(target.ttft_ms), units.ms_to_seconds(target.tpot_ms)
+    upper = math.log(tpot_max_s / tpot_s) / st  # z of t at the TPOT target
+    if reasoning_tokens == 0:
+        return float(special.ndtr(upper) * special.ndtr(math.log(ttft_max_s / first_s) / sf))
+    upper = min(upper, math.log(ttft_max_s / (reasoning_tokens * tpot_s)) / st)  # reasoning alone uses the TTFT
+
+    def density(z: float) -> float:
+        left_s = ttft_max_s - reasoning_tokens * tpot_s * math.exp(st * z)
+        return float(np.exp(-z * z / 2) / math.sqrt(2 * math.pi) * special.ndtr(math.log(left_s / first_s) / sf))
+
+    lower = -10.0  # beyond ten sd there is nothing left to count
+    return float(integrate.quad(density, lower, upper)[0]) if upper > lower else 0.0
+
+
 def api_times(
     api: ApiOption,
     arrival_s: np.ndarray,
     prompt_tokens: np.ndarray,
     output_tokens: np.ndarray,
     reasoning_tokens: np.ndarray,
+    provider_z: np.ndarray,
     share: float,
 ) -> ApiTimes:
     """Requests (in arrival order) sent to `api` by a `share` of the traffic: rate limits, then the
-    provider's published time to first token and output speed; hidden reasoning precedes the first token."""
+    provider's time to first token and per output token (`provider_times`)."""
     latency = catalog.api_latency(api.provider, api.model)
-    speed = latency.output_tok_per_s
     gate = token_bucket(
         arrival_s,
         prompt_tokens + output_tokens,
@@ -95,8 +131,9 @@ def api_times(
         api.on_rate_limit == "reject",
         share,
     )
-    ttft = gate.start_s - arrival_s + units.ms_to_seconds(latency.ttft_ms) + reasoning_tokens / speed
-    e2e = ttft + np.maximum(output_tokens - reasoning_tokens - 1, 0) / speed
+    first_s, tpot_s = provider_times(latency, provider_z, reasoning_tokens)
+    ttft = gate.start_s - arrival_s + first_s
+    e2e = ttft + np.maximum(output_tokens - reasoning_tokens - 1, 0) * tpot_s
     ttft[gate.rejected] = np.nan
     e2e[gate.rejected] = np.nan
     return ApiTimes(ttft, e2e, gate.rejected)

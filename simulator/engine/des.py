@@ -26,7 +26,7 @@ from simulator import units
 from simulator.engine.api_path import api_times
 from simulator.engine.fleet import Autoscale, FleetOutcome, FleetSettings, saturation_tok_per_s, simulate_fleet
 from simulator.engine.fluid import SLOT_HOURS, FluidEngine
-from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, summarise
+from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, slo_shortfalls, summarise
 from simulator.engine.plan import Plan, autoscaled, pinned_classes
 from simulator.engine.replica import Replica, Requests
 from simulator.errors import InputError
@@ -165,6 +165,7 @@ class DesEngine:
                 frame.prompt_tokens[to_api],
                 frame.output_tokens[to_api],
                 frame.reasoning_tokens[to_api],
+                frame.provider_z[to_api],
                 share,
             )
             result.ttft_s[idx] = times.ttft_s
@@ -383,6 +384,8 @@ class DesEngine:
             (w, carried) for m, ws in results.items() for w, carried in zip(ws, self._bin_requests(m), strict=True)
         ]
         usage.latency, usage.slo_attainment = summarise(self.classes, weighted)
+        usage.class_attainment = {c: v.slo_attainment for c, v in usage.latency.items()}
+        usage.slo_reasons = slo_shortfalls(self.scenario, usage.class_attainment)
         sat = sum(w.saturation_tok_per_s_seconds for ws in results.values() for w in ws)
         if sat:
             usage.utilisation = sum(w.output_tokens_in_house for ws in results.values() for w in ws) / sat

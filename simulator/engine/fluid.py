@@ -12,8 +12,10 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from simulator import units
+from simulator import catalog, units
 from simulator.catalog.api_prices import unit_prices
+from simulator.engine.api_path import api_attainment
+from simulator.engine.latency import slo_shortfalls
 from simulator.engine.plan import Plan, Planner, autoscaled, ceil, perf_terms, pinned_classes
 from simulator.perf.fit import Fitted
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
@@ -48,10 +50,31 @@ class FluidEngine:
 
     def option_usage(self, option: ApiOption | SelfHostOption | HybridOption) -> OptionUsage:
         if isinstance(option, ApiOption):
-            return self._api(option)
-        if isinstance(option, SelfHostOption):
-            return self._self_host(option)
-        return self._hybrid(option)
+            usage = self._api(option)
+        elif isinstance(option, SelfHostOption):
+            usage = self._self_host(option)
+        else:
+            usage = self._hybrid(option)
+        if usage.api is not None:
+            api = self.scenario.option(usage.api.option)
+            assert isinstance(api, ApiOption)
+            usage.class_attainment = self._attainment(usage, api)
+            usage.slo_reasons = slo_shortfalls(self.scenario, usage.class_attainment)
+        return usage
+
+    def _attainment(self, usage: OptionUsage, api: ApiOption) -> dict[str, float]:
+        """Share within targets of each class with API traffic: the provider's latency distribution on
+        the API's share, in-house requests counted as within (the fleet is planned to the targets)."""
+        latency = catalog.api_latency(api.provider, api.model)
+        out = {}
+        for c, api_tokens in usage.class_tokens["api"].items():
+            rc, total = self.classes[c], api_tokens + usage.class_tokens["in_house"].get(c, 0.0)
+            if not total:
+                continue
+            api_share = api_tokens / total
+            within = api_attainment(latency, rc.latency, rc.reasoning_tokens_per_request)
+            out[c] = 1 - api_share + api_share * within
+        return out
 
     # --- shared pieces ------------------------------------------------------------------------
 

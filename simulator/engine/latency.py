@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulator import units
-from simulator.scenario import RequestClass
+from simulator.scenario import LatencyTarget, RequestClass, Scenario
 from simulator.usage import LatencySummary
 
 IN_HOUSE, API, REJECTED, DEFERRED = 0, 1, 2, 3  # DEFERRED: moved to an off-peak window
@@ -44,6 +44,25 @@ def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> fl
     return float(values[order][min(np.searchsorted(cdf, q / 100 * cdf[-1]), len(values) - 1)])
 
 
+def within_targets(target: LatencyTarget, ttft_s: np.ndarray, tpot_s: np.ndarray) -> np.ndarray:
+    """Requests within their TTFT and TPOT targets; one with no time per token (a single token) meets that one."""
+    within_tpot = np.isnan(tpot_s) | (tpot_s <= units.ms_to_seconds(target.tpot_ms))
+    return (ttft_s <= units.ms_to_seconds(target.ttft_ms)) & within_tpot
+
+
+def slo_shortfalls(scenario: Scenario, attainment: dict[str, float]) -> list[str]:
+    """A reason for each class whose share of requests within its targets is below its floor."""
+    out = []
+    for c in scenario.workload.classes:
+        share, floor = attainment.get(c.name), scenario.min_attainment(c)
+        if share is not None and share < floor:
+            out.append(
+                f"class {c.name!r}: {share:.1%} of requests within {c.latency.ttft_ms:,.0f} ms TTFT and "
+                f"{c.latency.tpot_ms:,.0f} ms TPOT, below the {floor:.0%} required"
+            )
+    return out
+
+
 def summarise(
     classes: list[RequestClass], windows: list[tuple[WindowResult, np.ndarray]]
 ) -> tuple[dict[str, LatencySummary], float]:
@@ -69,9 +88,7 @@ def summarise(
         if not mine.any():
             continue
         w = wt[mine]
-        target = rc.latency
-        within_tpot = np.isnan(tpot_s[mine]) | (tpot_s[mine] <= units.ms_to_seconds(target.tpot_ms))
-        ok = ~dropped[mine] & (ttft_s[mine] <= units.ms_to_seconds(target.ttft_ms)) & within_tpot
+        ok = ~dropped[mine] & within_targets(rc.latency, ttft_s[mine], tpot_s[mine])
         met_weight += float(w[ok].sum())
         out[rc.name] = LatencySummary(
             ttft_p50_ms=units.seconds_to_ms(weighted_percentile(ttft_s[mine], w, 50)),

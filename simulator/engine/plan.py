@@ -206,12 +206,14 @@ class Planner:
 
         def cost(p: Plan) -> tuple[bool, int, float, float]:
             # Meeting the targets first (a wider replica prefills a long prompt sooner), then fewest GPUs
-            # at the peak hour (whole replicas, at least the minimum), then least GPU time.
+            # billed (whole replicas, at least the minimum: an autoscaled rental's every hour, any other
+            # fleet's peak hour), then least GPU time.
             assert p.replica is not None
             load = sum(self.rates[c] * p.work_s[c] for c in classes)
-            replicas = max(float(ceil(np.max(load) / util)), option.min_replicas)
+            replicas = np.maximum(ceil(load / util), option.min_replicas)
+            held = float(np.mean(replicas) if autoscaled(option) else np.max(replicas))
             g = p.replica.gpus_per_replica
-            return bool(p.reasons), len(p.class_reasons), replicas * g, float(np.mean(load)) * g
+            return bool(p.reasons), len(p.class_reasons), held * g, float(np.mean(load)) * g
 
         return min(fitting, key=cost)
 
@@ -254,19 +256,29 @@ class Planner:
         tpot_target_s = min(units.ms_to_seconds(self.classes[c].latency.tpot_ms) for c in classes)
         batches = np.arange(1, self.serving(option).max_batch + 1)
         steps = step.decode_step_s(batches, avg_ctx)
-        ok = (steps <= tpot_target_s) & (batches * reserved <= step.kv_capacity_tokens)
+        prefill_s = {}
+        for c in classes:
+            t = self.tokens[c]
+            cached = t.cached_share
+            prefill_s[c] = step.prefill_s(t.input_mean * (1 - cached), t.input_sq_mean * (1 - cached**2) / 2)
+        # Prefills share the replica with decodes: at the planned utilisation they hold the GPU for that
+        # share of the time times their share of the work, and every decoding request waits through them.
+        prefill_work = float(sum(rates[k] * prefill_s[c] for k, c in enumerate(classes)))
+        decode_work = float(sum(rates[k] * self.tokens[c].output_mean for k, c in enumerate(classes))) * steps / batches
+        prefill_time_share = option.perf.target_utilisation * prefill_work / (prefill_work + decode_work)
+        tpot_s = steps / (1 - prefill_time_share)
+        ok = (tpot_s <= tpot_target_s) & (batches * reserved <= step.kv_capacity_tokens)
         if not ok.any():
             plan.reasons.append(
-                f"one decode step takes {units.seconds_to_ms(float(steps[0])):.1f} ms, above the "
-                f"{units.seconds_to_ms(tpot_target_s):.0f} ms time-per-token target even alone"
+                f"one decode step with the prefills in between takes {units.seconds_to_ms(float(tpot_s[0])):.1f} ms, "
+                f"above the {units.seconds_to_ms(tpot_target_s):.0f} ms time-per-token target even at a batch of one"
             )
         plan.batch = int(batches[ok][-1]) if ok.any() else 1
         plan.step_s = float(steps[plan.batch - 1])
         for c in classes:
             t = self.tokens[c]
             cached = t.cached_share
-            prefill = step.prefill_s(t.input_mean * (1 - cached), t.input_sq_mean * (1 - cached**2) / 2)
-            plan.work_s[c] = prefill + t.output_mean * plan.step_s / plan.batch
+            plan.work_s[c] = prefill_s[c] + t.output_mean * plan.step_s / plan.batch
             p95 = TokenStats(self.classes[c].input_tokens).quantile(0.95)
             new_tokens = p95 * (1 - cached)
             idle_ttft_s = step.ttft_alone_s(new_tokens, float(prefill_pairs(p95, p95 * cached)))

@@ -7,32 +7,40 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from simulator import units
 from simulator.analysis.results import LedgerRow, RunResult
 from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
 from simulator.economics.ledger import CASH
 from simulator.perf.fit import RooflineCheck, decode_points, fit
 from simulator.perf.measured import Measured
+from simulator.report import style
+from simulator.report.text import times_text, tokens_text
 
 LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20, "t": 60, "b": 50}}
 
 
+def _colours(result: RunResult) -> dict[str, str]:
+    return style.option_colours([o.name for o in result.options])
+
+
 def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
-    """Monthly cash cost of each option, stacked by category."""
+    """Monthly running cash cost of each option, stacked by category, every panel on one scale;
+    purchases and the resale credit are left to `purchases`, as they would swamp the months."""
     names = [o.name for o in result.options]
+    renters = {o.name for o in result.options if o.cost_by_category_usd.get("gpu_rental")}
+    cpu_only = bool(renters) and all(o.hardware_unit == "CPU server" for o in result.options if o.name in renters)
     cols = min(2, len(names))  # two a row keeps six options on one printed page
     rows = -(-len(names) // cols)
-    fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, subplot_titles=names, vertical_spacing=0.08)
-    categories = sorted({r.category for r in ledger if r.view == CASH})
+    fig = make_subplots(
+        rows=rows, cols=cols, shared_xaxes=True, shared_yaxes="all", subplot_titles=names, vertical_spacing=0.08
+    )
+    running = [c for c in style.CATEGORY_COLOURS if c not in style.ONE_OFF_CATEGORIES]
     months = np.arange(1, result.horizon_months + 1)
     shown: set[str] = set()  # each category in the legend once, wherever it first appears
-    colour = {c: qualitative.Dark24[i % len(qualitative.Dark24)] for i, c in enumerate(categories)}
     for k, name in enumerate(names):
         row, col = k // cols + 1, k % cols + 1
-        for category in categories:
+        for category in running:
             usd = np.zeros(result.horizon_months)
             for r in ledger:
                 if r.option == name and r.category == category and r.view == CASH:
@@ -41,18 +49,37 @@ def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
                 fig.add_bar(
                     x=months,
                     y=usd,
-                    name=category,
+                    name=style.label(category, cpu=cpu_only),
                     legendgroup=category,
                     showlegend=category not in shown,
-                    marker_color=colour[category],
+                    marker_color=style.CATEGORY_COLOURS[category],
                     row=row,
                     col=col,
                 )
                 shown.add(category)
     fig.update_layout(
         barmode="relative",
-        title="Monthly cost by category (USD, cash view)",
+        title="Monthly running cost by category (USD, cash view; purchases and resale shown apart)",
         **{**LAYOUT, "height": max(260 * rows, 420)},
+    )
+    return fig
+
+
+def purchases(result: RunResult) -> go.Figure | None:
+    """What owned options pay up front (GPUs and servers) and get back at the end (resale), in USD."""
+    owners = [o for o in result.options if any(o.cost_by_category_usd.get(c) for c in style.ONE_OFF_CATEGORIES)]
+    if not owners:
+        return None
+    fig = go.Figure()
+    for category in style.ONE_OFF_CATEGORIES:
+        fig.add_bar(
+            x=[o.name for o in owners],
+            y=[o.cost_by_category_usd.get(category, 0.0) for o in owners],
+            name=style.label(category),
+            marker_color=style.CATEGORY_COLOURS[category],
+        )
+    fig.update_layout(
+        title="Purchases and resale over the horizon (USD; resale is a credit)", barmode="relative", **LAYOUT
     )
     return fig
 
@@ -60,9 +87,10 @@ def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
 def cumulative_costs(result: RunResult) -> go.Figure:
     """Cumulative cash cost of each option, with each self-hosted option's payback month marked."""
     fig = go.Figure()
+    colour = _colours(result)
     months = np.arange(1, result.horizon_months + 1)
     for o in result.options:
-        fig.add_scatter(x=months, y=np.cumsum(o.monthly_cost_usd), mode="lines", name=o.name)
+        fig.add_scatter(x=months, y=np.cumsum(o.monthly_cost_usd), mode="lines", name=o.name, line_color=colour[o.name])
     for b in result.break_even:
         if b.payback_month:
             option = next(o for o in result.options if o.name == b.option)
@@ -70,9 +98,9 @@ def cumulative_costs(result: RunResult) -> go.Figure:
                 x=[b.payback_month],
                 y=[float(np.cumsum(option.monthly_cost_usd)[b.payback_month - 1])],
                 mode="markers+text",
-                text=[f"{b.option} pays back"],
+                text=[f"{b.option} pays back (month {b.payback_month})"],
                 textposition="top center",
-                marker={"size": 12, "symbol": "star"},
+                marker={"size": 12, "symbol": "star", "color": colour[b.option]},
                 showlegend=False,
             )
     fig.update_layout(title="Cumulative cost (USD)", xaxis_title="month", yaxis_title="USD", **LAYOUT)
@@ -80,26 +108,35 @@ def cumulative_costs(result: RunResult) -> go.Figure:
 
 
 def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
-    """Horizon cost against volume, with every break-even point and today's volume marked."""
+    """Horizon cost against volume in multiples of today's, with today and every break-even labelled."""
     fig = go.Figure()
-    tokens = [
-        p.values["workload.scale"] / result.workload_scale * units.tokens_to_mtok(result.tokens_per_month)
-        for p in points
-    ]
+    colour = _colours(result)
+    today = result.workload_scale
+    times = [p.values["workload.scale"] / today for p in points]
+    tokens = [tokens_text(t * result.tokens_per_month) for t in times]
     for name in points[0].total_cost_usd:
-        fig.add_scatter(x=tokens, y=[p.total_cost_usd[name] for p in points], mode="lines", name=name)
+        fig.add_scatter(
+            x=times,
+            y=[p.total_cost_usd[name] for p in points],
+            mode="lines",
+            name=name,
+            line_color=colour[name],
+            customdata=tokens,
+            hovertemplate="%{x:.3g}x today: %{customdata} tokens a month<br>%{y:$,.0f}<extra>" + name + "</extra>",
+        )
     for b in result.break_even:
-        if b.tokens_per_month:
-            fig.add_vline(
-                x=units.tokens_to_mtok(b.tokens_per_month),
-                line_dash="dot",
-                annotation_text=f"{b.option} = {b.versus}",
-                annotation_textangle=-90,
+        if b.scale is not None and b.scale > 0:
+            style.reference_line(
+                fig,
+                b.scale / today,
+                f"{b.option} = {b.versus} ({times_text(b.scale / today)})",
+                True,
+                colour=colour[b.option],
             )
-    fig.add_vline(x=units.tokens_to_mtok(result.tokens_per_month), line_color="black", annotation_text="today")
+    style.reference_line(fig, 1.0, f"today: {tokens_text(result.tokens_per_month)} tokens a month", True, dash="solid")
     fig.update_layout(
         title="Horizon cost against volume",
-        xaxis_title="million tokens per month (log)",
+        xaxis_title="volume, multiple of today's (log)",
         yaxis_title="USD over the horizon (log)",
         xaxis_type="log",
         yaxis_type="log",
@@ -109,14 +146,27 @@ def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
 
 
 def latency(result: RunResult) -> go.Figure | None:
-    """p95 time to first token per class and option (DES results only)."""
+    """p95 time to first token per class and option (DES results only), each class's target marked."""
     options = [o for o in result.options if o.latency]
     if not options:
         return None
     fig = go.Figure()
+    colour = _colours(result)
     for o in options:
         assert o.latency is not None
-        fig.add_bar(x=list(o.latency), y=[v.ttft_p95_ms for v in o.latency.values()], name=o.name)
+        fig.add_bar(
+            x=list(o.latency), y=[v.ttft_p95_ms for v in o.latency.values()], name=o.name, marker_color=colour[o.name]
+        )
+    classes = [c for c in result.latency_targets if any(c in (o.latency or {}) for o in options)]
+    fig.add_scatter(
+        x=classes,
+        y=[result.latency_targets[c].ttft_ms for c in classes],
+        mode="markers+text",
+        marker={"symbol": "line-ew-open", "size": 60, "line": {"width": 3, "color": style.REFERENCE_COLOUR}},
+        text=[f"target {style.duration_text(result.latency_targets[c].ttft_ms)}" for c in classes],
+        textposition="top center",
+        name="TTFT target",
+    )
     fig.update_layout(title="p95 time to first token (ms, log)", yaxis_type="log", barmode="group", **LAYOUT)
     return fig
 
@@ -135,10 +185,28 @@ def capacity(result: RunResult) -> go.Figure | None:
         vertical_spacing=0.12,
     )
     months = np.arange(1, result.horizon_months + 1)
+    colour = _colours(result)
     for o in fleets:
-        fig.add_scatter(x=months, y=o.replicas_peak_by_month, mode="lines", line_shape="hv", name=o.name, row=1, col=1)
+        fig.add_scatter(
+            x=months,
+            y=o.replicas_peak_by_month,
+            mode="lines",
+            line_shape="hv",
+            name=o.name,
+            line_color=colour[o.name],
+            row=1,
+            col=1,
+        )
     for o in hybrids:
-        fig.add_scatter(x=months, y=o.api_share_by_month, mode="lines", name=f"{o.name} to API", row=2, col=1)
+        fig.add_scatter(
+            x=months,
+            y=o.api_share_by_month,
+            mode="lines",
+            name=f"{o.name} to API",
+            line={"color": colour[o.name], "dash": "dash"},
+            row=2,
+            col=1,
+        )
     if hybrids:
         fig.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
     fig.update_xaxes(title_text="month", row=2 if hybrids else 1, col=1)
@@ -153,7 +221,7 @@ def privacy(result: RunResult) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=criteria,
+            x=[style.label(c) for c in criteria],
             y=[o.name for o in result.options],
             zmin=0,
             zmax=100,
@@ -166,54 +234,72 @@ def privacy(result: RunResult) -> go.Figure:
     return fig
 
 
-def cost_bands(mc: MonteCarlo, months: int) -> go.Figure:
-    """P10-P90 band and median of each option's cumulative cost."""
+def cost_bands(mc: MonteCarlo, months: int, names: list[str]) -> go.Figure:
+    """P10-P90 band and median of each option's cumulative cost, the band in its line's colour.
+    `names`: the scenario's options in order, which fixes each one's colour."""
     fig = go.Figure()
+    colour = style.option_colours(names)
     x = np.arange(1, months + 1)
     for name in mc.options:
         lo, mid, hi = (np.cumsum(q[name]) for q in (mc.p10_monthly_usd, mc.p50_monthly_usd, mc.p90_monthly_usd))
         fig.add_scatter(
             x=np.concatenate([x, x[::-1]]),
-            y=np.concatenate([hi, lo[::-1]]),
+            y=np.concatenate([hi, np.maximum(lo, 0)[::-1]]),  # a cumulative cost is never below zero
             fill="toself",
-            opacity=0.2,
+            fillcolor=style.translucent(colour[name], 0.2),
             line={"width": 0},
             name=f"{name} P10-P90",
+            legendgroup=name,
             showlegend=False,
             hoverinfo="skip",
         )
-        fig.add_scatter(x=x, y=mid, mode="lines", name=name)
+        fig.add_scatter(x=x, y=mid, mode="lines", name=name, legendgroup=name, line_color=colour[name])
     fig.update_layout(
         title=f"Cumulative cost, median and P10-P90 over {mc.samples} samples (USD)", xaxis_title="month", **LAYOUT
     )
     return fig
 
 
-def chance_cheapest(mc: MonteCarlo, months: int) -> go.Figure:
+def chance_cheapest(mc: MonteCarlo, months: int, names: list[str]) -> go.Figure:
     fig = go.Figure()
+    colour = style.option_colours(names)
     for name, p in mc.prob_cheapest_by_month.items():
-        fig.add_scatter(x=np.arange(1, months + 1), y=p, mode="lines", name=name)
+        fig.add_scatter(x=np.arange(1, months + 1), y=p, mode="lines", name=name, line_color=colour[name])
     fig.update_layout(
-        title="Probability of being the cheapest by each month", xaxis_title="month", yaxis_range=[0, 1], **LAYOUT
+        title="Probability of being the cheapest by each month (of those meeting the targets)",
+        xaxis_title="month",
+        yaxis_range=[0, 1],
+        **LAYOUT,
     )
     return fig
+
+
+def input_label(field: str) -> str:
+    """An uncertain input's field path in words: `options[llama].rent.usd_per_gpu_hour` reads
+    "llama: rent USD per GPU hour"."""
+    option, _, rest = field.partition("].")
+    if option.startswith("options[") and rest:
+        return f"{option.removeprefix('options[')}: {style.label(rest)}"
+    return style.label(field.split(".", 1)[-1])
 
 
 def tornado(base: dict[str, float], bars: list[TornadoBar], option: str) -> go.Figure:
     """How far each uncertain input moves one option's horizon cost from its base."""
     fig = go.Figure()
-    labels = [f"{b.field} ({b.low:g}..{b.high:g})" for b in bars][::-1]
+    labels = [f"{input_label(b.field)} ({b.low:.3g} to {b.high:.3g})" for b in bars][::-1]
     fig.add_bar(
         y=labels,
         x=[b.total_cost_usd_at_low[option] - base[option] for b in bars][::-1],
         orientation="h",
         name="low value",
+        marker_color=style.OPTION_PALETTE[4],
     )
     fig.add_bar(
         y=labels,
         x=[b.total_cost_usd_at_high[option] - base[option] for b in bars][::-1],
         orientation="h",
         name="high value",
+        marker_color=style.OPTION_PALETTE[5],
     )
     fig.update_layout(
         title=f"Sensitivity of {option}'s horizon cost (USD from its base)",

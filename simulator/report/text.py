@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from simulator import units
-from simulator.analysis.results import BreakEven, RunResult
+from simulator.analysis.results import BreakEven, OptionResult, RunResult
 from simulator.perf.step import PERF_SOURCE_ROOFLINE
 from simulator.units import usd_text
 
@@ -15,8 +14,7 @@ OPTION_HEADER = [
     "USD/Mtok",
     "SLO met",
     "privacy",
-    "feasible",
-    "compliant",
+    "verdict",
     "perf",
 ]
 
@@ -26,9 +24,25 @@ def times_text(ratio: float) -> str:
     return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
 
 
-def mtok_text(tokens: float) -> str:
-    """Tokens in millions, as people read them: 1,234M."""
-    return f"{units.tokens_to_mtok(tokens):,.0f}M"
+_SCALE_WORDS = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
+
+
+def tokens_text(tokens: float) -> str:
+    """A count as people say it, to three figures: 1.23 trillion, 78.2 billion, 950 million, 640."""
+    for size, word in _SCALE_WORDS:
+        if tokens >= size:
+            value = tokens / size
+            digits = 2 if value < 10 else 1 if value < 100 else 0
+            return f"{value:,.{digits}f}".rstrip("0").rstrip(".") + f" {word}" if digits else f"{value:,.0f} {word}"
+    return f"{tokens:,.0f}"
+
+
+def hardware_text(o: OptionResult) -> str:
+    """The most accelerators or servers an option holds at once, named as what they are."""
+    if o.gpus_peak is None:
+        return "-"
+    unit = o.hardware_unit or "GPU"
+    return f"{o.gpus_peak:,.0f} {unit}{'' if o.gpus_peak == 1 else 's'}"
 
 
 def break_even_sentence(b: BreakEven, r: RunResult) -> str:
@@ -46,34 +60,86 @@ def break_even_sentence(b: BreakEven, r: RunResult) -> str:
     else:
         verdict = "not yet cheaper, no payback in the horizon"
     return (
-        f"{b.option} costs less than {b.versus} if volume stays above {mtok_text(b.tokens_per_month)} tokens a "
+        f"{b.option} costs less than {b.versus} if volume stays above {tokens_text(b.tokens_per_month)} tokens a "
         f"month ({times_text(b.scale / r.workload_scale)} today's, scale {b.scale:.3g}): {verdict}. "
         f"Below that volume {b.versus} stays cheaper."
     )
 
 
-def recommendation(r: RunResult) -> list[str]:
-    """The answer in plain words, with the conditions it holds under."""
+def headline(r: RunResult) -> str | None:
+    """The option the answer leads with: the recommendation, else the cheapest meeting the targets,
+    else the cheapest if they are relaxed."""
+    return r.cheapest_compliant_option or r.cheapest_option or r.cheapest_relaxed_option
+
+
+def share_text(share: float) -> str:
+    """A share within targets, never rounded up to a floor it misses: 65.7%, 99.9%, 100%."""
+    return "100%" if share >= 1 else f"{min(share, 0.999):.1%}"
+
+
+def slo_text(o: OptionResult) -> str:
+    """The option's worst class share within its latency targets; "planned" where the fluid engine
+    sized an in-house fleet to the targets rather than measuring them."""
+    return share_text(min(o.class_attainment.values())) if o.class_attainment else "planned"
+
+
+def verdict(o: OptionResult, r: RunResult) -> str:
+    """Why an option is, or is not, the recommendation."""
+    if o.name == r.cheapest_compliant_option:
+        return "recommended"
+    if not o.feasible:
+        return "infeasible: " + "; ".join(o.infeasible_reasons)
+    if not o.meets_targets:
+        return "misses latency targets: " + "; ".join(o.slo_reasons)
+    if not all(o.compliant.values()):
+        return "breaks privacy requirements: " + "; ".join(o.compliance_reasons)
+    best = next(b for b in r.options if b.name == r.cheapest_compliant_option)
+    return f"{usd_text(o.total_cost_usd - best.total_cost_usd)} more than {best.name}"
+
+
+def _costs(o: OptionResult, r: RunResult) -> str:
     months = r.horizon_months
-    by = {o.name: o for o in r.options}
-    lines = []
-    if r.cheapest_option is None:
-        return ["No option is feasible: see each option's reasons below."]
-    best = by[r.cheapest_option]
-    lines.append(
-        f"{best.name} is the cheapest feasible option: {usd_text(best.total_cost_usd)} over {months} months "
-        f"({usd_text(best.total_cost_usd / months)} a month on average) at today's volume of "
-        f"{mtok_text(r.tokens_per_month)} tokens a month."
+    return (
+        f"{usd_text(o.total_cost_usd)} over {months} months ({usd_text(o.total_cost_usd / months)} a month on average)"
     )
-    lines += [break_even_sentence(b, r) for b in r.break_even]
-    if r.cheapest_compliant_option and r.cheapest_compliant_option != r.cheapest_option:
-        assert r.cost_of_privacy_usd is not None
+
+
+def recommendation(r: RunResult) -> list[str]:
+    """The answer in plain words: the plan that meets every latency target and privacy requirement,
+    what the cheaper ones lack, and the conditions it holds under."""
+    by = {o.name: o for o in r.options}
+    if r.cheapest_relaxed_option is None:
+        return ["No option is feasible: see each option's reasons below."]
+    lines = []
+    best = by.get(r.cheapest_compliant_option or "")
+    fastest = by.get(r.cheapest_option or "")
+    if best is not None:
         lines.append(
-            f"Meeting every privacy requirement takes {r.cheapest_compliant_option}: "
-            f"{usd_text(r.cost_of_privacy_usd)} more over the horizon (the cost of privacy)."
+            f"{best.name} is the cheapest option that meets every latency target and privacy requirement: "
+            f"{_costs(best, r)} at today's volume of {tokens_text(r.tokens_per_month)} tokens a month."
         )
-    elif r.cheapest_compliant_option is None:
-        lines.append("No feasible option meets every privacy requirement.")
+        if fastest is not None and fastest is not best:
+            assert r.cost_of_privacy_usd is not None
+            lines.append(
+                f"{fastest.name} meets the latency targets for {usd_text(r.cost_of_privacy_usd)} less over the "
+                f"horizon (the cost of privacy) but breaks: {'; '.join(fastest.compliance_reasons)}."
+            )
+    elif fastest is not None:
+        lines.append(
+            f"No option meets every latency target and privacy requirement. The cheapest meeting the targets, "
+            f"{fastest.name} ({_costs(fastest, r)}), breaks: {'; '.join(fastest.compliance_reasons)}."
+        )
+    else:
+        lines.append("No feasible option meets every latency target: see each option's reasons below.")
+    relaxed = by[r.cheapest_relaxed_option]
+    if relaxed is not fastest:
+        head = best or fastest
+        saving = f", {usd_text(head.total_cost_usd - relaxed.total_cost_usd)} less," if head else ""
+        lines.append(
+            f"If latency targets are relaxed, {relaxed.name} is cheapest{saving} at {_costs(relaxed, r)}; "
+            f"it misses {'; '.join(relaxed.slo_reasons)}."
+        )
+    lines += [break_even_sentence(b, r) for b in r.break_even]
     estimated = [o.name for o in r.options if o.perf_source == PERF_SOURCE_ROOFLINE]
     if estimated:
         lines.append(
@@ -87,14 +153,13 @@ def option_rows(r: RunResult) -> list[list[str]]:
     return [
         [
             o.name,
-            o.kind,
+            o.kind.replace("_", "-"),
             usd_text(o.total_cost_usd),
             usd_text(o.npv_cost_usd),
             f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
-            f"{o.slo_attainment:.0%}" if o.slo_attainment is not None else "-",
+            slo_text(o),
             f"{o.privacy_score:.0f}",
-            "yes" if o.feasible else "no: " + "; ".join(o.infeasible_reasons),
-            "yes" if all(o.compliant.values()) else "no: " + "; ".join(o.compliance_reasons),
+            verdict(o, r),
             o.perf_source or "-",
         ]
         for o in sorted(r.options, key=lambda o: o.total_cost_usd)

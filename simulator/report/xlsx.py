@@ -7,8 +7,10 @@ import io
 import xlsxwriter
 
 from simulator.analysis.results import LedgerRow
+from simulator.economics.ledger import CASH
+from simulator.report import style
 from simulator.report.data import ReportData
-from simulator.report.text import OPTION_HEADER
+from simulator.report.text import OPTION_HEADER, option_rows
 
 
 def to_xlsx(d: ReportData) -> bytes:
@@ -18,34 +20,64 @@ def to_xlsx(d: ReportData) -> bytes:
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     money = book.add_format({"num_format": "$#,##0"})
     bold = book.add_format({"bold": True})
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
     summary = book.add_worksheet("Options")
     for c, h in enumerate(OPTION_HEADER):
         summary.write(0, c, h, bold)
-    for i, o in enumerate(sorted(r.options, key=lambda o: o.total_cost_usd), start=1):
-        summary.write(i, 0, o.name)
-        summary.write(i, 1, o.kind)
-        summary.write_number(i, 2, o.total_cost_usd, money)
-        summary.write_number(i, 3, o.npv_cost_usd, money)
+    money_columns = {OPTION_HEADER.index("horizon cost"), OPTION_HEADER.index("NPV")}
+    numbers = {  # cells a spreadsheet should sum and sort as numbers
+        o.name: {
+            "horizon cost": o.total_cost_usd,
+            "NPV": o.npv_cost_usd,
+            "USD/Mtok": o.usd_per_mtok,
+            "privacy": o.privacy_score,
+        }
+        for o in r.options
+    }
+    cells = option_rows(r)
+    for i, cell_row in enumerate(cells, start=1):
+        for c, (h, text) in enumerate(zip(OPTION_HEADER, cell_row, strict=True)):
+            value = numbers[cell_row[0]].get(h)
+            if value is None:
+                summary.write_string(i, c, text)
+            else:
+                summary.write_number(i, c, value, money if c in money_columns else None)
+    for c, h in enumerate(OPTION_HEADER):  # wide enough for the longest cell, verdicts capped
+        widest = max(len(h), *(len(cell_row[c]) for cell_row in cells))
+        summary.set_column(c, c, min(widest + 2, 60), wrap if h == "verdict" else None)
+    summary.freeze_panes(1, 1)
+    summary.autofilter(0, 0, len(cells), len(OPTION_HEADER) - 1)
     monthly = book.add_worksheet("Monthly")
-    monthly.write(0, 0, "month", bold)
+    running = book.add_worksheet("Running costs")
+    for sheet in (monthly, running):
+        sheet.write(0, 0, "month", bold)
+        sheet.freeze_panes(1, 1)
+        for m in range(1, r.horizon_months + 1):
+            sheet.write_number(m, 0, m)
     for c, o in enumerate(r.options, start=1):
         monthly.write(0, c, o.name, bold)
+        running.write(0, c, o.name, bold)
         for m, usd in enumerate(o.monthly_cost_usd, start=1):
             monthly.write_number(m, c, usd, money)
-    for m in range(1, r.horizon_months + 1):
-        monthly.write_number(m, 0, m)
+        for m, usd in enumerate(_running(d.ledger, o.name, r.horizon_months), start=1):
+            running.write_number(m, c, usd, money)
+        monthly.set_column(c, c, max(12, len(o.name) + 2))
+        running.set_column(c, c, max(12, len(o.name) + 2))
+    # The chart draws running costs: a purchase and a resale credit would set its axis, not the months.
     chart = book.add_chart({"type": "line"})
     for c in range(1, len(r.options) + 1):
         chart.add_series(
             {
-                "name": ["Monthly", 0, c],
-                "categories": ["Monthly", 1, 0, r.horizon_months, 0],
-                "values": ["Monthly", 1, c, r.horizon_months, c],
+                "name": ["Running costs", 0, c],
+                "categories": ["Running costs", 1, 0, r.horizon_months, 0],
+                "values": ["Running costs", 1, c, r.horizon_months, c],
+                "line": {"color": style.option_colours([o.name for o in r.options])[r.options[c - 1].name]},
             }
         )
-    chart.set_title({"name": "Monthly cost (USD, cash view)"})
+    chart.set_title({"name": "Monthly running cost (USD, cash view; purchases and resale apart)"})
     chart.set_x_axis({"name": "month"})
-    monthly.insert_chart(1, len(r.options) + 2, chart, {"x_scale": 2, "y_scale": 1.5})
+    chart.set_y_axis({"num_format": "$#,##0", "min": 0})
+    running.insert_chart(1, len(r.options) + 2, chart, {"x_scale": 2, "y_scale": 1.5})
     ledger = book.add_worksheet("Ledger")
     for c, h in enumerate(LedgerRow.model_fields):
         ledger.write(0, c, h, bold)
@@ -62,3 +94,12 @@ def to_xlsx(d: ReportData) -> bytes:
         sheet.write_row(i, 0, [a.option, a.item, a.value, a.unit, a.source, a.as_of])
     book.close()
     return buffer.getvalue()
+
+
+def _running(ledger: list[LedgerRow], option: str, months: int) -> list[float]:
+    """An option's monthly cash cost without purchases and the resale credit."""
+    usd = [0.0] * months
+    for row in ledger:
+        if row.option == option and row.view == CASH and row.category not in style.ONE_OFF_CATEGORIES:
+            usd[row.month - 1] += row.usd
+    return usd

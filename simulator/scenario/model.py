@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from simulator import catalog
+from simulator import catalog, units
 from simulator.errors import suggest
 from simulator.scenario.base import MAX_ITEMS, Section, Sensitivity, check_unique
 from simulator.scenario.options import ApiOption, HybridOption, Option, SelfHostOption
-from simulator.scenario.traffic import Workload
+from simulator.scenario.traffic import RequestClass, Workload
 
 # --- economics, overrides, scenario -----------------------------------------------------------
 
@@ -168,6 +168,17 @@ class Simulation(Section):
     )
 
 
+class Slo(Section):
+    min_attainment: float = Field(
+        default=0.95,
+        gt=0,
+        le=1,
+        description="Share of each class's requests that must be within its TTFT and TPOT targets for an option "
+        "to be recommended; a class's `latency.percentile` sets its own.",
+        examples=[0.95, 0.9],
+    )
+
+
 _PARAMETERS = {
     "normal": ("mean", "sd"),
     "lognormal": ("median", "sd_log"),
@@ -291,6 +302,11 @@ class Scenario(Section):
             ]
         ],
     )
+    slo: Slo = Field(
+        default_factory=Slo,
+        description="How often latency targets must be met for an option to be recommended.",
+        examples=[{"min_attainment": 0.95}],
+    )
     simulation: Simulation = Field(
         default_factory=Simulation,
         description="Which engine runs the scenario and how the DES samples the horizon.",
@@ -322,3 +338,8 @@ class Scenario(Section):
 
     def option(self, name: str) -> ApiOption | SelfHostOption | HybridOption:
         return next(o for o in self.options if o.name == name)
+
+    def min_attainment(self, cls: RequestClass) -> float:
+        """Share of a class's requests that must be within its latency targets."""
+        p = cls.latency.percentile
+        return units.percent_to_share(p) if p is not None else self.slo.min_attainment
