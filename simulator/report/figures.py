@@ -138,8 +138,8 @@ def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
         title="Horizon cost against volume",
         xaxis_title="volume, multiple of today's (log)",
         yaxis_title="USD over the horizon (log)",
-        xaxis_type="log",
-        yaxis_type="log",
+        xaxis={"type": "log", "dtick": 1, "tickformat": "~g", "ticksuffix": "x"},  # one labelled tick a decade
+        yaxis={"type": "log", "dtick": 1, "tickformat": "$~s"},
         **LAYOUT,
     )
     return fig
@@ -266,7 +266,8 @@ def chance_cheapest(mc: MonteCarlo, months: int, names: list[str]) -> go.Figure:
     for name, p in mc.prob_cheapest_by_month.items():
         fig.add_scatter(x=np.arange(1, months + 1), y=p, mode="lines", name=name, line_color=colour[name])
     fig.update_layout(
-        title="Probability of being the cheapest by each month (of those meeting the targets)",
+        title="Probability of being the cheapest by each month (of those meeting the targets; owned "
+        "hardware's resale is credited in the last month)",
         xaxis_title="month",
         yaxis_range=[0, 1],
         **LAYOUT,
