@@ -9,9 +9,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from simulator import catalog
+from simulator import api, catalog
 from simulator.analysis.results import LedgerRow, RunResult
-from simulator.analysis.run import run_with_ledger
 from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
 from simulator.economics import costs as economics
 from simulator.errors import InputError
@@ -62,7 +61,8 @@ DOLLARS = {
 @st.cache_data(show_spinner="Simulating…", max_entries=64)
 def evaluate(scenario_json: str, engine: str) -> tuple[RunResult, list[LedgerRow]]:
     """Cached on the scenario itself: a slider move reruns only when what it changes changes."""
-    return run_with_ledger(Scenario.model_validate_json(scenario_json), engine)
+    ran = api.run(Scenario.model_validate_json(scenario_json), engine)
+    return ran.summary, ran.ledger
 
 
 @st.cache_data(show_spinner="Costing volumes…", max_entries=32)

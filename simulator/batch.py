@@ -13,8 +13,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator import api
 from simulator.analysis.results import json_text, ledger_csv
-from simulator.analysis.run import run_with_ledger
 from simulator.errors import InputError
 from simulator.files import write_atomic
 from simulator.scenario import load_scenario
@@ -50,8 +50,8 @@ def run_one(
 ) -> Outcome:
     """Run one scenario file and write `<folder>/summary.json`, `ledger.csv` and any reports."""
     try:
-        scenario = load_scenario(path, overrides)
-        result, ledger = run_with_ledger(scenario, engine)
+        ran = api.run(load_scenario(path, overrides), engine)
+        scenario, result, ledger = ran.scenario, ran.summary, ran.ledger
         write_atomic(folder / "summary.json", json_text(result) + "\n")
         write_atomic(folder / "ledger.csv", ledger_csv(ledger))
         if formats:

@@ -25,6 +25,7 @@ FLOORS: list[set[str]] = [
     {"engine", "economics"},
     {"analysis"},
     {"report"},
+    {"api"},
     {"batch"},
     {"probe"},
     {"cli"},

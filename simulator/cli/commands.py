@@ -37,12 +37,12 @@ MEASURED_DIR = Path("measured")
 def run(args: argparse.Namespace) -> int:
     if len(args.scenario) > 1 or args.out or args.format:
         return batch(args)
-    from simulator.analysis.run import run as run_scenario
+    from simulator import api
 
     scenario = load_scenario(args.scenario[0], args.set or [])
     with _progress() as progress:
         try:
-            result = run_scenario(scenario, args.engine, progress)
+            result = api.run(scenario, args.engine, progress=progress).summary
         except InputError as e:
             raise e.at(args.scenario[0]) from None
     if args.json:
