@@ -19,6 +19,8 @@ if not REQUIRED:
 
 import browser  # noqa: E402
 
+from simulator.report import style  # noqa: E402
+
 from helpers import tokens_of  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -49,6 +51,14 @@ def test_volume_slider_moves_the_answer_in_a_real_browser() -> None:
             page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=browser.UPDATE_TIMEOUT_MS)
             assert browser.exceptions(page) == [], title
             assert page.get_by_role("heading", level=1).first.inner_text().startswith(title), title
+            if path == "costs":  # the figure as the browser drew it: labelled lines, one colour per option
+                plot = page.locator(".js-plotly-plot").first
+                plot.wait_for(timeout=browser.UPDATE_TIMEOUT_MS)
+                notes = plot.evaluate("p => p.layout.annotations.map(a => a.text)")
+                assert any(n.startswith("today: ") for n in notes), notes
+                assert any(" = gemini-2.5-flash (" in n for n in notes), notes
+                colours = plot.evaluate("p => Object.fromEntries(p.data.map(t => [t.name, t.line.color]))")
+                assert colours == style.option_colours(list(colours)), colours
         with page.expect_download() as download:
             page.get_by_role("button", name="HTML report").click()
         html = Path(download.value.path()).read_text(encoding="utf-8")
