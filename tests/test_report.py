@@ -16,10 +16,11 @@ import pytest
 from simulator.cli import main
 from simulator.report import text
 from simulator.report.data import ReportData, gather
+from simulator.report.html import to_html
 from simulator.report.write import write
 from simulator.scenario import load_scenario
 
-from helpers import ROOT
+from helpers import ROOT, make
 
 SCENARIO = ROOT / "scenarios" / "support-assistant.yaml"
 needs_browser = pytest.mark.skipif(
@@ -178,3 +179,12 @@ def test_a_failing_chromium_is_one_line_and_leaves_no_pdf(tmp_path: Path, capsys
     assert code == 2 and err.count("\n") == 1, err
     assert "Chromium could not print the PDF (exit 3: cannot open display)" in err
     assert not list(out.glob("*.pdf")) and not list(out.glob(".*.partial"))
+
+
+def test_the_html_template_escapes_what_a_scenario_says() -> None:
+    """The page is a Jinja2 template with autoescaping: a scenario's text cannot inject markup."""
+    data = gather(make(name="<script>alert(1)</script>", description="a & b"), "x", "fluid")
+    page = to_html(data)
+    assert "<script>alert(1)</script>" not in page
+    assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt;: rent or own?</h1>" in page
+    assert page.count("<script>") == 1 + page.count("Plotly.newPlot")  # plotly's library, then one per figure

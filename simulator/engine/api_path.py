@@ -13,7 +13,6 @@ from simulator import catalog, units
 from simulator.catalog import ApiLatency
 from simulator.scenario import ApiOption, LatencyTarget
 
-
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
 
 
