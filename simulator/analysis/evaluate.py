@@ -8,8 +8,9 @@ from simulator.economics.costs import Economics
 from simulator.economics.ledger import OptionCosts
 from simulator.engine.des import DesEngine
 from simulator.engine.fluid import FluidEngine
+from simulator.engine.plan import ReplicaPlans
 from simulator.perf.fit import Fitted, load_fitted
-from simulator.scenario import Scenario, SelfHostOption
+from simulator.scenario import ApiOption, Scenario, SelfHostOption
 from simulator.usage import OptionUsage
 
 
@@ -35,16 +36,18 @@ class Evaluator:
     def __init__(self, scenario: Scenario, engine: str = "fluid") -> None:
         self.scenario = scenario
         self.engine = ENGINES[engine]
-        # Neither depends on volume: price tables and measured fits are made once for every scale.
+        # None of these depends on volume: price tables, measured fits and replica plans are made once
+        # for every scale.
         self.economics = Economics(scenario)
         self.fits = measured_fits(scenario)
+        self.shapes: ReplicaPlans = {}
 
     def costs(
         self, names: list[str], scale: float, progress: Callable[[str], None] | None = None
     ) -> dict[str, tuple[OptionUsage, OptionCosts]]:
         """Usage and costs of each named option at `scale`; `progress` hears of each option as it starts."""
         scaled = with_scale(self.scenario, scale)
-        engine = self.engine(scaled, self.fits)
+        engine = self.engine(scaled, self.fits, self.shapes)
         out = {}
         for name in names:
             if progress is not None:
@@ -54,6 +57,17 @@ class Evaluator:
         return out
 
     def gap(self, option: str, versus: str) -> Callable[[float], float]:
+        """`option`'s horizon cost minus `versus`'s, at any scale."""
+        if isinstance(self.scenario.option(versus), ApiOption):
+            # An API's bill is affine in volume (prices per request, fine-tuning per month), so two
+            # runs give it at every scale a search tries.
+            one, two = (self.costs([versus], s)[versus][1].total() for s in (1.0, 2.0))
+
+            def against_api(scale: float) -> float:
+                return self.costs([option], scale)[option][1].total() - (2 * one - two + (two - one) * scale)
+
+            return against_api
+
         def f(scale: float) -> float:
             c = self.costs([option, versus], scale)
             return c[option][1].total() - c[versus][1].total()

@@ -27,7 +27,7 @@ from simulator.engine.api_path import api_times
 from simulator.engine.fleet import Autoscale, FleetOutcome, FleetSettings, saturation_tok_per_s, simulate_fleet
 from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, slo_shortfalls, summarise
-from simulator.engine.plan import Plan, autoscaled, pinned_classes
+from simulator.engine.plan import Plan, ReplicaPlans, autoscaled, pinned_classes
 from simulator.engine.replica import Replica, Requests
 from simulator.errors import InputError
 from simulator.perf.fit import Fitted
@@ -70,9 +70,9 @@ class Bin:
 class DesEngine:
     name = ENGINE_NAME
 
-    def __init__(self, scenario: Scenario, fits: Mapping[str, Fitted]) -> None:
+    def __init__(self, scenario: Scenario, fits: Mapping[str, Fitted], shapes: ReplicaPlans | None = None) -> None:
         self.scenario = scenario
-        self.fluid = FluidEngine(scenario, fits)
+        self.fluid = FluidEngine(scenario, fits, shapes)
         self.months = scenario.economics.horizon_months
         sim = scenario.simulation
         self.warmup_s = units.minutes_to_seconds(sim.warmup_minutes)

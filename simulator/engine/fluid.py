@@ -16,7 +16,7 @@ from simulator import catalog, units
 from simulator.catalog.api_prices import unit_prices
 from simulator.engine.api_path import api_attainment
 from simulator.engine.latency import slo_shortfalls
-from simulator.engine.plan import Plan, Planner, autoscaled, ceil, perf_terms, pinned_classes
+from simulator.engine.plan import Plan, Planner, ReplicaPlans, autoscaled, ceil, perf_terms, pinned_classes
 from simulator.perf.fit import Fitted
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
 from simulator.usage import ApiUsage, FleetUsage, OptionUsage
@@ -37,7 +37,7 @@ class FluidEngine:
 
     name = ENGINE_NAME
 
-    def __init__(self, scenario: Scenario, fits: Mapping[str, Fitted]) -> None:
+    def __init__(self, scenario: Scenario, fits: Mapping[str, Fitted], shapes: ReplicaPlans | None = None) -> None:
         self.scenario = scenario
         self.months = scenario.economics.horizon_months
         w = scenario.workload
@@ -45,7 +45,7 @@ class FluidEngine:
         self.rates = {c.name: class_rate_grid(w, c, self.months) for c in w.classes}
         self._flat_rates = {c.name: class_rate_grid(w, c, self.months, flat=True) for c in w.classes}
         self.burst_peak = burst_peak_factor(w)
-        self.planner = Planner(scenario, self.rates, fits)
+        self.planner = Planner(scenario, self.rates, fits, shapes)
         self.tokens = self.planner.tokens
 
     def option_usage(self, option: ApiOption | SelfHostOption | HybridOption) -> OptionUsage:

@@ -164,17 +164,30 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
     return terms
 
 
+ReplicaPlans = dict[tuple[str, tuple[str, ...], int], "Plan"]
+"""Plans by (option, classes, GPUs a replica): a plan rests on the classes' shares of the load, never
+on its volume, so every volume of one scenario can share them (break-even searches, volume grids)."""
+
+
 class Planner:
     """Replica plans of a scenario's self-hosted options against its hourly rates (requests per second
-    by class, shape (months, 168)); `fits` holds each measured option's fit, read before the run."""
+    by class, shape (months, 168)); `fits` holds each measured option's fit, read before the run;
+    `shapes`, plans made at another volume of the same scenario."""
 
-    def __init__(self, scenario: Scenario, rates: Mapping[str, np.ndarray], fits: Mapping[str, Fitted]) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        rates: Mapping[str, np.ndarray],
+        fits: Mapping[str, Fitted],
+        shapes: ReplicaPlans | None = None,
+    ) -> None:
         self.classes = {c.name: c for c in scenario.workload.classes}
         self.tokens = {c.name: ClassTokens.of(c) for c in scenario.workload.classes}
         self.rates = rates
         self.fits = fits
         self._steps: dict[tuple[str, int], StepModel] = {}
         self._servings: dict[str, Serving] = {}
+        self._shapes: ReplicaPlans = {} if shapes is None else shapes
 
     def serving(self, option: SelfHostOption) -> Serving:
         """The option's engine limits and costs, resolved once for every plan and window that needs them."""
@@ -196,9 +209,9 @@ class Planner:
         leaves too little KV cache for a useful batch.
         """
         if option.gpus_per_replica is not None:
-            return self._plan_for(option, classes, option.gpus_per_replica)
+            return self._shape(option, classes, option.gpus_per_replica)
         sizes = POWERS_OF_TWO_PER_NODE if catalog.gpu(option.gpu).interconnect else (1,)
-        plans = [self._plan_for(option, classes, g) for g in sizes]
+        plans = [self._shape(option, classes, g) for g in sizes]
         fitting = [p for p in plans if p.replica is not None]
         if not fitting:
             return plans[-1]
@@ -216,6 +229,12 @@ class Planner:
             return bool(p.reasons), len(p.class_reasons), held * g, float(np.mean(load)) * g
 
         return min(fitting, key=cost)
+
+    def _shape(self, option: SelfHostOption, classes: list[str], gpus: int) -> Plan:
+        key = (option.name, tuple(classes), gpus)
+        if key not in self._shapes:
+            self._shapes[key] = self._plan_for(option, classes, gpus)
+        return self._shapes[key]
 
     def _plan_for(self, option: SelfHostOption, classes: list[str], gpus: int) -> Plan:
         model = catalog.model(option.model)
