@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,7 @@ def test_volume_slider_moves_the_answer_in_a_real_browser() -> None:
         # The same sections as `rent-or-own report`, uncertainty included, at the volume on the slider.
         for words in ("Recommendation", "Capacity over the horizon", "Uncertainty (200 samples)"):
             assert words in html, words
-        assert f"today&#x27;s volume of {after}" in html
+        assert f"today's volume of {after}" in unescape(html)
         with page.expect_download(timeout=180_000) as download:
             page.get_by_role("button", name="PDF for stakeholders").click()
         pdf = Path(download.value.path()).read_bytes()
