@@ -193,6 +193,16 @@ def sidebar() -> None:
         "GPU rental price decline per year (%)", 0.0, 90.0, float(e.gpu_rental_price_decline_per_year * 100), 5.0
     )
     horizon = st.sidebar.slider("Horizon (months)", 6, 120, e.horizon_months, 6)
+    st.sidebar.markdown("**Latency targets**")
+    floor_now = round(100 * base.slo.min_attainment)
+    floor = st.sidebar.slider(
+        "Requests within targets required (%)",
+        50,
+        100,
+        floor_now,
+        1,
+        help="An option below this share for any class is not recommended; a class's own percentile still applies.",
+    )
     st.sidebar.markdown("**Self-hosted options**")
     edits = _per_option(base)
     engine = st.sidebar.radio(
@@ -223,6 +233,7 @@ def sidebar() -> None:
                 update={"scale": w.scale * volume, "monthly_growth": growth / 100, "classes": classes}
             ),
             "economics": e.model_copy(update=economics_update),
+            **({"slo": base.slo.model_copy(update={"min_attainment": floor / 100})} if floor != floor_now else {}),
         }
     )
     try:  # the edits pass the same checks as a scenario file
