@@ -37,8 +37,8 @@ VIEWS: tuple[View, ...] = ("options", "monthly", "ledger", "break_even", "latenc
 
 
 def load(source: Source, set: Sequence[str] = ()) -> Scenario:
-    """A validated scenario from a file path, YAML text, a dict, or a scenario (returned as it is,
-    with `set` applied); `set` holds `field=value` overrides exactly as `--set` takes them."""
+    """A validated scenario from a file path, YAML text (a string of more than one line), a dict, or a
+    scenario (a copy with `set` applied); `set` holds `field=value` overrides exactly as `--set` takes them."""
     if isinstance(source, Scenario):
         return vary(source, [_assignment(s) for s in set]) if set else source
     if isinstance(source, Mapping):
@@ -68,7 +68,8 @@ def run(
 
 def sweep(source: Source, params: Mapping[str, Sequence[float]], executor: Executor | None = None) -> pd.DataFrame:
     """Every combination of `params` (field paths, as for `set`, to values), costed with the fluid
-    engine: one row each, with the values, every option's horizon cost in USD and the recommendation."""
+    engine: one row each, with the values, every option's horizon cost in USD and the cheapest option
+    meeting the latency targets."""
     import pandas as pd
 
     scenario = load(source)
