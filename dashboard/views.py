@@ -34,7 +34,7 @@ from simulator.report.text import (
     verdict,
 )
 from simulator.report.xlsx import to_xlsx
-from simulator.scenario import Option, Scenario, load_scenario, scenario_from_dict, scenario_from_text
+from simulator.scenario import Option, Scenario, scenario_from_dict, scenario_from_text
 from simulator.scenario.roundtrip import edited_yaml
 from simulator.units import usd_text
 
@@ -90,9 +90,10 @@ def _base_scenario() -> tuple[Scenario, str] | None:
     try:
         if uploaded is not None:
             check_size(uploaded.size, uploaded.name)
-            text = decode_text(uploaded.getvalue(), uploaded.name)
-            return scenario_from_text(text, uploaded.name), text
-        return load_scenario(paths[choice]), read_text(paths[choice])
+            text, source = decode_text(uploaded.getvalue(), uploaded.name), uploaded.name
+        else:  # read once: the text is kept for the download that writes the edits back into it
+            text, source = read_text(paths[choice]), str(paths[choice])
+        return scenario_from_text(text, source), text
     except InputError as e:
         st.sidebar.error(f"This scenario cannot be used: {e}")
         return None
@@ -415,8 +416,8 @@ def uncertainty() -> None:
     if ran is None:
         return
     mc, (base, bars) = ran
-    st.plotly_chart(figures.cost_bands(mc, r.horizon_months, [o.name for o in r.options]))
-    st.plotly_chart(figures.chance_cheapest(mc, r.horizon_months, [o.name for o in r.options]))
+    st.plotly_chart(figures.cost_bands(mc, r.horizon_months))
+    st.plotly_chart(figures.chance_cheapest(mc, r.horizon_months))
     if headline(r):
         st.plotly_chart(figures.tornado(base, bars, headline(r)))
 

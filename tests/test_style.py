@@ -45,12 +45,12 @@ def test_an_option_keeps_its_colour_on_every_figure_and_no_two_share_one() -> No
     for fig in (
         figures.cumulative_costs(RESULT),
         figures.cost_versus_volume(RESULT, volume),
-        figures.cost_bands(mc, months, NAMES),
-        figures.chance_cheapest(mc, months, NAMES),
+        figures.cost_bands(mc, months),
+        figures.chance_cheapest(mc, months),
     ):
         colours = _line_colours(fig)
         assert colours and all(colours[n] == expected[n] for n in colours)
-    bands = figures.cost_bands(mc, months, NAMES)
+    bands = figures.cost_bands(mc, months)
     for t in bands.data:
         if t.fill == "toself":  # each band in its line's colour, translucent
             assert t.fillcolor == style.translucent(expected[t.legendgroup], 0.2)

@@ -77,9 +77,9 @@ def _leaving_boundary(
     scenario: Scenario, option: ApiOption | SelfHostOption | HybridOption, usage: OptionUsage
 ) -> dict[str, float]:
     level = {c.name: c.sensitivity for c in scenario.workload.classes}
-    own = scenario.option(option.self_host) if isinstance(option, HybridOption) else option
+    own = scenario.fleet_of(option)
     paths = ["api"]
-    if isinstance(own, SelfHostOption) and catalog.terms().sites[site_of(own)].leaves_boundary:
+    if own is not None and catalog.terms().sites[site_of(own)].leaves_boundary:
         paths.append("in_house")
     out: dict[str, float] = dict.fromkeys(SENSITIVITY_LEVELS, 0.0)
     for path in paths:
@@ -151,8 +151,8 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         ]
         result.gpus_per_replica = f.gpus_per_replica
         result.gpus_peak = float(f.gpus_held.max())
-        own = scenario.option(option.self_host) if isinstance(option, HybridOption) else option
-        assert isinstance(own, SelfHostOption)
+        own = scenario.fleet_of(option)
+        assert own is not None  # only a self-hosted fleet has one
         result.hardware_unit = "CPU server" if catalog.gpu(own.gpu).cpu_cores else "GPU"
         result.gpu_hours = float(f.gpu_hours.sum())
         result.utilisation = (

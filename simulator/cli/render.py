@@ -31,16 +31,18 @@ def stdout() -> Console:
     return Console() if sys.stdout.isatty() or "COLUMNS" in os.environ else Console(width=160)
 
 
+_VERDICT_STYLES = {
+    "recommended": "bold green",
+    "infeasible": "red",
+    "misses targets": "yellow",
+    "breaks privacy": "red",
+}
+
+
 def _short_verdict(o: OptionResult, r: RunResult) -> str:
-    if o.name == r.cheapest_compliant_option:
-        return "[bold green]recommended[/]"
-    if not o.feasible:
-        return "[red]infeasible[/]"
-    if not o.meets_targets:
-        return "[yellow]misses targets[/]"
-    if not all(o.compliant.values()):
-        return "[red]breaks privacy[/]"
-    return verdict(o, r).split(" more than ")[0] + " more"
+    words = verdict(o, r, short=True)
+    style = _VERDICT_STYLES.get(words)
+    return f"[{style}]{words}[/]" if style else words
 
 
 _OPTIONAL_COLUMNS = (

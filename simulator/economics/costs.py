@@ -10,7 +10,7 @@ from simulator import catalog, units
 from simulator.catalog.api_prices import unit_prices
 from simulator.economics.ledger import AMORTISED, CASH, Assumption, OptionCosts, given_or, sourced
 from simulator.economics.pricing import API_CATEGORIES, RequestShape, usd_per_request
-from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
+from simulator.scenario import ApiOption, Scenario, SelfHostOption
 from simulator.usage import OptionUsage
 from simulator.workload import TokenStats
 
@@ -71,11 +71,7 @@ class Economics:
                 * units.usd_per_year_to_usd_per_month(ft.runs_per_year)
             )
             costs.add("api_fine_tuning", np.full(self.months, usd))
-        self_host = option if isinstance(option, SelfHostOption) else None
-        if isinstance(option, HybridOption):
-            candidate = self.scenario.option(option.self_host)
-            assert isinstance(candidate, SelfHostOption)
-            self_host = candidate
+        self_host = self.scenario.fleet_of(option)
         if self_host is not None and usage.fleet is not None:
             self._self_host(costs, self_host, usage)
         return costs

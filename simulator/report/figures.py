@@ -234,11 +234,11 @@ def privacy(result: RunResult) -> go.Figure:
     return fig
 
 
-def cost_bands(mc: MonteCarlo, months: int, names: list[str]) -> go.Figure:
-    """P10-P90 band and median of each option's cumulative cost, the band in its line's colour.
-    `names`: the scenario's options in order, which fixes each one's colour."""
+def cost_bands(mc: MonteCarlo, months: int) -> go.Figure:
+    """P10-P90 band and median of each option's cumulative cost, the band in its line's colour (the
+    Monte Carlo lists the options in the scenario's order, which fixes each one's colour)."""
     fig = go.Figure()
-    colour = style.option_colours(names)
+    colour = style.option_colours(mc.options)
     x = np.arange(1, months + 1)
     for name in mc.options:
         lo, mid, hi = (np.cumsum(q[name]) for q in (mc.p10_monthly_usd, mc.p50_monthly_usd, mc.p90_monthly_usd))
@@ -260,9 +260,9 @@ def cost_bands(mc: MonteCarlo, months: int, names: list[str]) -> go.Figure:
     return fig
 
 
-def chance_cheapest(mc: MonteCarlo, months: int, names: list[str]) -> go.Figure:
+def chance_cheapest(mc: MonteCarlo, months: int) -> go.Figure:
     fig = go.Figure()
-    colour = style.option_colours(names)
+    colour = style.option_colours(mc.options)
     for name, p in mc.prob_cheapest_by_month.items():
         fig.add_scatter(x=np.arange(1, months + 1), y=p, mode="lines", name=name, line_color=colour[name])
     fig.update_layout(

@@ -75,8 +75,8 @@ def _figures(d: ReportData) -> list[go.Figure]:
     out += [fig for fig in (figures.purchases(r), figures.capacity(r), figures.latency(r)) if fig is not None]
     if d.monte_carlo is not None:
         out += [
-            figures.cost_bands(d.monte_carlo, r.horizon_months, [o.name for o in r.options]),
-            figures.chance_cheapest(d.monte_carlo, r.horizon_months, [o.name for o in r.options]),
+            figures.cost_bands(d.monte_carlo, r.horizon_months),
+            figures.chance_cheapest(d.monte_carlo, r.horizon_months),
         ]
     lead = headline(r)
     if d.tornado is not None and lead:

@@ -33,7 +33,8 @@ def tokens_text(tokens: float) -> str:
         if tokens >= size:
             value = tokens / size
             digits = 2 if value < 10 else 1 if value < 100 else 0
-            return f"{value:,.{digits}f}".rstrip("0").rstrip(".") + f" {word}" if digits else f"{value:,.0f} {word}"
+            text = f"{value:,.{digits}f}"
+            return f"{text.rstrip('0').rstrip('.') if digits else text} {word}"
     return f"{tokens:,.0f}"
 
 
@@ -83,18 +84,20 @@ def slo_text(o: OptionResult) -> str:
     return share_text(min(o.class_attainment.values())) if o.class_attainment else "planned"
 
 
-def verdict(o: OptionResult, r: RunResult) -> str:
-    """Why an option is, or is not, the recommendation."""
+def verdict(o: OptionResult, r: RunResult, short: bool = False) -> str:
+    """Why an option is, or is not, the recommendation; `short`: the first words only, for a narrow table."""
     if o.name == r.cheapest_compliant_option:
         return "recommended"
-    if not o.feasible:
-        return "infeasible: " + "; ".join(o.infeasible_reasons)
-    if not o.meets_targets:
-        return "misses latency targets: " + "; ".join(o.slo_reasons)
-    if not all(o.compliant.values()):
-        return "breaks privacy requirements: " + "; ".join(o.compliance_reasons)
+    for failed, label, words, reasons in (
+        (not o.feasible, "infeasible", "infeasible", o.infeasible_reasons),
+        (not o.meets_targets, "misses targets", "misses latency targets", o.slo_reasons),
+        (not all(o.compliant.values()), "breaks privacy", "breaks privacy requirements", o.compliance_reasons),
+    ):
+        if failed:
+            return label if short else f"{words}: " + "; ".join(reasons)
     best = next(b for b in r.options if b.name == r.cheapest_compliant_option)
-    return f"{usd_text(o.total_cost_usd - best.total_cost_usd)} more than {best.name}"
+    more = f"{usd_text(o.total_cost_usd - best.total_cost_usd)} more"
+    return more if short else f"{more} than {best.name}"
 
 
 def _costs(o: OptionResult, r: RunResult) -> str:

@@ -65,13 +65,14 @@ def to_xlsx(d: ReportData) -> bytes:
         running.set_column(c, c, max(12, len(o.name) + 2))
     # The chart draws running costs: a purchase and a resale credit would set its axis, not the months.
     chart = book.add_chart({"type": "line"})
-    for c in range(1, len(r.options) + 1):
+    colours = style.option_colours([o.name for o in r.options])
+    for c, o in enumerate(r.options, start=1):
         chart.add_series(
             {
                 "name": ["Running costs", 0, c],
                 "categories": ["Running costs", 1, 0, r.horizon_months, 0],
                 "values": ["Running costs", 1, c, r.horizon_months, c],
-                "line": {"color": style.option_colours([o.name for o in r.options])[r.options[c - 1].name]},
+                "line": {"color": colours[o.name]},
             }
         )
     chart.set_title({"name": "Monthly running cost (USD, cash view; purchases and resale apart)"})

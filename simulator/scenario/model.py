@@ -339,6 +339,14 @@ class Scenario(Section):
     def option(self, name: str) -> ApiOption | SelfHostOption | HybridOption:
         return next(o for o in self.options if o.name == name)
 
+    def fleet_of(self, option: ApiOption | SelfHostOption | HybridOption) -> SelfHostOption | None:
+        """The self-hosted option whose fleet `option` runs: itself, a hybrid's in-house half, or none."""
+        if isinstance(option, HybridOption):
+            own = self.option(option.self_host)
+            assert isinstance(own, SelfHostOption)  # the validator checks what a hybrid names
+            return own
+        return option if isinstance(option, SelfHostOption) else None
+
     def min_attainment(self, cls: RequestClass) -> float:
         """Share of a class's requests that must be within its latency targets."""
         p = cls.latency.percentile
