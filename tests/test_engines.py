@@ -3,7 +3,6 @@ each engine's code sets them, and the fit against the calibration set it was fit
 
 from __future__ import annotations
 
-import math
 import statistics
 
 import numpy as np
@@ -59,6 +58,38 @@ def test_all_reduce_time_by_hand() -> None:
     s = serving(H100, "fp16")
     step = roofline(LLAMA_70B, H100, "fp16", 2, s)
     assert step.overhead_s == pytest.approx(s.step_overhead_s + 2 * 80 * s.allreduce_latency_s, rel=1e-12)
+
+
+def test_each_running_sequence_costs_the_engine_its_overhead_and_llama_cpp_its_attention() -> None:
+    # b_seq = layers x attention per sequence and layer + the engine's host work per sequence.
+    for engine in ("vllm", "tensorrt-llm", "llama.cpp"):
+        s = serving(H100, "fp16", engine)
+        step = roofline(LLAMA_8B, H100, "fp16", 1, s)
+        assert step.b_seq_s == pytest.approx(32 * s.attention_per_sequence_layer_s + s.sequence_overhead_s, rel=1e-12)
+    assert serving(H100, "fp16").sequence_overhead_s > 0  # fitted: vLLM's per-sequence host work
+    # A decode step of 100 sequences pays it 100 times, whatever the precision.
+    fp8 = roofline(LLAMA_8B, H100, "fp8", 1, serving(H100, "fp8"))
+    one, hundred = fp8.decode_step_s(np.array([1.0, 100.0]), 0.0)
+    assert hundred - one >= 99 * fp8.b_seq_s
+
+
+def test_a_point_runs_with_the_server_settings_of_its_engine_version() -> None:
+    # vLLM 0.6 (V0) turned chunked prefill on for Llama 3.1's 128K context with a 512-token budget;
+    # 0.7.1 at max_model_len 30000 left it off and ran prompts in steps of up to 30,000 tokens.
+    points = {p.id: p for p in catalog.calibration().points}
+    v06 = calibrate.point_serving(points["ft-h100-llama31-8b-in1024-out128-c10"])
+    assert (v06.scheduling, v06.chunk_tokens, v06.max_batch) == ("chunked_prefill", 512, 256)
+    v07 = calibrate.point_serving(points["ft-2xh100-llama33-70b-in1024-out128-c10"])
+    assert (v07.scheduling, v07.chunk_tokens) == ("prefill_first", 30000)
+
+
+def test_saturation_is_the_heaviest_load_of_a_configuration() -> None:
+    points = {p.id: p for p in catalog.calibration().points}
+    assert calibrate.at_saturation(points["ft-h100-llama31-8b-in1024-out128-c30"])
+    assert not calibrate.at_saturation(points["ft-h100-llama31-8b-in1024-out128-c22"])
+    assert calibrate.at_saturation(points["trtllm10-l70-h200-tp1-fp8-128-2048"])  # offline
+    assert calibrate.judged(points["ft-h100-llama31-8b-in1024-out128-c22"], "output_tok_per_s") is None
+    assert calibrate.judged(points["ft-h100-llama31-8b-in1024-out128-c22"], "ttft_p50_ms") == "TTFT p50 below the knee"
 
 
 def test_kv_bytes_follow_the_cache_type_not_the_weights() -> None:
@@ -133,25 +164,29 @@ def test_a_device_without_a_link_refuses_tensor_parallelism(capsys) -> None:
     assert "--gpus-per-replica: cpu-2core has no GPU-to-GPU link (use 1)" in err and err.count("\n") == 1
 
 
-def _errors(split: str) -> dict[str, list[float]]:
-    errors: dict[str, list[float]] = {}
+def _errors(split: str) -> dict[tuple[str, str], list[float]]:
+    """Absolute relative errors by (issue-level figure, engine or "every engine"), as fidelity.py prints them."""
+    errors: dict[tuple[str, str], list[float]] = {}
     for p in calibrate.usable(split):
         for metric, reference, value in calibrate.compared(p, calibrate.simulate(p)):
-            errors.setdefault(metric, []).append(abs(math.log(value / reference)))
+            figure = calibrate.judged(p, metric)
+            if figure is not None:
+                for group in (calibrate.engine_of(p), "every engine"):
+                    errors.setdefault((figure, group), []).append(abs(value / reference - 1))
     return errors
 
 
 def test_the_fit_reproduces_its_training_points_and_holds_on_the_rest() -> None:
     # Regression guards on the bundled fit (benchmarks/fidelity.py prints the exact figures): the
-    # median throughput error of the fit points stays under 15%, and the validate points' means under
-    # 25% (throughput and NIM's mean inter-token latency), 30% (NIM's mean TTFT below the knee) and 45%
-    # (median TTFT below the knee); log errors, so over- and under-estimates weigh alike.
+    # fit points' median saturation error stays under 10%; on the validate points the mean TPOT and
+    # TTFT errors stay within their targets (20%, 25%), vLLM's saturation throughput within its 10%,
+    # and every engine's within 27% (NIM's FP8 ceiling, see the README).
     fit, validate = _errors("fit"), _errors("validate")
-    assert statistics.median(fit["output_tok_per_s"]) < math.log(1.15)
-    assert statistics.mean(validate["output_tok_per_s"]) < math.log(1.25)
-    assert statistics.mean(validate["itl_mean_ms"]) < math.log(1.25)
-    assert statistics.mean(validate["ttft_mean_ms"]) < math.log(1.30)
-    assert statistics.mean(validate["ttft_p50_ms"]) < math.log(1.45)
+    assert statistics.median(fit["saturation throughput", "every engine"]) < 0.10
+    assert statistics.mean(validate["saturation throughput", "vllm"]) < 0.10
+    assert statistics.mean(validate["saturation throughput", "every engine"]) < 0.27
+    assert statistics.mean(validate["TPOT p50", "every engine"]) < 0.20
+    assert statistics.mean(validate["TTFT p50 below the knee", "every engine"]) < 0.25
     fitted = catalog.engine_fit()
     assert fitted.calibration_version == catalog.calibration().version
     assert {"vllm", "tensorrt-llm"} <= set(fitted.engines)

@@ -27,7 +27,7 @@ from simulator.analysis.capacity import Arrivals, capacity, closed_loop
 from simulator.catalog import CalibrationPoint, EngineName, Precision
 from simulator.catalog.engines import FittedCosts
 from simulator.engine.replica import Replica, Requests
-from simulator.perf.serving import KvCacheDtype, Serving, serving
+from simulator.perf.serving import KvCacheDtype, Policy, Serving, serving
 from simulator.perf.step import StepModel, step_model
 
 OFFLINE_REQUESTS = 3000  # per replica, where the source gives no count: several full batches
@@ -49,6 +49,7 @@ BOUNDS = {
     "step_overhead_ms": (0.0, 30.0),
     "request_overhead_ms": (0.0, 300.0),
     "allreduce_latency_us": (0.0, 100.0),
+    "sequence_overhead_us": (0.0, 300.0),
 }
 
 
@@ -83,18 +84,22 @@ def _step(p: CalibrationPoint, limits: Serving) -> StepModel:
 
 
 def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) -> Serving:
-    """The point's engine on its GPU, with the server settings its source states (KV-cache type, most
-    sequences, memory share) and `costs` (fitted names) in place of the profile's."""
+    """The point's engine on its GPU, with the server settings its source states or its engine version
+    defaults to (KV-cache type, most sequences, memory share, scheduling, token budget) and `costs`
+    (fitted names) in place of the profile's."""
     kv: KvCacheDtype | None = "fp8" if (p.kv_cache_dtype or "").startswith("fp8") else None
     stated = p.other_metrics or {}
     max_seqs, memory = stated.get("max_num_seqs"), stated.get("gpu_memory_utilization")
+    budget, scheduling = stated.get("max_num_batched_tokens"), stated.get("scheduling")
     engine = engine_of(p)
     own = catalog.engines()[engine].costs.model_copy(update=costs) if costs else None
     return serving(
         catalog.gpu(p.gpu),
         _precision(p),
         engine,
+        scheduling=scheduling if scheduling in get_args(Policy) else None,  # type: ignore[arg-type]
         max_batch=int(max_seqs) if isinstance(max_seqs, float) else None,
+        chunk_tokens=int(budget) if isinstance(budget, float) else None,
         kv_cache_dtype=kv,
         usable_memory_share=memory if isinstance(memory, float) else None,
         costs=own,
@@ -198,6 +203,43 @@ def _lowest_ttft_ms() -> dict[tuple[object, ...], float]:
     return lowest
 
 
+def _load_kind(p: CalibrationPoint) -> str:
+    load = p.load
+    return "offline" if load.offline else "batch" if load.max_batch else "clients" if load.concurrency else "rate"
+
+
+def _load_level(p: CalibrationPoint) -> float:
+    load = p.load
+    return math.inf if load.offline else float(load.max_batch or load.concurrency or load.rate_rps or 0)
+
+
+@functools.cache
+def _highest_load() -> dict[tuple[object, ...], float]:
+    highest: dict[tuple[object, ...], float] = {}
+    for p in catalog.calibration().points:
+        key = (*_configuration(p), _load_kind(p))
+        highest[key] = max(highest.get(key, 0.0), _load_level(p))
+    return highest
+
+
+def at_saturation(p: CalibrationPoint) -> bool:
+    """The heaviest load its configuration publishes in its kind of run (every request at once, the
+    largest batch, most clients or highest rate): the throughput a serving benchmark reports as the
+    server's."""
+    return _load_level(p) == _highest_load()[(*_configuration(p), _load_kind(p))]
+
+
+def judged(p: CalibrationPoint, metric: str) -> str | None:
+    """The issue-level figure a published metric stands for, or None: saturation throughput, TPOT p50
+    (NIM publishes the mean inter-token latency, which at fixed lengths is the median request's TPOT
+    within a few percent), TTFT p50 below the knee (or its mean)."""
+    if metric == "output_tok_per_s":
+        return "saturation throughput" if at_saturation(p) else None
+    if metric in ("tpot_p50_ms", "itl_mean_ms"):
+        return "TPOT p50"
+    return "TTFT p50 below the knee" if metric in TTFT_METRICS else None
+
+
 def compared(p: CalibrationPoint, got: dict[str, float]) -> Iterable[tuple[str, float, float]]:
     """(metric, published, simulated) of each metric the source gives; TTFT only below the knee."""
     for metric, value in got.items():
@@ -219,13 +261,14 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
     """Robust least squares on log(simulated / published) over the engine's fit points; None when they
     cover fewer than two models (one model's quirks are not an engine's costs).
 
-    Free: the bandwidth and FLOP/s shares and the step overhead; the request overhead where the
-    points include TTFT; the all-reduce latency where they include tensor-parallel runs.
+    Free: the bandwidth and FLOP/s shares, the step overhead and the overhead per running sequence;
+    the request overhead where the points include TTFT; the all-reduce latency where they include tensor-parallel runs.
     """
     points = usable("fit", engine)
     if len({p.catalogue_model for p in points}) < MIN_MODELS_TO_FIT:
         return None
-    names = ["decode_bandwidth_efficiency", "prefill_compute_efficiency", "step_overhead_ms"]
+    names = ["decode_bandwidth_efficiency", "prefill_compute_efficiency"]
+    names += ["step_overhead_ms", "sequence_overhead_us"]
     if any(below_knee(p) for p in points):  # below the knee implies a published TTFT
         names.append("request_overhead_ms")
     if any((p.tensor_parallel or 1) > 1 for p in points):

@@ -332,7 +332,7 @@ class CalibrationPoint(Data):
 
 
 class CalibrationSet(Data):
-    version: Literal[3]
+    version: Literal[4]
     points: list[CalibrationPoint] = Field(min_length=1)
 
 

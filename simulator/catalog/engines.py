@@ -33,6 +33,7 @@ class EngineCosts(Data):
     """The step model's engine terms."""
 
     decode_bandwidth_efficiency: float = Field(gt=0, le=1)
+    """Share of the GPU's peak bandwidth the engine reaches streaming weights."""
     prefill_compute_efficiency: float = Field(gt=0, le=1)
     step_overhead_ms: float = Field(ge=0, le=1000)
     """Per step, whatever it runs: scheduling, sampling, kernel launches."""
@@ -42,6 +43,8 @@ class EngineCosts(Data):
     """Fixed time of one all-reduce between tensor-parallel GPUs (two per layer per step)."""
     attention_per_sequence_layer_us: float = Field(ge=0, le=10_000)
     """Attention time per decoding sequence and layer beyond its KV reads (llama.cpp without flash attention)."""
+    sequence_overhead_us: float = Field(ge=0, le=10_000)
+    """Per running sequence per step, whatever the model: batch bookkeeping, sampling, detokenising, streaming."""
     source: str
     as_of: dt.date
 
@@ -80,6 +83,7 @@ class FittedCosts(Data):
     """Fitted only where the engine's fit points include TTFT."""
     allreduce_latency_us: float | None = Field(default=None, ge=0, le=10_000)
     """Fitted only where the engine's fit points include tensor-parallel runs."""
+    sequence_overhead_us: float | None = Field(default=None, ge=0, le=10_000)
     points: int = Field(ge=1)
     source: str
 

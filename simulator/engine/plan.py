@@ -139,6 +139,7 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
                 *own_or(p.prefill_compute_efficiency, *costs),
             ),
             PerfTerm("step overhead", units.seconds_to_ms(s.step_overhead_s), "ms", *costs),
+            PerfTerm("step overhead per running sequence", units.seconds_to_us(s.sequence_overhead_s), "us", *costs),
         ]
         if step.gpus_per_replica > 1:
             terms.append(PerfTerm("all-reduce latency", units.seconds_to_us(s.allreduce_latency_s), "us", *costs))

@@ -15,8 +15,10 @@ token and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) 
 weights while its tensor cores compute, so the two overlap and the slower one sets the pace.
 `overhead` is the engine's fixed cost of a step (scheduling, sampling, kernel launches) plus, on a
 tensor-parallel replica, the latency of its two all-reduces per layer; `b_comm` is the all-reduces'
-bytes per token over the GPUs' link, and `b_seq` the attention time per sequence an engine spends
-beyond its KV reads (llama.cpp without flash attention). Each request also waits `request_s`
+bytes per token over the GPUs' link, and `b_seq` what each running sequence adds to a step beyond
+its FLOPs and KV reads: the engine's host work for it (batch bookkeeping, sampling, detokenising,
+streaming), which no precision or GPU shortens, and attention time where the engine's kernels spend
+more than the reads (llama.cpp without flash attention). Each request also waits `request_s`
 (tokenising, HTTP) before its first token.
 
 Coefficients come from a roofline of the GPU and model shape at the engine's efficiencies
@@ -156,7 +158,7 @@ class EngineTerms:
         return cls(
             overhead_s=serving.step_overhead_s + allreduces * serving.allreduce_latency_s,
             b_comm_s=allreduce_s_per_token(model, gpu, gpus),
-            b_seq_s=model.layers * serving.attention_per_sequence_layer_s,
+            b_seq_s=model.layers * serving.attention_per_sequence_layer_s + serving.sequence_overhead_s,
             request_s=serving.request_overhead_s,
         )
 
