@@ -12,6 +12,7 @@ from scipy import stats
 
 from simulator import catalog, units
 from simulator.engine.fleet import FleetSettings, saturation_tok_per_s, simulate_fleet
+from simulator.engine.latency import weighted_percentiles
 from simulator.engine.plan import step_for
 from simulator.engine.replica import Replica, Requests
 from simulator.perf.serving import serving
@@ -485,3 +486,20 @@ def test_rent_and_buy_of_one_fleet_see_the_same_windows_in_any_order() -> None:
         assert x.latency == y.latency and x.slo_attainment == y.slo_attainment
         assert np.array_equal(x.fleet.gpu_hours, y.fleet.gpu_hours)
     assert a[0].latency == a[1].latency
+
+
+def test_weighted_percentiles_are_numpys_inverted_cdf_and_weights_repeat_values() -> None:
+    rng = np.random.default_rng(5)
+    values = rng.lognormal(0, 1, 1001)
+    values[::97] = np.nan  # requests without the figure (a single token has no TPOT) are left out
+    ones = np.ones_like(values)
+    kept = values[~np.isnan(values)]
+    for q, got in zip((50.0, 95.0, 99.0), weighted_percentiles(values, ones, (50.0, 95.0, 99.0)), strict=True):
+        assert got == np.percentile(kept, q, method="inverted_cdf")
+    # A weight of 3 is the value three times over.
+    small = np.array([1.0, 2.0, 3.0, 4.0])
+    repeated = np.array([1.0, 2.0, 2.0, 2.0, 3.0, 4.0])
+    assert weighted_percentiles(small, np.array([1.0, 3.0, 1.0, 1.0]), (50.0, 95.0)) == [
+        np.percentile(repeated, 50, method="inverted_cdf"),
+        np.percentile(repeated, 95, method="inverted_cdf"),
+    ]

@@ -33,15 +33,19 @@ class WindowResult:
     replicas_end: int = 0
 
 
-def weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The q-th percentile (0-100) of values carrying these weights (inverted CDF)."""
+PERCENTILES = (50.0, 95.0, 99.0)
+
+
+def weighted_percentiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:
+    """The qs-th percentiles (0-100) of values carrying these weights (inverted CDF), from one sort."""
     keep = ~np.isnan(values)
     values, weights = values[keep], weights[keep]
     if len(values) == 0:
-        return math.nan
+        return [math.nan] * len(qs)
     order = np.argsort(values, kind="stable")
     cdf = np.cumsum(weights[order])
-    return float(values[order][min(np.searchsorted(cdf, q / 100 * cdf[-1]), len(values) - 1)])
+    at = np.minimum(np.searchsorted(cdf, np.asarray(qs) / 100 * cdf[-1]), len(values) - 1)
+    return [float(v) for v in values[order][at]]
 
 
 def within_targets(target: LatencyTarget, ttft_s: np.ndarray, tpot_s: np.ndarray) -> np.ndarray:
@@ -90,16 +94,20 @@ def summarise(
         w = wt[mine]
         ok = ~dropped[mine] & within_targets(rc.latency, ttft_s[mine], tpot_s[mine])
         met_weight += float(w[ok].sum())
+        ttft_ms, tpot_ms, e2e_ms = (
+            [units.seconds_to_ms(v) for v in weighted_percentiles(x[mine], w, PERCENTILES)]
+            for x in (ttft_s, tpot_s, e2e_s)
+        )
         out[rc.name] = LatencySummary(
-            ttft_p50_ms=units.seconds_to_ms(weighted_percentile(ttft_s[mine], w, 50)),
-            ttft_p95_ms=units.seconds_to_ms(weighted_percentile(ttft_s[mine], w, 95)),
-            ttft_p99_ms=units.seconds_to_ms(weighted_percentile(ttft_s[mine], w, 99)),
-            tpot_p50_ms=units.seconds_to_ms(weighted_percentile(tpot_s[mine], w, 50)),
-            tpot_p95_ms=units.seconds_to_ms(weighted_percentile(tpot_s[mine], w, 95)),
-            tpot_p99_ms=units.seconds_to_ms(weighted_percentile(tpot_s[mine], w, 99)),
-            e2e_p50_ms=units.seconds_to_ms(weighted_percentile(e2e_s[mine], w, 50)),
-            e2e_p95_ms=units.seconds_to_ms(weighted_percentile(e2e_s[mine], w, 95)),
-            e2e_p99_ms=units.seconds_to_ms(weighted_percentile(e2e_s[mine], w, 99)),
+            ttft_p50_ms=ttft_ms[0],
+            ttft_p95_ms=ttft_ms[1],
+            ttft_p99_ms=ttft_ms[2],
+            tpot_p50_ms=tpot_ms[0],
+            tpot_p95_ms=tpot_ms[1],
+            tpot_p99_ms=tpot_ms[2],
+            e2e_p50_ms=e2e_ms[0],
+            e2e_p95_ms=e2e_ms[1],
+            e2e_p99_ms=e2e_ms[2],
             slo_attainment=float(w[ok].sum() / w.sum()),
         )
     return out, met_weight / float(wt.sum()) if wt.sum() else math.nan
