@@ -12,6 +12,7 @@ import streamlit as st
 from simulator import api, catalog
 from simulator.analysis.results import LedgerRow, RunResult
 from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
+from simulator.catalog.currency import currencies
 from simulator.economics import costs as economics
 from simulator.errors import InputError
 from simulator.files import check_size, decode_text, read_text
@@ -36,7 +37,6 @@ from simulator.report.text import (
 from simulator.report.xlsx import to_xlsx
 from simulator.scenario import Option, Scenario, scenario_from_dict, scenario_from_text
 from simulator.scenario.roundtrip import edited_yaml
-from simulator.units import usd_text
 
 ROOT = Path(__file__).resolve().parent.parent
 # Ten steps a decade (the E10-like 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8): a key press is a ~25% move.
@@ -53,9 +53,13 @@ SHARES = {
         "held GPU time the planned work fills, prefills included. Long prompts set the two apart.",
     )
 }
-DOLLARS = {
-    name: st.column_config.NumberColumn(format="localized") for name in ("horizon cost (USD)", "per month (USD)")
-}
+
+
+def money_columns(code: str) -> dict[str, object]:
+    return {
+        name: st.column_config.NumberColumn(format="localized")
+        for name in (f"horizon cost ({code})", f"per month ({code})")
+    }
 
 
 @st.cache_data(show_spinner="Simulating…", max_entries=64)
@@ -194,6 +198,13 @@ def sidebar() -> None:
         "GPU rental price decline per year (%)", 0.0, 90.0, float(e.gpu_rental_price_decline_per_year * 100), 5.0
     )
     horizon = st.sidebar.slider("Horizon (months)", 6, 120, e.horizon_months, 6)
+    shown = [e.currency, *(c for c in ("USD", "EUR", "GBP", "JPY") if c != e.currency)]
+    currency = st.sidebar.selectbox(
+        "Currency shown",
+        shown + [c for c in currencies() if c not in shown],
+        key="currency",
+        help="Money is computed in USD and shown at the ECB's reference rate of the price date.",
+    )
     st.sidebar.markdown("**Latency targets**")
     floor_now = round(100 * base.slo.min_attainment)
     floor = st.sidebar.slider(
@@ -225,6 +236,8 @@ def sidebar() -> None:
         "gpu_rental_price_decline_per_year": rental_decline / 100,
         "horizon_months": horizon,
     }
+    if currency != e.currency:  # a rate of the scenario's own stands for its own currency only
+        economics_update.update(currency=currency, exchange_rate=None)
     if api_price != round(100 * e.api_price_multiplier):
         economics_update["api_price_multiplier"] = api_price / 100
     edited = base.model_copy(
@@ -268,11 +281,11 @@ def decision() -> None:
         "Recommended",
         r.cheapest_compliant_option or "none",
         help="Cheapest option meeting every latency target and privacy requirement"
-        + (f": {usd_text(best.total_cost_usd / r.horizon_months)} a month on average" if best else ""),
+        + (f": {r.currency.text(best.total_cost_usd / r.horizon_months)} a month on average" if best else ""),
     )
     cols[1].metric(
         "Cost of privacy",
-        usd_text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-",
+        r.currency.text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-",
         help=f"Over the horizon, against {r.cheapest_option}, the cheapest meeting the latency targets",
     )
     cols[2].metric("Cheapest if latency targets are relaxed", r.cheapest_relaxed_option or "none feasible")
@@ -289,19 +302,20 @@ def decision() -> None:
             + (f": {tokens_text(b.tokens_per_month)} tokens a month" if b.tokens_per_month else ""),
         )
         c2.metric(f"Payback month of {b.option}", str(b.payback_month) if b.payback_month else "none")
+    code = r.currency.code
     rows = [
         {
             "option": o.name,
             "kind": o.kind.replace("_", "-"),
-            "horizon cost (USD)": o.total_cost_usd,
-            "per month (USD)": o.total_cost_usd / r.horizon_months,
+            f"horizon cost ({code})": r.currency.of_usd(o.total_cost_usd),
+            f"per month ({code})": r.currency.of_usd(o.total_cost_usd / r.horizon_months),
             "SLO met": slo_text(o),
             "verdict": verdict(o, r),
             "throughput": o.perf_source or "-",
         }
         for o in sorted(r.options, key=lambda o: o.total_cost_usd)
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=DOLLARS)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=money_columns(code))
 
 
 def costs() -> None:
@@ -373,7 +387,7 @@ def privacy() -> None:
     scenario, r, _ = current
     st.title("Privacy and control")
     if r.cost_of_privacy_usd is not None:
-        st.metric("Cost of privacy over the horizon", usd_text(r.cost_of_privacy_usd))
+        st.metric("Cost of privacy over the horizon", r.currency.text(r.cost_of_privacy_usd))
     st.plotly_chart(figures.privacy(r))
     st.subheader("Total score and requirements broken")
     st.dataframe(
@@ -416,10 +430,10 @@ def uncertainty() -> None:
     if ran is None:
         return
     mc, (base, bars) = ran
-    st.plotly_chart(figures.cost_bands(mc, r.horizon_months))
+    st.plotly_chart(figures.cost_bands(mc, r.horizon_months, r.currency))
     st.plotly_chart(figures.chance_cheapest(mc, r.horizon_months))
     if headline(r):
-        st.plotly_chart(figures.tornado(base, bars, headline(r)))
+        st.plotly_chart(figures.tornado(base, bars, headline(r), r.currency))
 
 
 def _uncertainty(

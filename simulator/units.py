@@ -7,6 +7,8 @@ place where one unit becomes another.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -121,3 +123,41 @@ def percent_to_share(percent: float) -> float:
 def usd_text(usd: float) -> str:
     """Whole dollars as people read them: $1,234 and -$1,234."""
     return f"-${-usd:,.0f}" if usd < 0 else f"${usd:,.0f}"
+
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+@dataclass(frozen=True)
+class Currency:
+    """The currency money is shown in, and its rate: every sum is computed in USD and converted only
+    where it is shown or exported."""
+
+    code: str
+    per_usd: float
+    """Units of the currency one US dollar buys."""
+    as_of: dt.date
+    source: str
+
+    @property
+    def symbol(self) -> str:
+        return CURRENCY_SYMBOLS.get(self.code, "")
+
+    def of_usd(self, usd: Quantity) -> Quantity:
+        return usd * self.per_usd
+
+    def text(self, usd: float) -> str:
+        """Whole units as people read them: $1,234, -€1,234, ¥1,234, 1,234 CHF."""
+        value = self.of_usd(usd)
+        sign = "-" if value < 0 else ""
+        return f"{sign}{self.symbol}{abs(value):,.0f}" if self.symbol else f"{sign}{abs(value):,.0f} {self.code}"
+
+    @property
+    def excel_format(self) -> str:
+        """A spreadsheet number format showing whole units of the currency."""
+        return f'"{self.symbol}"#,##0' if self.symbol else f'#,##0" {self.code}"'
+
+
+def us_dollars(on: dt.date) -> Currency:
+    """USD itself: the unit of computation, at a rate of one."""
+    return Currency("USD", 1.0, on, "USD is the unit of computation")

@@ -345,3 +345,18 @@ def test_relaxing_the_latency_floor_lets_the_api_be_recommended(monkeypatch: pyt
     assert not at.exception
     assert at.session_state["scenario"].slo.min_attainment == 0.8
     assert _metric(at, "Recommended") == "gemini-2.5-flash"
+
+
+def test_the_currency_shown_converts_every_sum_at_the_ecb_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _page("decision", SUPPORT, monkeypatch)
+    usd = _costs(at)
+    currency = at.sidebar.selectbox(key="currency")
+    assert currency.value == "USD"
+    currency.set_value("JPY").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    yen = dict(zip(table["option"], table["horizon cost (JPY)"].astype(float), strict=True))
+    rate = at.session_state["scenario"].currency().per_usd
+    assert rate == pytest.approx(175.68 / 1.1172, rel=1e-12)  # the ECB's of Friday 2026-10-30
+    assert yen == pytest.approx({name: cost * rate for name, cost in usd.items()}, rel=1e-9)
+    assert _metric(at, "Cost of privacy") == "-" or _metric(at, "Cost of privacy").startswith("¥")

@@ -114,7 +114,7 @@ def test_xlsx_options_sheet_is_complete_and_ready_to_filter(data: ReportData, tm
     (xlsx,) = write(data, tmp_path, ["xlsx"], "r")
     sheet = openpyxl.load_workbook(xlsx)["Options"]
     header = [c.value for c in sheet[1]]
-    assert header == text.OPTION_HEADER
+    assert header == text.option_header(data.result)
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert len(rows) == len(data.result.options)
     assert all(cell not in (None, "") for row in rows for cell in row)  # every column filled

@@ -45,12 +45,12 @@ def test_an_option_keeps_its_colour_on_every_figure_and_no_two_share_one() -> No
     for fig in (
         figures.cumulative_costs(RESULT),
         figures.cost_versus_volume(RESULT, volume),
-        figures.cost_bands(mc, months),
+        figures.cost_bands(mc, months, RESULT.currency),
         figures.chance_cheapest(mc, months),
     ):
         colours = _line_colours(fig)
         assert colours and all(colours[n] == expected[n] for n in colours)
-    bands = figures.cost_bands(mc, months)
+    bands = figures.cost_bands(mc, months, RESULT.currency)
     for t in bands.data:
         if t.fill == "toself":  # each band in its line's colour, translucent
             assert t.fillcolor == style.translucent(expected[t.legendgroup], 0.2)
@@ -114,7 +114,7 @@ def test_tornado_labels_name_the_input_in_words_with_rounded_bounds() -> None:
         total_cost_usd_at_low={"x": 1.0},
         total_cost_usd_at_high={"x": 3.0},
     )
-    fig = figures.tornado({"x": 2.0}, [bar], "x")
+    fig = figures.tornado({"x": 2.0}, [bar], "x", RESULT.currency)
     assert fig.data[0].y == ("llama-70b-reserved: Rent USD per GPU hour (1.3 to 2.3)",)
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from simulator.economics.ledger import Assumption
 from simulator.errors import InternalError
+from simulator.units import Currency
 from simulator.usage import LatencySummary
 
 
@@ -141,6 +142,8 @@ class RunResult(BaseModel):
     options: list[OptionResult]
     break_even: list[BreakEven]
     assumptions: list[Assumption]
+    currency: Currency
+    """What money is shown and exported in; every `_usd` figure stays in USD."""
     versions: dict[str, str]
 
 

@@ -25,7 +25,7 @@ from simulator.analysis.results import (
     Tokens,
 )
 from simulator.catalog.api_prices import GENAI_PRICES_VERSION
-from simulator.economics.ledger import CASH, VIEWS, OptionCosts
+from simulator.economics.ledger import CASH, VIEWS, Assumption, OptionCosts
 from simulator.engine.fluid import FluidEngine
 from simulator.scenario import SENSITIVITY_LEVELS, ApiOption, HybridOption, Scenario, SelfHostOption, site_of
 from simulator.usage import TOKEN_KINDS, OptionUsage
@@ -223,6 +223,19 @@ def run_with_ledger(
                 )
             )
     assumptions = [a for _, costs in evaluated.values() for a in costs.assumptions]
+    currency = scenario.currency()
+    if currency.code != "USD":
+        assumptions += [
+            Assumption(
+                option=o.name,
+                item="exchange rate (money shown)",
+                value=currency.per_usd,
+                unit=f"{currency.code} per USD",
+                source=currency.source,
+                as_of=currency.as_of.isoformat(),
+            )
+            for o in scenario.options
+        ]
     result = RunResult(
         scenario=scenario.name,
         horizon_months=months,
@@ -246,6 +259,7 @@ def run_with_ledger(
         options=results,
         break_even=break_even,
         assumptions=assumptions,
+        currency=currency,
         versions={"rent_or_own": version("rent-or-own"), "genai_prices": GENAI_PRICES_VERSION},
     )
     ledger = [

@@ -291,10 +291,11 @@ def sweep(args: argparse.Namespace) -> int:
         print(json_text(doc))
         return EXIT_OK
     console = render.stdout()
+    currency = scenario.currency()
     for table in (
-        render.grid(grid) if grid else None,
-        render.tornado(tornado[1]) if tornado else None,
-        render.monte_carlo(mc) if mc else None,
+        render.grid(grid, currency) if grid else None,
+        render.tornado(tornado[1], currency) if tornado else None,
+        render.monte_carlo(mc, currency) if mc else None,
     ):
         if table is not None:
             console.print(table)

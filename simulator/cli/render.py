@@ -16,7 +16,7 @@ from simulator import catalog, units
 from simulator.errors import InputError
 from simulator.perf import fit as pf
 from simulator.report.text import hardware_text, recommendation, slo_text, tokens_text, verdict
-from simulator.units import usd_text
+from simulator.units import Currency, usd_text
 
 if TYPE_CHECKING:  # types of the results drawn here; their modules load with the commands that make them
     from simulator.analysis.capacity import CapacityResult
@@ -45,11 +45,12 @@ def _short_verdict(o: OptionResult, r: RunResult) -> str:
     return f"[{style}]{words}[/]" if style else words
 
 
+PER_MTOK = "per Mtok"  # shown as "USD/Mtok", "JPY/Mtok": the currency's price of a million tokens
 _OPTIONAL_COLUMNS = (
     "per month",
     "kind",
     "hardware",
-    "USD/Mtok",
+    PER_MTOK,
     "privacy",
 )  # dropped in this order to fit the terminal
 
@@ -63,15 +64,18 @@ def summary(result: RunResult, console: Console, wide: bool = False) -> None:
         f"{result.workload_scale:g} ({result.engine} engine)",
         highlight=False,
     )
+    cur = result.currency
+    if cur.code != "USD":
+        console.print(f"Money in {cur.code} at {cur.per_usd:,.4g} per USD ({cur.source}, {cur.as_of})", highlight=False)
     options = sorted(result.options, key=lambda o: o.total_cost_usd)
     rows = [
         {
             "option": o.name,
             "kind": o.kind.replace("_", "-"),
-            "horizon cost": usd_text(o.total_cost_usd),
-            "NPV": usd_text(o.npv_cost_usd),
-            "per month": usd_text(o.total_cost_usd / result.horizon_months),
-            "USD/Mtok": f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
+            "horizon cost": cur.text(o.total_cost_usd),
+            "NPV": cur.text(o.npv_cost_usd),
+            "per month": cur.text(o.total_cost_usd / result.horizon_months),
+            PER_MTOK: f"{cur.of_usd(o.usd_per_mtok):,.2f}" if o.usd_per_mtok is not None else "-",
             "hardware": hardware_text(o),
             "SLO met": slo_text(o),
             "privacy": f"{o.privacy_score:.0f}",
@@ -80,7 +84,7 @@ def summary(result: RunResult, console: Console, wide: bool = False) -> None:
         }
         for o in options
     ]
-    columns = ["option", "kind", "horizon cost", "per month", "USD/Mtok", "hardware", "SLO met", "privacy", "verdict"]
+    columns = ["option", "kind", "horizon cost", "per month", PER_MTOK, "hardware", "SLO met", "privacy", "verdict"]
     if wide:
         columns[3:3] = ["NPV"]
         columns.append("perf")
@@ -88,7 +92,7 @@ def summary(result: RunResult, console: Console, wide: bool = False) -> None:
         if _width(columns, rows) <= console.width:
             break
         columns.remove(drop)
-    console.print(_options_table(columns, rows, wide))
+    console.print(_options_table(columns, rows, wide, {PER_MTOK: f"{cur.code}/Mtok"}))
     for line in recommendation(result):
         console.print(line, highlight=False, markup=False)
     explained = {result.cheapest_compliant_option, result.cheapest_option, result.cheapest_relaxed_option}
@@ -105,11 +109,13 @@ def _width(columns: list[str], rows: list[dict[str, str]]) -> int:
     return sum(max(Text.from_markup(r[c]).cell_len for r in [dict.fromkeys(columns, c), *rows]) + 3 for c in columns)
 
 
-def _options_table(columns: list[str], rows: list[dict[str, str]], wide: bool) -> Table:
+def _options_table(columns: list[str], rows: list[dict[str, str]], wide: bool, headers: dict[str, str]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for c in columns:
         text_column = c in ("option", "kind", "verdict", "perf")
-        table.add_column(c, justify="left" if text_column else "right", no_wrap=c != "verdict" or not wide)
+        table.add_column(
+            headers.get(c, c), justify="left" if text_column else "right", no_wrap=c != "verdict" or not wide
+        )
     for row in rows:
         table.add_row(*(row[c] for c in columns))
     return table
@@ -251,7 +257,7 @@ def measured(measured: Measured, console: Console, device: catalog.Gpu | None) -
     )
 
 
-def grid(points: list[GridPoint]) -> Table:
+def grid(points: list[GridPoint], currency: Currency) -> Table:
     table = Table(title="grid: horizon cost per option")
     for c in [*points[0].values, "cheapest", *points[0].total_cost_usd]:
         table.add_column(c, justify="right")
@@ -259,12 +265,12 @@ def grid(points: list[GridPoint]) -> Table:
         table.add_row(
             *(f"{v:g}" for v in p.values.values()),
             p.cheapest_option or "-",
-            *(usd_text(v) for v in p.total_cost_usd.values()),
+            *(currency.text(v) for v in p.total_cost_usd.values()),
         )
     return table
 
 
-def tornado(bars: list[TornadoBar]) -> Table:
+def tornado(bars: list[TornadoBar], currency: Currency) -> Table:
     table = Table(title="one at a time: horizon cost at the low and high value")
     for c in ("field", "option", "at low", "at high", "swing"):
         table.add_column(c, justify="right")
@@ -272,21 +278,25 @@ def tornado(bars: list[TornadoBar]) -> Table:
         for option, low in b.total_cost_usd_at_low.items():
             high = b.total_cost_usd_at_high[option]
             table.add_row(
-                f"{b.field} {b.low:g}..{b.high:g}", option, usd_text(low), usd_text(high), usd_text(high - low)
+                f"{b.field} {b.low:g}..{b.high:g}",
+                option,
+                currency.text(low),
+                currency.text(high),
+                currency.text(high - low),
             )
     return table
 
 
-def monte_carlo(mc: MonteCarlo) -> Table:
+def monte_carlo(mc: MonteCarlo, currency: Currency) -> Table:
     table = Table(title=f"Monte Carlo, {mc.samples} samples: horizon cost and chance of being cheapest")
     for c in ("option", "P10", "P50", "P90", "cheapest by the last month"):
         table.add_column(c, justify="right")
     for option in mc.options:
         table.add_row(
             option,
-            usd_text(mc.p10_total_usd[option]),
-            usd_text(mc.p50_total_usd[option]),
-            usd_text(mc.p90_total_usd[option]),
+            currency.text(mc.p10_total_usd[option]),
+            currency.text(mc.p50_total_usd[option]),
+            currency.text(mc.p90_total_usd[option]),
             f"{mc.prob_cheapest_by_month[option][-1]:.0%}",
         )
     return table

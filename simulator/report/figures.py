@@ -16,6 +16,7 @@ from simulator.perf.fit import RooflineCheck, decode_points, fit
 from simulator.perf.measured import Measured
 from simulator.report import style
 from simulator.report.text import times_text, tokens_text
+from simulator.units import Currency
 
 LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20, "t": 60, "b": 50}}
 
@@ -48,7 +49,7 @@ def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
             if usd.any():
                 fig.add_bar(
                     x=months,
-                    y=usd,
+                    y=result.currency.of_usd(usd),
                     name=style.label(category, cpu=cpu_only),
                     legendgroup=category,
                     showlegend=category not in shown,
@@ -59,14 +60,14 @@ def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
                 shown.add(category)
     fig.update_layout(
         barmode="relative",
-        title="Monthly running cost by category (USD, cash view; purchases and resale shown apart)",
+        title=f"Monthly running cost by category ({result.currency.code}, cash view; purchases and resale shown apart)",
         **{**LAYOUT, "height": max(260 * rows, 420)},
     )
     return fig
 
 
 def purchases(result: RunResult) -> go.Figure | None:
-    """What owned options pay up front (GPUs and servers) and get back at the end (resale), in USD."""
+    """What owned options pay up front (GPUs and servers) and get back at the end (resale)."""
     owners = [o for o in result.options if any(o.cost_by_category_usd.get(c) for c in style.ONE_OFF_CATEGORIES)]
     if not owners:
         return None
@@ -74,12 +75,14 @@ def purchases(result: RunResult) -> go.Figure | None:
     for category in style.ONE_OFF_CATEGORIES:
         fig.add_bar(
             x=[o.name for o in owners],
-            y=[o.cost_by_category_usd.get(category, 0.0) for o in owners],
+            y=[result.currency.of_usd(o.cost_by_category_usd.get(category, 0.0)) for o in owners],
             name=style.label(category),
             marker_color=style.CATEGORY_COLOURS[category],
         )
     fig.update_layout(
-        title="Purchases and resale over the horizon (USD; resale is a credit)", barmode="relative", **LAYOUT
+        title=f"Purchases and resale over the horizon ({result.currency.code}; resale is a credit)",
+        barmode="relative",
+        **LAYOUT,
     )
     return fig
 
@@ -90,20 +93,22 @@ def cumulative_costs(result: RunResult) -> go.Figure:
     colour = _colours(result)
     months = np.arange(1, result.horizon_months + 1)
     for o in result.options:
-        fig.add_scatter(x=months, y=np.cumsum(o.monthly_cost_usd), mode="lines", name=o.name, line_color=colour[o.name])
+        cumulative = result.currency.of_usd(np.cumsum(o.monthly_cost_usd))
+        fig.add_scatter(x=months, y=cumulative, mode="lines", name=o.name, line_color=colour[o.name])
     for b in result.break_even:
         if b.payback_month:
             option = next(o for o in result.options if o.name == b.option)
             fig.add_scatter(
                 x=[b.payback_month],
-                y=[float(np.cumsum(option.monthly_cost_usd)[b.payback_month - 1])],
+                y=[result.currency.of_usd(float(np.cumsum(option.monthly_cost_usd)[b.payback_month - 1]))],
                 mode="markers+text",
                 text=[f"{b.option} pays back (month {b.payback_month})"],
                 textposition="top center",
                 marker={"size": 12, "symbol": "star", "color": colour[b.option]},
                 showlegend=False,
             )
-    fig.update_layout(title="Cumulative cost (USD)", xaxis_title="month", yaxis_title="USD", **LAYOUT)
+    code = result.currency.code
+    fig.update_layout(title=f"Cumulative cost ({code})", xaxis_title="month", yaxis_title=code, **LAYOUT)
     return fig
 
 
@@ -117,12 +122,16 @@ def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
     for name in points[0].total_cost_usd:
         fig.add_scatter(
             x=times,
-            y=[p.total_cost_usd[name] for p in points],
+            y=[result.currency.of_usd(p.total_cost_usd[name]) for p in points],
             mode="lines",
             name=name,
             line_color=colour[name],
             customdata=tokens,
-            hovertemplate="%{x:.3g}x today: %{customdata} tokens a month<br>%{y:$,.0f}<extra>" + name + "</extra>",
+            hovertemplate="%{x:.3g}x today: %{customdata} tokens a month<br>%{y:,.0f} "
+            + result.currency.code
+            + "<extra>"
+            + name
+            + "</extra>",
         )
     for b in result.break_even:
         if b.scale is not None and b.scale > 0:
@@ -137,9 +146,9 @@ def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
     fig.update_layout(
         title="Horizon cost against volume",
         xaxis_title="volume, multiple of today's (log)",
-        yaxis_title="USD over the horizon (log)",
+        yaxis_title=f"{result.currency.code} over the horizon (log)",
         xaxis={"type": "log", "dtick": 1, "tickformat": "~g", "ticksuffix": "x"},  # one labelled tick a decade
-        yaxis={"type": "log", "dtick": 1, "tickformat": "$~s"},
+        yaxis={"type": "log", "dtick": 1, "tickformat": "~s", "tickprefix": result.currency.symbol},
         **LAYOUT,
     )
     return fig
@@ -234,14 +243,16 @@ def privacy(result: RunResult) -> go.Figure:
     return fig
 
 
-def cost_bands(mc: MonteCarlo, months: int) -> go.Figure:
+def cost_bands(mc: MonteCarlo, months: int, currency: Currency) -> go.Figure:
     """P10-P90 band and median of each option's cumulative cost, the band in its line's colour (the
     Monte Carlo lists the options in the scenario's order, which fixes each one's colour)."""
     fig = go.Figure()
     colour = style.option_colours(mc.options)
     x = np.arange(1, months + 1)
     for name in mc.options:
-        lo, mid, hi = (np.cumsum(q[name]) for q in (mc.p10_monthly_usd, mc.p50_monthly_usd, mc.p90_monthly_usd))
+        lo, mid, hi = (
+            currency.of_usd(np.cumsum(q[name])) for q in (mc.p10_monthly_usd, mc.p50_monthly_usd, mc.p90_monthly_usd)
+        )
         fig.add_scatter(
             x=np.concatenate([x, x[::-1]]),
             y=np.concatenate([hi, np.maximum(lo, 0)[::-1]]),  # a cumulative cost is never below zero
@@ -255,7 +266,9 @@ def cost_bands(mc: MonteCarlo, months: int) -> go.Figure:
         )
         fig.add_scatter(x=x, y=mid, mode="lines", name=name, legendgroup=name, line_color=colour[name])
     fig.update_layout(
-        title=f"Cumulative cost, median and P10-P90 over {mc.samples} samples (USD)", xaxis_title="month", **LAYOUT
+        title=f"Cumulative cost, median and P10-P90 over {mc.samples} samples ({currency.code})",
+        xaxis_title="month",
+        **LAYOUT,
     )
     return fig
 
@@ -284,26 +297,26 @@ def input_label(field: str) -> str:
     return style.label(field.split(".", 1)[-1])
 
 
-def tornado(base: dict[str, float], bars: list[TornadoBar], option: str) -> go.Figure:
+def tornado(base: dict[str, float], bars: list[TornadoBar], option: str, currency: Currency) -> go.Figure:
     """How far each uncertain input moves one option's horizon cost from its base."""
     fig = go.Figure()
     labels = [f"{input_label(b.field)} ({b.low:.3g} to {b.high:.3g})" for b in bars][::-1]
     fig.add_bar(
         y=labels,
-        x=[b.total_cost_usd_at_low[option] - base[option] for b in bars][::-1],
+        x=[currency.of_usd(b.total_cost_usd_at_low[option] - base[option]) for b in bars][::-1],
         orientation="h",
         name="low value",
         marker_color=style.OPTION_PALETTE[4],
     )
     fig.add_bar(
         y=labels,
-        x=[b.total_cost_usd_at_high[option] - base[option] for b in bars][::-1],
+        x=[currency.of_usd(b.total_cost_usd_at_high[option] - base[option]) for b in bars][::-1],
         orientation="h",
         name="high value",
         marker_color=style.OPTION_PALETTE[5],
     )
     fig.update_layout(
-        title=f"Sensitivity of {option}'s horizon cost (USD from its base)",
+        title=f"Sensitivity of {option}'s horizon cost ({currency.code} from its base)",
         barmode="overlay",
         **{**LAYOUT, "margin": {"l": 320, "r": 20, "t": 60, "b": 50}},
     )

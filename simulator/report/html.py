@@ -17,8 +17,7 @@ from markupsafe import Markup
 from simulator.analysis.results import RunResult
 from simulator.report import figures
 from simulator.report.data import ReportData
-from simulator.report.text import OPTION_HEADER, headline, option_rows, recommendation, times_text, tokens_text
-from simulator.units import usd_text
+from simulator.report.text import headline, option_header, option_rows, recommendation, times_text, tokens_text
 
 ASSUMPTION_WIDTHS = ("14%", "20%", "8%", "9%", "40%", "9%")
 OPTION_WIDTHS = ("16%", "8%", "11%", "11%", "8%", "9%", "8%", "18%", "11%")
@@ -52,8 +51,8 @@ def _key_figures(r: RunResult) -> list[tuple[str, str]]:
     lead = by.get(headline(r) or "")
     return [
         ("Recommended", r.cheapest_compliant_option or "none meets every target and requirement"),
-        ("Per month on average", usd_text(lead.total_cost_usd / r.horizon_months) if lead else "-"),
-        ("Cost of privacy", usd_text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-"),
+        ("Per month on average", r.currency.text(lead.total_cost_usd / r.horizon_months) if lead else "-"),
+        ("Cost of privacy", r.currency.text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-"),
         ("Cheapest if targets are relaxed", r.cheapest_relaxed_option or "-"),
     ]
 
@@ -75,12 +74,12 @@ def _figures(d: ReportData) -> list[go.Figure]:
     out += [fig for fig in (figures.purchases(r), figures.capacity(r), figures.latency(r)) if fig is not None]
     if d.monte_carlo is not None:
         out += [
-            figures.cost_bands(d.monte_carlo, r.horizon_months),
+            figures.cost_bands(d.monte_carlo, r.horizon_months, r.currency),
             figures.chance_cheapest(d.monte_carlo, r.horizon_months),
         ]
     lead = headline(r)
     if d.tornado is not None and lead:
-        out.append(figures.tornado(*d.tornado, lead))
+        out.append(figures.tornado(*d.tornado, lead, r.currency))
     return out
 
 
@@ -96,7 +95,7 @@ def to_html(d: ReportData) -> str:
         "key_figures": _key_figures(r),
         "answer_figure": _figure(figures.cumulative_costs(r).update_layout(height=330, margin={"t": 40, "b": 40})),
         "recommendation": recommendation(r),
-        "options": Table(OPTION_HEADER, option_rows(r), OPTION_WIDTHS),
+        "options": Table(option_header(r), option_rows(r), OPTION_WIDTHS),
         "break_even": Table(
             ["option", "versus", "break-even volume", "tokens per month", "payback month"],
             [
@@ -130,7 +129,7 @@ def to_html(d: ReportData) -> str:
         "privacy_figure": _figure(figures.privacy(r)),
         "broken": Table(["option", "requirement broken"], broken) if broken else None,
         "cost_of_privacy": (
-            f"Cost of privacy: {usd_text(r.cost_of_privacy_usd)} over the horizon "
+            f"Cost of privacy: {r.currency.text(r.cost_of_privacy_usd)} over the horizon "
             f"({r.cheapest_compliant_option} instead of {r.cheapest_option})."
             if r.cost_of_privacy_usd is not None and r.cheapest_compliant_option != r.cheapest_option
             else None
@@ -141,9 +140,9 @@ def to_html(d: ReportData) -> str:
             [
                 [
                     n,
-                    usd_text(mc.p10_total_usd[n]),
-                    usd_text(mc.p50_total_usd[n]),
-                    usd_text(mc.p90_total_usd[n]),
+                    r.currency.text(mc.p10_total_usd[n]),
+                    r.currency.text(mc.p50_total_usd[n]),
+                    r.currency.text(mc.p90_total_usd[n]),
                     f"{mc.prob_cheapest_by_month[n][-1]:.0%}",
                 ]
                 for n in mc.options

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from simulator.report.data import ReportData
-from simulator.report.text import OPTION_HEADER, option_rows, recommendation
+from simulator.report.text import option_header, option_rows, recommendation
 
 
 def to_markdown(d: ReportData) -> str:
@@ -19,8 +19,8 @@ def to_markdown(d: ReportData) -> str:
         "",
         "## Options",
         "",
-        "| " + " | ".join(OPTION_HEADER) + " |",
-        "|" + "---|" * len(OPTION_HEADER),
+        "| " + " | ".join(option_header(r)) + " |",
+        "|" + "---|" * len(option_header(r)),
     ]
     lines += ["| " + " | ".join(c.replace("|", "/") for c in row) + " |" for row in option_rows(r)]
     lines += [

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 from simulator.analysis.results import BreakEven, OptionResult, RunResult
 from simulator.perf.step import PERF_SOURCE_ROOFLINE
-from simulator.units import usd_text
 
-OPTION_HEADER = [
-    "option",
-    "kind",
-    "horizon cost",
-    "NPV",
-    "USD/Mtok",
-    "SLO met",
-    "privacy",
-    "verdict",
-    "perf",
-]
+
+def option_header(r: RunResult) -> list[str]:
+    return ["option", "kind", "horizon cost", "NPV", f"{r.currency.code}/Mtok", "SLO met", "privacy", "verdict", "perf"]
 
 
 def times_text(ratio: float) -> str:
@@ -96,14 +87,15 @@ def verdict(o: OptionResult, r: RunResult, short: bool = False) -> str:
         if failed:
             return label if short else f"{words}: " + "; ".join(reasons)
     best = next(b for b in r.options if b.name == r.cheapest_compliant_option)
-    more = f"{usd_text(o.total_cost_usd - best.total_cost_usd)} more"
+    more = f"{r.currency.text(o.total_cost_usd - best.total_cost_usd)} more"
     return more if short else f"{more} than {best.name}"
 
 
 def _costs(o: OptionResult, r: RunResult) -> str:
     months = r.horizon_months
     return (
-        f"{usd_text(o.total_cost_usd)} over {months} months ({usd_text(o.total_cost_usd / months)} a month on average)"
+        f"{r.currency.text(o.total_cost_usd)} over {months} months "
+        f"({r.currency.text(o.total_cost_usd / months)} a month on average)"
     )
 
 
@@ -124,7 +116,7 @@ def recommendation(r: RunResult) -> list[str]:
         if fastest is not None and fastest is not best:
             assert r.cost_of_privacy_usd is not None
             lines.append(
-                f"{fastest.name} meets the latency targets for {usd_text(r.cost_of_privacy_usd)} less over the "
+                f"{fastest.name} meets the latency targets for {r.currency.text(r.cost_of_privacy_usd)} less over the "
                 f"horizon (the cost of privacy) but breaks: {'; '.join(fastest.compliance_reasons)}."
             )
     elif fastest is not None:
@@ -137,7 +129,7 @@ def recommendation(r: RunResult) -> list[str]:
     relaxed = by[r.cheapest_relaxed_option]
     if relaxed is not fastest:
         head = best or fastest
-        saving = f", {usd_text(head.total_cost_usd - relaxed.total_cost_usd)} less," if head else ""
+        saving = f", {r.currency.text(head.total_cost_usd - relaxed.total_cost_usd)} less," if head else ""
         lines.append(
             f"If latency targets are relaxed, {relaxed.name} is cheapest{saving} at {_costs(relaxed, r)}; "
             f"it misses {'; '.join(relaxed.slo_reasons)}."
@@ -157,9 +149,9 @@ def option_rows(r: RunResult) -> list[list[str]]:
         [
             o.name,
             o.kind.replace("_", "-"),
-            usd_text(o.total_cost_usd),
-            usd_text(o.npv_cost_usd),
-            f"{o.usd_per_mtok:,.2f}" if o.usd_per_mtok is not None else "-",
+            r.currency.text(o.total_cost_usd),
+            r.currency.text(o.npv_cost_usd),
+            f"{r.currency.of_usd(o.usd_per_mtok):,.2f}" if o.usd_per_mtok is not None else "-",
             slo_text(o),
             f"{o.privacy_score:.0f}",
             verdict(o, r),

@@ -10,7 +10,7 @@ from simulator.analysis.results import LedgerRow
 from simulator.economics.ledger import CASH
 from simulator.report import style
 from simulator.report.data import ReportData
-from simulator.report.text import OPTION_HEADER, option_rows
+from simulator.report.text import option_header, option_rows
 
 
 def to_xlsx(d: ReportData) -> bytes:
@@ -18,35 +18,38 @@ def to_xlsx(d: ReportData) -> bytes:
     r = d.result
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    money = book.add_format({"num_format": "$#,##0"})
+    cur = r.currency
+    money = book.add_format({"num_format": cur.excel_format})
+    usd = book.add_format({"num_format": "$#,##0"})  # the ledger stays in USD, the unit of computation
     bold = book.add_format({"bold": True})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     summary = book.add_worksheet("Options")
-    for c, h in enumerate(OPTION_HEADER):
+    for c, h in enumerate(option_header(r)):
         summary.write(0, c, h, bold)
-    money_columns = {OPTION_HEADER.index("horizon cost"), OPTION_HEADER.index("NPV")}
-    numbers = {  # cells a spreadsheet should sum and sort as numbers
+    header = option_header(r)
+    money_columns = {header.index("horizon cost"), header.index("NPV")}
+    numbers = {  # cells a spreadsheet should sum and sort as numbers, in the currency shown
         o.name: {
-            "horizon cost": o.total_cost_usd,
-            "NPV": o.npv_cost_usd,
-            "USD/Mtok": o.usd_per_mtok,
+            "horizon cost": cur.of_usd(o.total_cost_usd),
+            "NPV": cur.of_usd(o.npv_cost_usd),
+            f"{cur.code}/Mtok": cur.of_usd(o.usd_per_mtok) if o.usd_per_mtok is not None else None,
             "privacy": o.privacy_score,
         }
         for o in r.options
     }
     cells = option_rows(r)
     for i, cell_row in enumerate(cells, start=1):
-        for c, (h, text) in enumerate(zip(OPTION_HEADER, cell_row, strict=True)):
+        for c, (h, text) in enumerate(zip(header, cell_row, strict=True)):
             value = numbers[cell_row[0]].get(h)
             if value is None:
                 summary.write_string(i, c, text)
             else:
                 summary.write_number(i, c, value, money if c in money_columns else None)
-    for c, h in enumerate(OPTION_HEADER):  # wide enough for the longest cell, verdicts capped
+    for c, h in enumerate(header):  # wide enough for the longest cell, verdicts capped
         widest = max(len(h), *(len(cell_row[c]) for cell_row in cells))
         summary.set_column(c, c, min(widest + 2, 60), wrap if h == "verdict" else None)
     summary.freeze_panes(1, 1)
-    summary.autofilter(0, 0, len(cells), len(OPTION_HEADER) - 1)
+    summary.autofilter(0, 0, len(cells), len(header) - 1)
     monthly = book.add_worksheet("Monthly")
     running = book.add_worksheet("Running costs")
     for sheet in (monthly, running):
@@ -57,10 +60,10 @@ def to_xlsx(d: ReportData) -> bytes:
     for c, o in enumerate(r.options, start=1):
         monthly.write(0, c, o.name, bold)
         running.write(0, c, o.name, bold)
-        for m, usd in enumerate(o.monthly_cost_usd, start=1):
-            monthly.write_number(m, c, usd, money)
-        for m, usd in enumerate(_running(d.ledger, o.name, r.horizon_months), start=1):
-            running.write_number(m, c, usd, money)
+        for m, cost_usd in enumerate(o.monthly_cost_usd, start=1):
+            monthly.write_number(m, c, cur.of_usd(cost_usd), money)
+        for m, cost_usd in enumerate(_running(d.ledger, o.name, r.horizon_months), start=1):
+            running.write_number(m, c, cur.of_usd(cost_usd), money)
         monthly.set_column(c, c, max(12, len(o.name) + 2))
         running.set_column(c, c, max(12, len(o.name) + 2))
     # The chart draws running costs: a purchase and a resale credit would set its axis, not the months.
@@ -75,9 +78,9 @@ def to_xlsx(d: ReportData) -> bytes:
                 "line": {"color": colours[o.name]},
             }
         )
-    chart.set_title({"name": "Monthly running cost (USD, cash view; purchases and resale apart)"})
+    chart.set_title({"name": f"Monthly running cost ({cur.code}, cash view; purchases and resale apart)"})
     chart.set_x_axis({"name": "month"})
-    chart.set_y_axis({"num_format": "$#,##0", "min": 0})
+    chart.set_y_axis({"num_format": cur.excel_format, "min": 0})
     running.insert_chart(1, len(r.options) + 2, chart, {"x_scale": 2, "y_scale": 1.5})
     ledger = book.add_worksheet("Ledger")
     for c, h in enumerate(LedgerRow.model_fields):
@@ -86,7 +89,7 @@ def to_xlsx(d: ReportData) -> bytes:
         ledger.write(i, 0, row.option)
         ledger.write_number(i, 1, row.month)
         ledger.write(i, 2, row.category)
-        ledger.write_number(i, 3, row.usd, money)
+        ledger.write_number(i, 3, row.usd, usd)
         ledger.write(i, 4, row.view)
     sheet = book.add_worksheet("Assumptions")
     for c, h in enumerate(("option", "item", "value", "unit", "source", "as of")):

@@ -16,6 +16,7 @@ def check_references(scenario: Scenario) -> None:
     # genai-prices takes a sixth of a second to load: only commands that read a scenario pay for it.
     from simulator.catalog.api_prices import check_api_model
 
+    scenario.currency()  # a currency the rates table has, on the price date
     for i, o in enumerate(scenario.options):
         if isinstance(o, SelfHostOption):
             catalog.model(o.model, f"options[{i}].model")

@@ -17,6 +17,12 @@ from simulator.scenario.traffic import RequestClass, Workload
 # --- economics, overrides, scenario -----------------------------------------------------------
 
 
+class ExchangeRate(Section):
+    per_usd: float = Field(gt=0, le=1e6, description="Units of `currency` one US dollar buys.", examples=[150.0])
+    as_of: dt.date = Field(description="Date of the rate.", examples=["2026-11-01"])
+    source: str = Field(min_length=1, description="Where the rate comes from.", examples=["treasury rate 2026-11"])
+
+
 class Economics(Section):
     horizon_months: int = Field(default=36, ge=1, le=120, description="Months compared.", examples=[36])
     price_date: dt.date = Field(description="Date that pins every catalogue price.", examples=["2026-11-01"])
@@ -36,7 +42,18 @@ class Economics(Section):
     gpu_rental_price_decline_per_year: float = Field(
         default=0, ge=0, lt=1, description="Yearly fall of GPU rental prices.", examples=[0.15]
     )
-    currency: Literal["USD"] = Field(default="USD", description="Money is USD.", examples=["USD"])
+    currency: str = Field(
+        default="USD",
+        pattern=r"^[A-Z]{3}$",
+        description="ISO code of the currency money is shown and exported in; sums are computed in USD and "
+        "converted at the ECB's reference rate of the price date (or `exchange_rate`).",
+        examples=["JPY"],
+    )
+    exchange_rate: ExchangeRate | None = Field(
+        default=None,
+        description="A rate of your own in place of the ECB's (a treasury or contract rate).",
+        examples=[{"per_usd": 150.0, "as_of": "2026-11-01", "source": "treasury rate 2026-11"}],
+    )
 
 
 class ApiPriceOverride(Section):
@@ -346,6 +363,16 @@ class Scenario(Section):
             assert isinstance(own, SelfHostOption)  # the validator checks what a hybrid names
             return own
         return option if isinstance(option, SelfHostOption) else None
+
+    def currency(self) -> units.Currency:
+        """The currency money is shown in, at the scenario's own rate or the ECB's of the price date."""
+        e = self.economics
+        if e.exchange_rate is not None:
+            x = e.exchange_rate
+            return units.Currency(e.currency, x.per_usd, x.as_of, x.source)
+        from simulator.catalog.currency import exchange_rate  # the ECB table loads only when needed
+
+        return exchange_rate(e.currency, e.price_date)
 
     def min_attainment(self, cls: RequestClass) -> float:
         """Share of a class's requests that must be within its latency targets."""
