@@ -7,12 +7,20 @@
 2. Wall time of the 36-month bundled scenarios with `--engine des`. Target: under 10 s.
 3. A large fleet simulated whole and as a slice (`simulation.max_simulated_replicas`): wall time
    and what the slice changes in the answer.
+4. Volume: every bundled scenario at 100x, each in a fresh process: wall time and peak memory with
+   the default request budget (`simulation.max_window_requests`). Target: under 10 s and 500 MB.
+5. What the budget changes: support-assistant at 10x with the default budget, with none, and with
+   smaller ones: each option's p95 TTFT and cost against the unsampled run. Target: p95 within 5%,
+   cost within 0.5%.
 
 Run: python benchmarks/bench_des.py (one core is enough; it prints Markdown tables).
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -148,5 +156,46 @@ def main() -> None:
         )
 
 
+def fresh(scenario: Path, overrides: list[str]) -> tuple[float, float, dict]:
+    """Wall time (s), peak memory (MB) and the JSON answer of one `run --engine des` in a new process."""
+    script = (
+        "import json, resource, sys; from simulator.analysis.run import run; "
+        "from simulator.scenario import load_scenario; "
+        "r = run(load_scenario(sys.argv[1], sys.argv[2:]), 'des'); "
+        "rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        "print(json.dumps({'rss_kb': rss_kb, 'result': r.model_dump(mode='json')}))"
+    )
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(scenario), *overrides], capture_output=True, text=True, check=True
+    )
+    wall = time.perf_counter() - start
+    doc = json.loads(out.stdout)
+    return wall, doc["rss_kb"] / 1024, doc["result"]
+
+
+def volume() -> None:
+    print()
+    print("| scenario at 100x volume | wall time (s) | peak memory (MB) |")
+    print("|---|---|---|")
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        wall, mb, _ = fresh(path, ["workload.scale=100"])
+        print(f"| {path.stem} | {wall:.1f} | {mb:,.0f} |", flush=True)
+    print()
+    print("| support-assistant at 10x, requests a window | wall time (s) | worst p95 TTFT gap | worst cost gap |")
+    print("|---|---|---|---|")
+    path = ROOT / "scenarios" / "support-assistant.yaml"
+    _, _, whole = fresh(path, ["workload.scale=10", "simulation.max_window_requests=5000000"])
+    for budget in (100_000, 20_000, 10_000):
+        wall, _, sampled = fresh(path, ["workload.scale=10", f"simulation.max_window_requests={budget}"])
+        p95_gap = cost_gap = 0.0
+        for o, w in zip(sampled["options"], whole["options"], strict=True):
+            cost_gap = max(cost_gap, abs(o["total_cost_usd"] / w["total_cost_usd"] - 1))
+            for c, v in (o["latency"] or {}).items():
+                p95_gap = max(p95_gap, abs(v["ttft_p95_ms"] / w["latency"][c]["ttft_p95_ms"] - 1))
+        print(f"| {budget:,} | {wall:.1f} | {p95_gap:.1%} | {cost_gap:.2%} |", flush=True)
+
+
 if __name__ == "__main__":
     main()
+    volume()

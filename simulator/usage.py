@@ -66,6 +66,10 @@ class LatencySummary(BaseModel):
     e2e_p95_ms: float
     e2e_p99_ms: float
     slo_attainment: float
+    error_95: dict[str, float] = {}
+    """Half-width of each figure's 95% confidence interval from the requests simulated (percentiles:
+    order statistics; attainment: binomial), with their weights' effective count: how far a sampled
+    window's answer may sit from the whole window's."""
 
 
 @dataclass

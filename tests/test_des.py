@@ -503,3 +503,71 @@ def test_weighted_percentiles_are_numpys_inverted_cdf_and_weights_repeat_values(
         np.percentile(repeated, 50, method="inverted_cdf"),
         np.percentile(repeated, 95, method="inverted_cdf"),
     ]
+
+
+def api_at_volume(max_window_requests: int) -> Scenario:
+    """5M requests a day to an API: about 24,000 in each 7-minute window."""
+    chat = {
+        "name": "chat",
+        "requests_per_day": 5_000_000,
+        "input_tokens": 800,
+        "output_tokens": 200,
+        "latency": "interactive",
+    }
+    return make(
+        workload={"classes": [chat]},
+        economics={"horizon_months": 1},
+        simulation={
+            "engine": "des",
+            "load_bins": 2,
+            "sampled_months": 1,
+            "window_minutes": 5,
+            "warmup_minutes": 2,
+            "max_window_requests": max_window_requests,
+        },
+    )
+
+
+def test_a_window_plays_at_most_its_request_budget_and_says_how_far_that_may_be_off() -> None:
+    from simulator.engine.des import DesEngine
+    from simulator.scenario import vary
+
+    whole, sampled = DesEngine(api_at_volume(5_000_000), {}), DesEngine(api_at_volume(2_000), {})
+    option = whole.scenario.options[0]
+    a, b = whole.option_usage(option), sampled.option_usage(option)
+    for key, frame in sampled._frames.items():
+        assert len(frame) < 2_200 and len(whole.frame(*key)) > 20_000  # Poisson about 2,000, not 24,000
+    for kind, tokens in a.tokens.items():  # the bill rests on the offered load, not on the sample
+        np.testing.assert_allclose(b.tokens[kind], tokens, rtol=1e-12)
+    # Each figure's 95% interval holds what it estimates: over 20 seeds, the sampled figure and the
+    # whole window's lie within the sum of their half-widths at least 17 times (19 expected), and a
+    # sample of a twelfth of the requests has the wider interval.
+    figures = ("ttft_p50_ms", "ttft_p95_ms", "e2e_p95_ms", "slo_attainment")
+    within = dict.fromkeys(figures, 0)
+    for seed in range(1, 21):
+        runs = [DesEngine(vary(api_at_volume(budget), [("seed", seed)]), {}) for budget in (5_000_000, 2_000)]
+        x, y = (e.option_usage(option).latency["chat"] for e in runs)
+        for f in figures:
+            within[f] += abs(getattr(y, f) - getattr(x, f)) <= y.error_95[f] + x.error_95[f]
+            assert y.error_95[f] > x.error_95[f], (seed, f)
+    assert min(within.values()) >= 17, within
+
+
+def test_sampling_errors_by_hand() -> None:
+    from simulator.engine.latency import API, WindowResult, effective_count, summarise
+
+    # 1,000 requests, 900 within the interactive targets, equal weights: attainment 0.9 with a 95%
+    # half-width of 1.96 sqrt(0.9 x 0.1 / 1000).
+    n = 1000
+    ttft = np.where(np.arange(n) < 900, 0.1, 10.0)
+    window = WindowResult(
+        np.zeros(n, dtype=np.int16), np.full(n, API, dtype=np.int8), ttft, np.full(n, 0.01), ttft + 1.0
+    )
+    classes = api_at_volume(2_000).workload.classes
+    summary = summarise(classes, [(window, np.array([1e6]))])[0]["chat"]
+    assert summary.slo_attainment == pytest.approx(0.9)
+    assert summary.error_95["slo_attainment"] == pytest.approx(1.959964 * math.sqrt(0.9 * 0.1 / n), rel=1e-6)
+    # The p50's interval spans ranks 0.5 +- 1.96 sqrt(0.25 / 1000), all at 0.1 s: no width.
+    assert summary.error_95["ttft_p50_ms"] == 0.0
+    # Halving the weight of half the requests leaves (sum w)^2 / sum w^2 = 750^2 / 625 effective ones.
+    assert effective_count(np.where(np.arange(1000) < 500, 1.0, 0.5)) == pytest.approx(750**2 / 625)

@@ -29,7 +29,6 @@ from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, slo_shortfalls, summarise
 from simulator.engine.plan import Plan, ReplicaPlans, autoscaled, pinned_classes
 from simulator.engine.replica import Replica, Requests
-from simulator.errors import InputError
 from simulator.perf.fit import Fitted
 from simulator.perf.step import StepModel
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
@@ -38,7 +37,6 @@ from simulator.workload import SECONDS_PER_WEEK_SLOT_PER_MONTH, Frame, generate_
 
 ENGINE_NAME = "des"
 SLICE_STREAM = 2**31 - 1  # seed stream of the slice draws, apart from the per-class streams of a frame
-MAX_WINDOW_REQUESTS = 5_000_000  # about a gigabyte of requests and their results
 MIN_SLICE_REQUESTS = 10_000  # a slice of a fleet keeps this many of a window's requests, for steady p95/p99
 
 
@@ -97,41 +95,48 @@ class DesEngine:
         groups = [g for g in np.array_split(order, self.scenario.simulation.load_bins) if len(g)]
         return [Bin(g, {c: float(self.fluid.rates[c][month, g].mean()) for c in self.class_names}) for g in groups]
 
+    def sampled_share(self, month: int, b: int) -> float:
+        """Share of a window's requests its frame holds: every one up to `max_window_requests`, then
+        a sample of that many (in expectation)."""
+        expected = sum(self.bins[month][b].rates_per_s.values()) * (self.warmup_s + self.window_s)
+        budget = self.scenario.simulation.max_window_requests
+        return 1.0 if expected <= budget else budget / expected
+
+    def _generate(self, month: int, b: int, share: float, key: tuple[int, ...]) -> Frame:
+        # Thinning a Poisson stream leaves a Poisson stream: `share` of the rates draws the sample
+        # directly, bursts included, without drawing the whole window first.
+        return generate_frame(
+            self.scenario.workload,
+            {c: np.array([r * share]) for c, r in self.bins[month][b].rates_per_s.items()},
+            self.warmup_s + self.window_s,
+            self.scenario.seed,
+            key,
+        )
+
     def frame(self, month: int, b: int) -> Frame:
         key = (month, b)
         if key not in self._frames:
-            rates = self.bins[month][b].rates_per_s
-            expected = sum(rates.values()) * (self.warmup_s + self.window_s)
-            if expected > MAX_WINDOW_REQUESTS:
-                # Planned before any array is allocated: past this a window would take gigabytes.
-                raise InputError(
-                    "",
-                    "simulation.window_minutes",
-                    f"a simulated window of month {month + 1} would hold {expected:,.0f} requests, above the "
-                    f"{MAX_WINDOW_REQUESTS:,} the DES plays at once",
-                    "shorten simulation.window_minutes and warmup_minutes, or run with --engine fluid",
-                )
-            self._frames[key] = generate_frame(
-                self.scenario.workload,
-                {c: np.array([r]) for c, r in rates.items()},
-                self.warmup_s + self.window_s,
-                self.scenario.seed,
-                key,
-            )
+            self._frames[key] = self._generate(month, b, self.sampled_share(month, b), key)
         return self._frames[key]
 
     def slice(self, month: int, b: int, share: float) -> Frame:
-        """The window's requests thinned to `share` (independently, seeded): what a slice of a large fleet serves.
+        """`share` of the window's requests: what a slice of a large fleet serves.
 
-        Slices of one window are nested, so options of different fleet sizes still share requests.
+        A slice below the frame's own share thins it (independently, seeded), so slices of one
+        window are nested and options of different fleet sizes still share requests; one above it
+        (a fleet too small to slice within the request budget) is drawn on its own.
         """
-        if share >= 1:
+        sampled = self.sampled_share(month, b)
+        if share == sampled:
             return self.frame(month, b)
         key = (month, b, share)
         if key not in self._slices:
-            frame = self.frame(month, b)
-            draw = np.random.default_rng(np.random.SeedSequence(self.scenario.seed, spawn_key=(month, b, SLICE_STREAM)))
-            self._slices[key] = frame.subset(draw.random(len(frame)) < share)
+            if share > sampled:
+                self._slices[key] = self._generate(month, b, share, (month, b, SLICE_STREAM))
+            else:
+                frame = self.frame(month, b)
+                seed = np.random.SeedSequence(self.scenario.seed, spawn_key=(month, b, SLICE_STREAM))
+                self._slices[key] = frame.subset(np.random.default_rng(seed).random(len(frame)) < share / sampled)
         return self._slices[key]
 
     def _bin_requests(self, month: int) -> np.ndarray:
@@ -270,8 +275,12 @@ class DesEngine:
             carried = 0  # levels run from quiet to busy; an autoscaled fleet keeps what it grew to
             for b, level in enumerate(levels):
                 replicas = max(self._replicas(served, base, m, level), carried) if served.step is not None else 0
-                sliced = self._sliced_replicas(replicas, len(self.frame(m, b)))
-                share = sliced / replicas if replicas else 1.0
+                sampled = self.sampled_share(m, b)
+                if replicas:
+                    sliced = self._sliced_replicas(replicas, len(self.frame(m, b)) / sampled, sampled)
+                    share = sliced / replicas
+                else:
+                    sliced, share = 0, sampled
                 frame = self.slice(m, b, share)
                 if served.step is None:
                     path = np.full(len(frame), API, dtype=np.int8)
@@ -311,13 +320,15 @@ class DesEngine:
         )
         return Served(api, own, h, step, pinned, plan)
 
-    def _sliced_replicas(self, replicas: int, requests: int) -> int:
+    def _sliced_replicas(self, replicas: int, requests: float, sampled: float) -> int:
         """Replicas to simulate of a fleet: at most `max_simulated_replicas`, unless the slice would
-        then carry fewer than MIN_SLICE_REQUESTS of the window's requests."""
+        then carry fewer than MIN_SLICE_REQUESTS of the window's `requests`, and never more than the
+        frame's `sampled` share of them (at least one replica)."""
         cap = self.scenario.simulation.max_simulated_replicas
-        if replicas <= cap:
-            return replicas
-        return min(replicas, max(cap, math.ceil(replicas * MIN_SLICE_REQUESTS / max(requests, 1))))
+        sliced = replicas
+        if replicas > cap:
+            sliced = min(replicas, max(cap, math.ceil(replicas * MIN_SLICE_REQUESTS / max(requests, 1))))
+        return max(1, min(sliced, math.floor(replicas * sampled + 1e-9)))
 
     def _replicas(self, served: Served, base: OptionUsage, month: int, level: Bin) -> int:
         """Replicas at the start of a window: the month's fleet, or for autoscaling what the level's load needs."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -34,6 +35,26 @@ class WindowResult:
 
 
 PERCENTILES = (50.0, 95.0, 99.0)
+Z_95 = NormalDist().inv_cdf(0.975)
+
+
+def effective_count(weights: np.ndarray) -> float:
+    """Kish's effective sample size of weighted requests: (sum w)^2 / sum w^2."""
+    total = float(weights.sum())
+    return total * total / float(np.square(weights).sum()) if total > 0 else 0.0
+
+
+def percentiles_with_error(values: np.ndarray, weights: np.ndarray) -> tuple[list[float], list[float]]:
+    """PERCENTILES of weighted values and the half-width of each one's 95% interval: the values at the
+    ranks q +- z sqrt(q (1 - q) / n) of the n effective requests (the order-statistic interval)."""
+    keep = ~np.isnan(values)
+    n = effective_count(weights[keep])
+    qs = [q / 100 for q in PERCENTILES]
+    spread = [Z_95 * math.sqrt(q * (1 - q) / n) if n else 0.0 for q in qs]
+    bounds = [(100 * max(q - d, 0.0), 100 * min(q + d, 1.0)) for q, d in zip(qs, spread, strict=True)]
+    got = weighted_percentiles(values, weights, (*PERCENTILES, *(x for pair in bounds for x in pair)))
+    k = len(PERCENTILES)
+    return got[:k], [(got[k + 2 * i + 1] - got[k + 2 * i]) / 2 for i in range(k)]
 
 
 def weighted_percentiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:
@@ -94,10 +115,17 @@ def summarise(
         w = wt[mine]
         ok = ~dropped[mine] & within_targets(rc.latency, ttft_s[mine], tpot_s[mine])
         met_weight += float(w[ok].sum())
-        ttft_ms, tpot_ms, e2e_ms = (
-            [units.seconds_to_ms(v) for v in weighted_percentiles(x[mine], w, PERCENTILES)]
-            for x in (ttft_s, tpot_s, e2e_s)
-        )
+        errors: dict[str, float] = {}
+        figures: dict[str, list[float]] = {}
+        for name, x in (("ttft", ttft_s), ("tpot", tpot_s), ("e2e", e2e_s)):
+            values, half_widths = percentiles_with_error(x[mine], w)
+            figures[name] = [units.seconds_to_ms(v) for v in values]
+            for q, h in zip(PERCENTILES, half_widths, strict=True):
+                errors[f"{name}_p{q:.0f}_ms"] = units.seconds_to_ms(h)
+        ttft_ms, tpot_ms, e2e_ms = figures["ttft"], figures["tpot"], figures["e2e"]
+        attained = float(w[ok].sum() / w.sum())
+        n = effective_count(w)
+        errors["slo_attainment"] = Z_95 * math.sqrt(attained * (1 - attained) / n) if n else 0.0
         out[rc.name] = LatencySummary(
             ttft_p50_ms=ttft_ms[0],
             ttft_p95_ms=ttft_ms[1],
@@ -108,6 +136,7 @@ def summarise(
             e2e_p50_ms=e2e_ms[0],
             e2e_p95_ms=e2e_ms[1],
             e2e_p99_ms=e2e_ms[2],
-            slo_attainment=float(w[ok].sum() / w.sum()),
+            slo_attainment=attained,
+            error_95=errors,
         )
     return out, met_weight / float(wt.sum()) if wt.sum() else math.nan

@@ -183,6 +183,17 @@ class Simulation(Section):
         ),
         examples=[32],
     )
+    max_window_requests: int = Field(
+        default=100_000,
+        ge=1_000,
+        le=5_000_000,
+        description=(
+            "Most requests a simulated window plays: past it, a window simulates a seeded sample of its "
+            "requests on the same share of the fleet and scales the totals back, so the DES's time and memory "
+            "stop growing with volume; latency figures carry their sampling error (DES)."
+        ),
+        examples=[100_000],
+    )
 
 
 class Slo(Section):
