@@ -327,6 +327,10 @@ def test_representative_windows_match_a_full_month() -> None:
     assert np.mean(window_p95) == pytest.approx(np.mean(full_p95), rel=0.15), (window_p95, full_p95)
 
 
+# One month, two load levels, one 7-minute window each: a DES run of a large load in seconds.
+SHORT_DES = {"engine": "des", "load_bins": 2, "sampled_months": 1, "window_minutes": 5, "warmup_minutes": 2}
+
+
 def large_fleet(max_simulated_replicas: int) -> Scenario:
     """5M requests a day on L4s: about 70 replicas at the business-hours peak."""
     own = {**L4_RENTED, "name": "reserved", "rent": {"tier": "reserved_1y"}}
@@ -341,14 +345,7 @@ def large_fleet(max_simulated_replicas: int) -> Scenario:
         workload={"classes": [chat], "daily_profile": "business_hours"},
         options=[own, {**own, "name": "on-demand", "rent": {"tier": "on_demand", "startup_s": 120}}],
         economics={"horizon_months": 1},
-        simulation={
-            "engine": "des",
-            "load_bins": 2,
-            "sampled_months": 1,
-            "window_minutes": 5,
-            "warmup_minutes": 2,
-            "max_simulated_replicas": max_simulated_replicas,
-        },
+        simulation={**SHORT_DES, "max_simulated_replicas": max_simulated_replicas},
     )
 
 
@@ -517,14 +514,7 @@ def api_at_volume(max_window_requests: int) -> Scenario:
     return make(
         workload={"classes": [chat]},
         economics={"horizon_months": 1},
-        simulation={
-            "engine": "des",
-            "load_bins": 2,
-            "sampled_months": 1,
-            "window_minutes": 5,
-            "warmup_minutes": 2,
-            "max_window_requests": max_window_requests,
-        },
+        simulation={**SHORT_DES, "max_window_requests": max_window_requests},
     )
 
 

@@ -70,7 +70,7 @@ def test_each_running_sequence_costs_the_engine_its_overhead_and_llama_cpp_its_a
     # A decode step of 100 sequences pays it 100 times, whatever the precision.
     fp8 = roofline(LLAMA_8B, H100, "fp8", 1, serving(H100, "fp8"))
     one, hundred = fp8.decode_step_s(np.array([1.0, 100.0]), 0.0)
-    assert hundred - one >= 99 * fp8.b_seq_s
+    assert hundred - one >= 99 * fp8.b_seq_s * (1 - 1e-12)
 
 
 def test_a_point_runs_with_the_server_settings_of_its_engine_version() -> None:

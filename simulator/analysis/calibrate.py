@@ -25,7 +25,7 @@ from scipy.optimize import least_squares
 from simulator import catalog, units
 from simulator.analysis.capacity import Arrivals, capacity, closed_loop
 from simulator.catalog import CalibrationPoint, EngineName, Precision
-from simulator.catalog.engines import FittedCosts
+from simulator.catalog.engines import FittedCosts, profiles
 from simulator.engine.replica import Replica, Requests
 from simulator.perf.serving import KvCacheDtype, Policy, Serving, serving
 from simulator.perf.step import StepModel, step_model
@@ -86,13 +86,16 @@ def _step(p: CalibrationPoint, limits: Serving) -> StepModel:
 def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) -> Serving:
     """The point's engine on its GPU, with the server settings its source states or its engine version
     defaults to (KV-cache type, most sequences, memory share, scheduling, token budget) and `costs`
-    (fitted names) in place of the profile's."""
+    (fitted names) in place of the profile's; a run that streamed nothing pays no per-sequence host work."""
     kv: KvCacheDtype | None = "fp8" if (p.kv_cache_dtype or "").startswith("fp8") else None
     stated = p.other_metrics or {}
     max_seqs, memory = stated.get("max_num_seqs"), stated.get("gpu_memory_utilization")
     budget, scheduling = stated.get("max_num_batched_tokens"), stated.get("scheduling")
     engine = engine_of(p)
-    own = catalog.engines()[engine].costs.model_copy(update=costs) if costs else None
+    update = dict(costs or {})
+    if not p.streamed:
+        update["sequence_overhead_us"] = 0.0
+    own = catalog.engines()[engine].costs.model_copy(update=update) if update else None
     return serving(
         catalog.gpu(p.gpu),
         _precision(p),
@@ -273,7 +276,8 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
         names.append("request_overhead_ms")
     if any((p.tensor_parallel or 1) > 1 for p in points):
         names.append("allreduce_latency_us")
-    profile = catalog.engines()[engine].costs
+    # From the profile's own estimate, never from the last fit: a refit of the same points gives the same costs.
+    profile = profiles()[engine].costs
     start = np.array([min(max(getattr(profile, n), BOUNDS[n][0]), BOUNDS[n][1]) for n in names])
 
     def residuals(x: np.ndarray) -> np.ndarray:

@@ -322,6 +322,9 @@ class CalibrationPoint(Data):
     tpot_p90_ms: float | None = Field(default=None, gt=0)
     tpot_p99_ms: float | None = Field(default=None, gt=0)
     other_metrics: dict[str, float | str] | None = None
+    streamed: bool = True
+    """Tokens went out through a server that detokenises and streams them; false for benchmark tools
+    that return token ids (trtllm-bench, gptSessionBenchmark), whose sequences cost no such host work."""
     source: str
     as_of: dt.date
     as_of_note: str | None = None
@@ -332,7 +335,7 @@ class CalibrationPoint(Data):
 
 
 class CalibrationSet(Data):
-    version: Literal[4]
+    version: Literal[5]
     points: list[CalibrationPoint] = Field(min_length=1)
 
 

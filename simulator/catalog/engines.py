@@ -100,12 +100,17 @@ def engine_fit() -> EngineFit:
 
 
 @cache
+def profiles() -> dict[str, EngineProfile]:
+    """Each profile as engines.yaml has it, with its own costs (where a fit starts)."""
+    return {p.name: p for p in TypeAdapter(list[EngineProfile]).validate_python(read("engines.yaml"))}
+
+
+@cache
 def engines() -> dict[str, EngineProfile]:
     """Each profile with the fitted costs in place of its own where the calibration set fitted them."""
-    profiles = TypeAdapter(list[EngineProfile]).validate_python(read("engines.yaml"))
     fit = engine_fit()
     out: dict[str, EngineProfile] = {}
-    for p in profiles:
+    for p in profiles().values():
         f = fit.engines.get(p.name) or (fit.engines.get(p.fit_from) if p.fit_from else None)
         if f is not None:
             fitted = f.model_dump(exclude={"points", "source"}, exclude_none=True)
