@@ -158,11 +158,13 @@ def main() -> None:
 
 def fresh(scenario: Path, overrides: list[str]) -> tuple[float, float, dict]:
     """Wall time (s), peak memory (MB) and the JSON answer of one `run --engine des` in a new process."""
+    # VmHWM, the peak resident set of this process image: getrusage's ru_maxrss would carry the
+    # parent's peak across fork and exec.
     script = (
-        "import json, resource, sys; from simulator.analysis.run import run; "
+        "import json, re, sys; from pathlib import Path; from simulator.analysis.run import run; "
         "from simulator.scenario import load_scenario; "
         "r = run(load_scenario(sys.argv[1], sys.argv[2:]), 'des'); "
-        "rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+        "rss_kb = int(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1)); "
         "print(json.dumps({'rss_kb': rss_kb, 'result': r.model_dump(mode='json')}))"
     )
     start = time.perf_counter()
