@@ -120,12 +120,14 @@ def percent_to_share(percent: float) -> float:
     return percent / 100
 
 
-def usd_text(usd: float) -> str:
-    """Whole dollars as people read them: $1,234 and -$1,234."""
-    return f"-${-usd:,.0f}" if usd < 0 else f"${usd:,.0f}"
-
-
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def money_text(amount: float, code: str) -> str:
+    """Whole units of a currency as people read them: $1,234, -€1,234, ¥1,234, 1,234 CHF."""
+    symbol = CURRENCY_SYMBOLS.get(code, "")
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{abs(amount):,.0f}" if symbol else f"{sign}{abs(amount):,.0f} {code}"
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,8 @@ class Currency:
         return usd * self.per_usd
 
     def text(self, usd: float) -> str:
-        """Whole units as people read them: $1,234, -€1,234, ¥1,234, 1,234 CHF."""
-        value = self.of_usd(usd)
-        sign = "-" if value < 0 else ""
-        return f"{sign}{self.symbol}{abs(value):,.0f}" if self.symbol else f"{sign}{abs(value):,.0f} {self.code}"
+        """A sum in USD shown in whole units of this currency."""
+        return money_text(self.of_usd(usd), self.code)
 
     @property
     def excel_format(self) -> str:

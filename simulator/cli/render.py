@@ -16,7 +16,7 @@ from simulator import catalog, units
 from simulator.errors import InputError
 from simulator.perf import fit as pf
 from simulator.report.text import hardware_text, recommendation, slo_text, tokens_text, verdict
-from simulator.units import Currency, usd_text
+from simulator.units import Currency, money_text
 
 if TYPE_CHECKING:  # types of the results drawn here; their modules load with the commands that make them
     from simulator.analysis.capacity import CapacityResult
@@ -130,9 +130,9 @@ def batch(outcomes: list[Outcome], out: str) -> None:
             o.path,
             Path(o.folder).name if o.folder else "-",
             o.cheapest_option or "-",
-            usd_text(o.cheapest_total_usd) if o.cheapest_total_usd is not None else "-",
+            money_text(o.cheapest_total_usd, "USD") if o.cheapest_total_usd is not None else "-",
             o.cheapest_compliant_option or "-",
-            usd_text(o.cost_of_privacy_usd) if o.cost_of_privacy_usd is not None else "-",
+            money_text(o.cost_of_privacy_usd, "USD") if o.cost_of_privacy_usd is not None else "-",
             "ok" if o.error is None else "[red]failed[/]",
         )
     stdout().print(table)

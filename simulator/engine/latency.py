@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from statistics import NormalDist
 
 import numpy as np
 
 from simulator import units
 from simulator.scenario import LatencyTarget, RequestClass, Scenario
 from simulator.usage import LatencySummary
+from simulator.workload import STANDARD_NORMAL
 
 IN_HOUSE, API, REJECTED, DEFERRED = 0, 1, 2, 3  # DEFERRED: moved to an off-peak window
 
@@ -35,7 +35,7 @@ class WindowResult:
 
 
 PERCENTILES = (50.0, 95.0, 99.0)
-Z_95 = NormalDist().inv_cdf(0.975)
+Z_95 = STANDARD_NORMAL.inv_cdf(0.975)
 
 
 def effective_count(weights: np.ndarray) -> float:
