@@ -68,20 +68,19 @@ def parse(value: str, source: str = "--lang") -> str:
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> str:
-    """The language the environment asks for, read as gettext does; English when it names none we have."""
-    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
-        value = environ.get(name, "")
-        if not value:
-            continue
-        for part in value.split(":") if name == "LANGUAGE" else [value]:
-            if part in ("C", "POSIX") or part.startswith("C."):
-                return SOURCE_LANGUAGE
-            code = _code(part)
-            if code is not None:
-                return code
-        if name != "LANGUAGE":
-            return SOURCE_LANGUAGE  # gettext stops at the first of LC_ALL, LC_MESSAGES, LANG that is set
-    return SOURCE_LANGUAGE
+    """The language the environment asks for, read as GNU gettext does; English when it names none we have.
+
+    The locale is the first of `LC_ALL`, `LC_MESSAGES` and `LANG` that is set; `LANGUAGE`, a list
+    of preferences, outranks it unless the locale is C (or unset, which is C).
+    """
+    locale = next((environ[name] for name in ("LC_ALL", "LC_MESSAGES", "LANG") if environ.get(name)), "C")
+    if locale in ("C", "POSIX") or locale.startswith("C."):
+        return SOURCE_LANGUAGE
+    for wanted in environ.get("LANGUAGE", "").split(":"):
+        code = _code(wanted) if wanted else None
+        if code is not None:
+            return code
+    return _code(locale) or SOURCE_LANGUAGE
 
 
 @cache
