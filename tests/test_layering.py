@@ -17,7 +17,7 @@ PACKAGE = ROOT / "simulator"
 # From the ground up; rooms on one floor do not import each other (economics and engine never do).
 FLOORS: list[set[str]] = [
     {"units", "errors"},
-    {"files"},
+    {"files", "i18n"},
     {"catalog"},
     {"perf"},
     {"scenario"},

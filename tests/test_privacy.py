@@ -7,12 +7,13 @@ from typing import get_args
 import pytest
 import yaml
 
-from simulator.analysis.run import run
+from simulator import catalog, i18n
+from simulator.analysis.run import run, run_with_ledger
 from simulator.cli import main
-from simulator.privacy import api_violations, scores, self_host_violations, weighted_total
-from simulator.scenario import ApiOption, Criterion, Requirement, SelfHostOption
+from simulator.privacy import OPERATED_BY, api_violations, scores, self_host_violations, weighted_total
+from simulator.scenario import ApiOption, Criterion, Requirement, SelfHostOption, load_scenario
 
-from helpers import BASE, SENSITIVE_CLASSES, make
+from helpers import BASE, ROOT, SENSITIVE_CLASSES, make
 
 CRITERIA = get_args(Criterion)
 
@@ -293,3 +294,71 @@ def test_bundled_regulated_scenario_exercises_privacy() -> None:
     assert all(by["regulated-in-house"].compliant.values())
     assert not by["claude-sonnet-4.5"].compliant["staff-policy-qa"]  # US-only processing
     assert not by["llama-70b-eu-cloud"].compliant["clinician-qa"]
+
+
+def _numbers(value: object) -> object:
+    """`value` with every text blanked: what must not move when the language does."""
+    if isinstance(value, dict):
+        return {k: _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return None if isinstance(value, str) else value
+
+
+def test_a_japanese_run_gives_the_catalogues_reasons_and_the_same_numbers() -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "regulated-rag.yaml")
+    english, english_ledger = run_with_ledger(scenario, "fluid")
+    with i18n.using("ja"):
+        japanese, japanese_ledger = run_with_ledger(scenario, "fluid")
+    ja = i18n.translations("ja")
+
+    def cls(name: str, reason: str) -> str:
+        return ja.gettext("class {name}: {reason}").format(name=repr(name), reason=reason)
+
+    leaves = ja.gettext("data leaves the boundary to {who}").format(who="Anthropic API")
+    kept = ja.ngettext(
+        "{who} keeps API data up to {days} day (zero retention required; set zero_retention where it is offered)",
+        "{who} keeps API data up to {days} days (zero retention required; set zero_retention where it is offered)",
+        30,
+    ).format(who="Anthropic API", days="30")
+    region = ja.gettext("{who} processes in {region}; required {required}")
+    by = {o.name: o for o in japanese.options}
+    assert by["claude-sonnet-4.5"].compliance_reasons == [
+        cls("clinician-qa", leaves),
+        cls("discharge-summary", leaves),
+        cls("staff-policy-qa", kept),
+        cls("staff-policy-qa", region.format(who="Anthropic API", region="'us'", required="eu")),
+    ]
+    operator = ja.gettext("a cloud GPU provider, whose staff and hypervisor can reach the machine")
+    outside = ja.gettext("{site} GPUs are operated outside the boundary ({operated_by})").format(
+        site="cloud_gpu", operated_by=operator
+    )
+    assert by["llama-70b-eu-cloud"].compliance_reasons == [
+        cls("clinician-qa", outside),
+        cls("discharge-summary", outside),
+    ]
+    shortfall = ja.gettext(
+        "class {name}: {share} of requests within {ttft} ms TTFT and {tpot} ms TPOT, below the {floor} required"
+    )
+    assert by["claude-sonnet-4.5"].slo_reasons[0] == shortfall.format(
+        name="'clinician-qa'", share="15.6%", ttft="1,000", tpot="80", floor="95%"
+    )
+    assert "クラス" in by["claude-sonnet-4.5"].compliance_reasons[0] and "社外" in leaves  # the catalogue is Japanese
+    items = {a.item for a in japanese.assumptions}
+    assert ja.gettext("{gpu} idle power").format(gpu="h100-sxm") in items and "h100-sxm idle power" not in items
+
+    # The language changes words, never a number, a verdict or an identifier.
+    assert _numbers(japanese.model_dump()) == _numbers(english.model_dump())
+    assert [o.name for o in japanese.options] == [o.name for o in english.options]
+    assert (japanese.cheapest_option, japanese.cheapest_compliant_option) == (
+        english.cheapest_option,
+        english.cheapest_compliant_option,
+    )
+    assert [r.model_dump() for r in japanese_ledger] == [r.model_dump() for r in english_ledger]
+    assert [c.criterion for o in japanese.options for c in o.privacy_criteria] == [
+        c.criterion for o in english.options for c in o.privacy_criteria
+    ]
+
+
+def test_every_site_operator_in_the_catalogue_is_marked_for_translation() -> None:
+    assert {s.operated_by for s in catalog.terms().sites.values()} == set(OPERATED_BY)

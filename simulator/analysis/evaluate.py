@@ -9,6 +9,7 @@ from simulator.economics.ledger import OptionCosts
 from simulator.engine.des import DesEngine
 from simulator.engine.fluid import FluidEngine
 from simulator.engine.plan import ReplicaPlans
+from simulator.i18n import _
 from simulator.perf.fit import Fitted, load_fitted
 from simulator.scenario import ApiOption, Scenario, SelfHostOption
 from simulator.usage import OptionUsage
@@ -51,7 +52,7 @@ class Evaluator:
         out = {}
         for name in names:
             if progress is not None:
-                progress(f"simulating {name}")
+                progress(_("simulating {option}").format(option=name))
             usage = engine.option_usage(scaled.option(name))
             out[name] = usage, self.economics.costs(usage)
         return out

@@ -27,6 +27,7 @@ from simulator.analysis.results import (
 from simulator.catalog.api_prices import GENAI_PRICES_VERSION
 from simulator.economics.ledger import CASH, VIEWS, Assumption, OptionCosts
 from simulator.engine.fluid import FluidEngine
+from simulator.i18n import _
 from simulator.scenario import SENSITIVITY_LEVELS, ApiOption, HybridOption, Scenario, SelfHostOption, site_of
 from simulator.usage import TOKEN_KINDS, OptionUsage
 from simulator.workload import offered_tokens
@@ -50,7 +51,11 @@ def _quality_reasons(scenario: Scenario, quality: QualityFigure | None) -> list[
         return []
     if quality.score >= floor.min_score:
         return []
-    return [f"{quality.benchmark} score {quality.score:g} is below the floor of {floor.min_score:g}"]
+    return [
+        _("{benchmark} score {score} is below the floor of {floor}").format(
+            benchmark=quality.benchmark, score=f"{quality.score:g}", floor=f"{floor.min_score:g}"
+        )
+    ]
 
 
 def _discount(scenario: Scenario, months: int) -> np.ndarray:
@@ -129,7 +134,11 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
             for c in criteria
         ],
         compliant={c: not r for c, r in compliance.items()},
-        compliance_reasons=[f"class {c!r}: {reason}" for c, rs in compliance.items() for reason in rs],
+        compliance_reasons=[
+            _("class {name}: {reason}").format(name=repr(c), reason=reason)
+            for c, rs in compliance.items()
+            for reason in rs
+        ],
         sensitive_tokens_leaving_boundary=_leaving_boundary(scenario, option, usage),
     )
     if result.api_share is not None:
@@ -166,7 +175,7 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         result.replica_output_tok_per_s = f.capacity_tok_per_s
         result.perf_source = f.perf_source
     elif usage.kind == "self_host":
-        result.perf_source = "none: the model does not fit"
+        result.perf_source = _("none: the model does not fit")
     return result
 
 
@@ -211,7 +220,7 @@ def run_with_ledger(
             if r.kind == "api" or not r.feasible:
                 continue
             if progress is not None:
-                progress(f"break-even of {r.name}")
+                progress(_("break-even of {option}").format(option=r.name))
             scale = break_even_of(scenario, r.name, cheapest_api)
             break_even.append(
                 BreakEven(
@@ -222,15 +231,15 @@ def run_with_ledger(
                     payback_month=payback_month(evaluated[r.name][1], evaluated[cheapest_api][1]),
                 )
             )
-    assumptions = [a for _, costs in evaluated.values() for a in costs.assumptions]
+    assumptions = [a for _usage, costs in evaluated.values() for a in costs.assumptions]
     currency = scenario.currency()
     if currency.code != "USD":
         assumptions += [
             Assumption(
                 option=o.name,
-                item="exchange rate (money shown)",
+                item=_("exchange rate (money shown)"),
                 value=currency.per_usd,
-                unit=f"{currency.code} per USD",
+                unit=_("{code} per USD").format(code=currency.code),
                 source=currency.source,
                 as_of=currency.as_of.isoformat(),
             )
@@ -264,7 +273,7 @@ def run_with_ledger(
     )
     ledger = [
         LedgerRow(option=o, month=m, category=c, usd=u, view=view)
-        for _, costs in evaluated.values()
+        for _usage, costs in evaluated.values()
         for view in VIEWS
         for o, m, c, u in costs.rows(view)
     ]

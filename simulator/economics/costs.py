@@ -10,6 +10,7 @@ from simulator import catalog, units
 from simulator.catalog.api_prices import unit_prices
 from simulator.economics.ledger import AMORTISED, CASH, Assumption, OptionCosts, given_or, sourced
 from simulator.economics.pricing import API_CATEGORIES, RequestShape, usd_per_request
+from simulator.i18n import _
 from simulator.scenario import ApiOption, Scenario, SelfHostOption
 from simulator.usage import OptionUsage
 from simulator.workload import TokenStats
@@ -17,24 +18,25 @@ from simulator.workload import TokenStats
 
 def staff_fte(option: SelfHostOption) -> Assumption:
     default = "staff_fte_buy" if option.procurement == "buy" else "staff_fte_rent"
-    return sourced(option.name, "staff", option.operations.staff_fte, default, "fte")
+    return sourced(option.name, _("staff"), option.operations.staff_fte, default, "fte")
 
 
 def electricity(option: SelfHostOption) -> Assumption:
-    return sourced(option.name, "electricity", option.buy.usd_per_kwh, "usd_per_kwh", "usd_per_kwh")
+    return sourced(option.name, _("electricity"), option.buy.usd_per_kwh, "usd_per_kwh", _("usd_per_kwh"))
 
 
 def rental_rate(option: SelfHostOption) -> Assumption:
     """The option's GPU-hour price: its own, or the catalogue's for its GPU and tier."""
     listed = catalog.gpu(option.gpu).rental_usd_per_gpu_hour.get(option.rent.tier)
-    item = f"{option.gpu} {option.rent.tier} rental"
-    return given_or(option.name, item, option.rent.usd_per_gpu_hour, listed, "usd_per_gpu_hour")
+    item = _("{gpu} {tier} rental").format(gpu=option.gpu, tier=option.rent.tier)
+    return given_or(option.name, item, option.rent.usd_per_gpu_hour, listed, _("usd_per_gpu_hour"))
 
 
 def gpu_price(option: SelfHostOption) -> Assumption:
     """The price of one GPU: the option's own, or the catalogue's."""
     listed = catalog.gpu(option.gpu).purchase_usd
-    return given_or(option.name, f"{option.gpu} purchase", option.buy.gpu_purchase_usd, listed, "usd_per_gpu")
+    item = _("{gpu} purchase").format(gpu=option.gpu)
+    return given_or(option.name, item, option.buy.gpu_purchase_usd, listed, _("usd_per_gpu"))
 
 
 class Economics:
@@ -54,7 +56,7 @@ class Economics:
             for c in scenario.workload.classes
         }
         self._tables: dict[tuple[str, str, bool], np.ndarray] = {}
-        self._price_sources: dict[tuple[str, bool], set[tuple[str, str, str, float, float]]] = {}
+        self._price_sources: dict[tuple[str, bool], set[tuple[str, bool, str, str, float, float]]] = {}
 
     def costs(self, usage: OptionUsage) -> OptionCosts:
         option = self.scenario.option(usage.name)
@@ -85,10 +87,9 @@ class Economics:
             econ.api_price_decline_per_year, self.month_index
         )
         if econ.api_price_multiplier != 1:
+            item = _("{provider} price multiplier").format(provider=api.provider)
             costs.assumptions.append(
-                Assumption.of(
-                    costs.option, f"{api.provider} price multiplier", econ.api_price_multiplier, "ratio", "scenario", ""
-                )
+                Assumption.of(costs.option, item, econ.api_price_multiplier, _("ratio"), "scenario", "")
             )
         for batch, requests in ((False, usage.api.standard), (True, usage.api.batch)):
             for cls, by_local_hour in requests.items():
@@ -96,24 +97,42 @@ class Economics:
                 for k, category in enumerate(API_CATEGORIES):
                     costs.add(category, usd[:, k] * price_factor)
             if requests:
-                for label, source, as_of, inp, out in sorted(self._price_sources[api.name, batch]):
-                    for what, value in (("input", inp), ("output", out)):
+                for model_id, batched, source, as_of, inp, out in sorted(self._price_sources[api.name, batch]):
+                    items = (
+                        (_("{provider}/{model} batch input"), _("{provider}/{model} batch output"))
+                        if batched
+                        else (_("{provider}/{model} input"), _("{provider}/{model} output"))
+                    )
+                    for item, value in zip(items, (inp, out), strict=True):
                         costs.assumptions.append(
                             Assumption.of(
-                                costs.option, f"{api.provider}/{label} {what}", value, "usd_per_mtok", source, as_of
+                                costs.option,
+                                item.format(provider=api.provider, model=model_id),
+                                value,
+                                _("usd_per_mtok"),
+                                source,
+                                as_of,
                             )
                         )
         latency = catalog.api_latency(api.provider, api.model)
         assert latency.spread is not None
         spread = latency.spread
         for item, value, unit, source, dated in (  # the verdict on latency targets rests on these
-            ("TTFT, median", latency.ttft_ms, "ms", latency.source, latency.as_of),
-            ("output speed, median", latency.output_tok_per_s, "tok_per_s", latency.source, latency.as_of),
-            ("TTFT spread", spread.ttft_sd_log, "sd_log", spread.source, spread.as_of),
-            ("time per token spread", spread.tpot_sd_log, "sd_log", spread.source, spread.as_of),
+            (_("{provider}/{model} TTFT, median"), latency.ttft_ms, "ms", latency.source, latency.as_of),
+            (
+                _("{provider}/{model} output speed, median"),
+                latency.output_tok_per_s,
+                _("tok_per_s"),
+                latency.source,
+                latency.as_of,
+            ),
+            (_("{provider}/{model} TTFT spread"), spread.ttft_sd_log, "sd_log", spread.source, spread.as_of),
+            (_("{provider}/{model} time per token spread"), spread.tpot_sd_log, "sd_log", spread.source, spread.as_of),
         ):
             costs.assumptions.append(
-                Assumption.of(costs.option, f"{api.provider}/{api.model} {item}", value, unit, source, str(dated))
+                Assumption.of(
+                    costs.option, item.format(provider=api.provider, model=api.model), value, unit, source, str(dated)
+                )
             )
 
     def _price_table(self, api: ApiOption, cls: str, batch: bool) -> np.ndarray:
@@ -130,10 +149,9 @@ class Economics:
                     api.provider, api.model, self.scenario.api_prices, econ.price_date, hour_utc, batch
                 )
                 table[h] = list(usd_per_request(self.shapes[cls], prices).values())
-                label = prices.model_id + (" batch" if batched else "")
                 # Time-of-day prices give one entry per distinct price in force.
                 in_out = (prices.input.base_usd_per_mtok, prices.output.base_usd_per_mtok)
-                sources.add((label, prices.source, prices.as_of.isoformat(), *in_out))
+                sources.add((prices.model_id, batched, prices.source, prices.as_of.isoformat(), *in_out))
             self._tables[key] = table
         return self._tables[key]
 
@@ -147,15 +165,17 @@ class Economics:
             costs.note(Assumption.of(costs.option, t.item, t.value, t.unit, t.source, t.as_of))
         ops = option.operations
         fte = costs.note(staff_fte(option))
-        usd_per_fte_year = costs.sourced("engineer cost", ops.usd_per_fte_year, "usd_per_fte_year", "usd_per_fte_year")
+        usd_per_fte_year = costs.sourced(
+            _("engineer cost"), ops.usd_per_fte_year, "usd_per_fte_year", _("usd_per_fte_year")
+        )
         usd_per_fte_month = units.usd_per_year_to_usd_per_month(usd_per_fte_year)
         costs.add("staff", np.full(self.months, fte * usd_per_fte_month))
         setup = costs.sourced(
-            "set-up engineering", ops.setup_engineer_months, "setup_engineer_months", "engineer_months"
+            _("set-up engineering"), ops.setup_engineer_months, "setup_engineer_months", _("engineer_months")
         )
         costs.add("setup", np.eye(1, self.months).ravel() * setup * usd_per_fte_month)
         software = costs.sourced(
-            "software", ops.software_usd_per_gpu_month, "software_usd_per_gpu_month", "usd_per_gpu_month"
+            _("software"), ops.software_usd_per_gpu_month, "software_usd_per_gpu_month", _("usd_per_gpu_month")
         )
         average_gpus = fleet.gpu_hours / units.HOURS_PER_MONTH
         costs.add("software", average_gpus * software)
@@ -181,10 +201,10 @@ class Economics:
             billed_hours = fleet.gpu_hours
             if terms.tier == "spot":  # preempted work is redone on hours that are billed too
                 overhead = costs.sourced(
-                    "spot interruptions",
+                    _("spot interruptions"),
                     terms.spot_interruption_overhead,
                     "spot_interruption_overhead",
-                    "share_of_gpu_hours",
+                    _("share_of_gpu_hours"),
                 )
                 billed_hours = billed_hours * (1 + overhead)
             costs.add("gpu_rental", billed_hours * rate * units.decline_factor(decline_per_year, self.month_index))
@@ -201,13 +221,17 @@ class Economics:
         gpu = catalog.gpu(option.gpu)
         b = option.buy
         gpu_usd = costs.note(gpu_price(option))
-        server_usd = costs.sourced("server share", b.server_usd_per_gpu, "server_usd_per_gpu", "usd_per_gpu")
-        years = costs.sourced("depreciation", b.depreciation_years, "depreciation_years", "years")
-        residual = costs.sourced("residual value", b.residual_value_share, "residual_value_share", "share_of_cost")
+        server_usd = costs.sourced(_("server share"), b.server_usd_per_gpu, "server_usd_per_gpu", _("usd_per_gpu"))
+        years = costs.sourced(_("depreciation"), b.depreciation_years, "depreciation_years", _("years"))
+        residual = costs.sourced(
+            _("residual value"), b.residual_value_share, "residual_value_share", _("share_of_cost")
+        )
         kwh_usd = costs.note(electricity(option))
-        pue = costs.sourced("PUE", b.pue, "pue", "ratio")
-        hosting = costs.sourced("hosting", b.hosting_usd_per_kw_month, "hosting_usd_per_kw_month", "usd_per_kw_month")
-        server_w = costs.sourced("server power", b.server_power_w_per_gpu, "server_power_w_per_gpu", "w_per_gpu")
+        pue = costs.sourced("PUE", b.pue, "pue", _("ratio"))
+        hosting = costs.sourced(
+            _("hosting"), b.hosting_usd_per_kw_month, "hosting_usd_per_kw_month", _("usd_per_kw_month")
+        )
+        server_w = costs.sourced(_("server power"), b.server_power_w_per_gpu, "server_power_w_per_gpu", _("w_per_gpu"))
         costs.assumptions.append(
             Assumption.of(
                 costs.option, f"{gpu.name} TDP", gpu.spec.tdp_w, "w", gpu.spec.source, gpu.spec.as_of.isoformat()
@@ -216,7 +240,7 @@ class Economics:
         costs.assumptions.append(
             Assumption.of(
                 costs.option,
-                f"{gpu.name} idle power",
+                _("{gpu} idle power").format(gpu=gpu.name),
                 gpu.idle_w.value,
                 "w",
                 gpu.idle_w.source,

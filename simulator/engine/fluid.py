@@ -12,11 +12,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from simulator import catalog, units
+from simulator import catalog, i18n, units
 from simulator.catalog.api_prices import unit_prices
 from simulator.engine.api_path import api_attainment
 from simulator.engine.latency import slo_shortfalls
 from simulator.engine.plan import Plan, Planner, ReplicaPlans, autoscaled, ceil, perf_terms, pinned_classes
+from simulator.i18n import _
 from simulator.perf.fit import Fitted
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
 from simulator.usage import ApiUsage, FleetUsage, OptionUsage
@@ -110,14 +111,20 @@ class FluidEngine:
         self.count(usage, cls, by_hour.sum(axis=1), via_api=True)
 
     def _api_reasons(self, api: ApiOption, classes: list[str]) -> list[str]:
-        prices, _ = unit_prices(
+        prices, _batched = unit_prices(
             api.provider, api.model, self.scenario.api_prices, self.scenario.economics.price_date, 0, False
         )
         if prices.context_tokens is None:
             return []
         return [
-            f"class {c!r}: p99 request of {self.tokens[c].context_p99:,.0f} tokens exceeds the "
-            f"{prices.context_tokens:,}-token context window of {api.model}"
+            _(
+                "class {name}: p99 request of {tokens} tokens exceeds the {context}-token context window of {model}"
+            ).format(
+                name=repr(c),
+                tokens=i18n.number(self.tokens[c].context_p99),
+                context=i18n.number(prices.context_tokens),
+                model=api.model,
+            )
             for c in classes
             if self.tokens[c].context_p99 > prices.context_tokens
         ]

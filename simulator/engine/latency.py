@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator import units
+from simulator import i18n, units
+from simulator.i18n import _
 from simulator.scenario import LatencyTarget, RequestClass, Scenario
 from simulator.usage import LatencySummary
 from simulator.workload import STANDARD_NORMAL
@@ -82,8 +83,16 @@ def slo_shortfalls(scenario: Scenario, attainment: dict[str, float]) -> list[str
         share, floor = attainment.get(c.name), scenario.min_attainment(c)
         if share is not None and share < floor:
             out.append(
-                f"class {c.name!r}: {share:.1%} of requests within {c.latency.ttft_ms:,.0f} ms TTFT and "
-                f"{c.latency.tpot_ms:,.0f} ms TPOT, below the {floor:.0%} required"
+                _(
+                    "class {name}: {share} of requests within {ttft} ms TTFT and {tpot} ms TPOT, "
+                    "below the {floor} required"
+                ).format(
+                    name=repr(c.name),
+                    share=i18n.percent(share, 1),
+                    ttft=i18n.number(c.latency.ttft_ms),
+                    tpot=i18n.number(c.latency.tpot_ms),
+                    floor=i18n.percent(floor),
+                )
             )
     return out
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simulator import catalog, privacy, units
+from simulator import catalog, i18n, privacy, units
+from simulator.i18n import _
 from simulator.perf.fit import Fitted
 from simulator.perf.serving import Serving, serving
 from simulator.perf.step import KV_CACHE_BYTES, POWERS_OF_TWO_PER_NODE, StepModel, prefill_pairs, step_model
@@ -119,33 +120,35 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
     limits = (s.limits_source, s.limits_as_of)
     costs = (s.costs_source, s.costs_as_of)
     terms = [
-        PerfTerm("engine batch limit", s.max_batch, "sequences", *own_or(p.max_batch, *limits)),
-        PerfTerm("engine step budget", s.chunk_tokens, "tokens", *own_or(p.chunk_tokens, *limits)),
-        PerfTerm("KV cache element", KV_CACHE_BYTES[s.kv_cache_dtype], "bytes", *own_or(p.kv_cache_dtype, *limits)),
-        PerfTerm("request overhead", units.seconds_to_ms(step.request_s), "ms", *costs),
+        PerfTerm(_("engine batch limit"), s.max_batch, _("sequences"), *own_or(p.max_batch, *limits)),
+        PerfTerm(_("engine step budget"), s.chunk_tokens, _("tokens"), *own_or(p.chunk_tokens, *limits)),
+        PerfTerm(
+            _("KV cache element"), KV_CACHE_BYTES[s.kv_cache_dtype], _("bytes"), *own_or(p.kv_cache_dtype, *limits)
+        ),
+        PerfTerm(_("request overhead"), units.seconds_to_ms(step.request_s), "ms", *costs),
     ]
     if step.overlap:  # the roofline: the engine's shares of the GPU's peaks, and its own step costs
         terms += [
             PerfTerm(
-                "decode bandwidth share",
+                _("decode bandwidth share"),
                 s.decode_bandwidth_efficiency,
-                "share_of_peak",
+                _("share_of_peak"),
                 *own_or(p.decode_bandwidth_efficiency, *costs),
             ),
             PerfTerm(
-                "prefill FLOP/s share",
+                _("prefill FLOP/s share"),
                 s.prefill_compute_efficiency,
-                "share_of_peak",
+                _("share_of_peak"),
                 *own_or(p.prefill_compute_efficiency, *costs),
             ),
-            PerfTerm("step overhead", units.seconds_to_ms(s.step_overhead_s), "ms", *costs),
-            PerfTerm("step overhead per running sequence", units.seconds_to_us(s.sequence_overhead_s), "us", *costs),
+            PerfTerm(_("step overhead"), units.seconds_to_ms(s.step_overhead_s), "ms", *costs),
+            PerfTerm(_("step overhead per running sequence"), units.seconds_to_us(s.sequence_overhead_s), "us", *costs),
         ]
         if step.gpus_per_replica > 1:
-            terms.append(PerfTerm("all-reduce latency", units.seconds_to_us(s.allreduce_latency_s), "us", *costs))
+            terms.append(PerfTerm(_("all-reduce latency"), units.seconds_to_us(s.allreduce_latency_s), "us", *costs))
         if s.attention_per_sequence_layer_s > 0:
             per_layer_us = units.seconds_to_us(s.attention_per_sequence_layer_s)
-            terms.append(PerfTerm("attention per sequence and layer", per_layer_us, "us", *costs))
+            terms.append(PerfTerm(_("attention per sequence and layer"), per_layer_us, "us", *costs))
         derived = (
             f"derived: roofline of {step.gpus_per_replica} x {gpu.name} at the shares above ({gpu.spec.source})",
             gpu.spec.as_of.isoformat(),
@@ -154,14 +157,14 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
         derived = (step.source, "")
     ms, us = units.seconds_to_ms, units.seconds_to_us
     terms += [
-        PerfTerm("step: weight reads (b0)", ms(step.b0_s), "ms", *derived),
-        PerfTerm("step: per decoding sequence (b_decode)", us(step.b_decode_s), "us", *derived),
-        PerfTerm("step: per cached token read (b_kv)", us(step.b_kv_s), "us", *derived),
-        PerfTerm("step: per prompt token (b_prefill)", us(step.b_prefill_s), "us", *derived),
+        PerfTerm(_("step: weight reads (b0)"), ms(step.b0_s), "ms", *derived),
+        PerfTerm(_("step: per decoding sequence (b_decode)"), us(step.b_decode_s), "us", *derived),
+        PerfTerm(_("step: per cached token read (b_kv)"), us(step.b_kv_s), "us", *derived),
+        PerfTerm(_("step: per prompt token (b_prefill)"), us(step.b_prefill_s), "us", *derived),
     ]
     if step.b_comm_s > 0:
         link = f"derived: two ring all-reduces a layer over {gpu.interconnect.kind if gpu.interconnect else ''}"
-        terms.append(PerfTerm("step: all-reduce per token (b_comm)", us(step.b_comm_s), "us", link, ""))
+        terms.append(PerfTerm(_("step: all-reduce per token (b_comm)"), us(step.b_comm_s), "us", link, ""))
     return terms
 
 
@@ -243,13 +246,23 @@ class Planner:
         plan = Plan()
         if need_ctx > model.context_tokens:
             plan.reasons.append(
-                f"p99 request of {need_ctx:,.0f} tokens exceeds {model.name}'s {model.context_tokens:,}-token context"
+                _("p99 request of {tokens} tokens exceeds {model}'s {context}-token context").format(
+                    tokens=i18n.number(need_ctx), model=model.name, context=i18n.number(model.context_tokens)
+                )
             )
         step = self.step(option, gpus)
         if step.kv_capacity_tokens < need_ctx:
             plan.reasons.append(
-                f"{model.name} at {option.precision} with a {need_ctx:,.0f}-token request does not "
-                f"fit in {gpus} x {option.gpu} (set gpus_per_replica or a smaller precision)"
+                _(
+                    "{model} at {precision} with a {tokens}-token request does not fit in {gpus} x {gpu} "
+                    "(set gpus_per_replica or a smaller precision)"
+                ).format(
+                    model=model.name,
+                    precision=option.precision,
+                    tokens=i18n.number(need_ctx),
+                    gpus=gpus,
+                    gpu=option.gpu,
+                )
             )
             return plan
         plan.replica = step
@@ -290,8 +303,13 @@ class Planner:
         ok = (tpot_s <= tpot_target_s) & (batches * reserved <= step.kv_capacity_tokens)
         if not ok.any():
             plan.reasons.append(
-                f"one decode step with the prefills in between takes {units.seconds_to_ms(float(tpot_s[0])):.1f} ms, "
-                f"above the {units.seconds_to_ms(tpot_target_s):.0f} ms time-per-token target even at a batch of one"
+                _(
+                    "one decode step with the prefills in between takes {step} ms, "
+                    "above the {target} ms time-per-token target even at a batch of one"
+                ).format(
+                    step=i18n.number(units.seconds_to_ms(float(tpot_s[0])), 1),
+                    target=i18n.number(units.seconds_to_ms(tpot_target_s)),
+                )
             )
         plan.batch = int(batches[ok][-1]) if ok.any() else 1
         plan.step_s = float(steps[plan.batch - 1])
@@ -303,9 +321,11 @@ class Planner:
             new_tokens = p95 * (1 - cached)
             idle_ttft_s = step.ttft_alone_s(new_tokens, float(prefill_pairs(p95, p95 * cached)))
             if idle_ttft_s > units.ms_to_seconds(self.classes[c].latency.ttft_ms):
-                plan.class_reasons[c] = (
-                    f"class {c!r}: prefill of a p95 prompt takes "
-                    f"{units.seconds_to_ms(idle_ttft_s):,.0f} ms in-house, above the "
-                    f"{self.classes[c].latency.ttft_ms:,.0f} ms TTFT target"
+                plan.class_reasons[c] = _(
+                    "class {name}: prefill of a p95 prompt takes {ttft} ms in-house, above the {target} ms TTFT target"
+                ).format(
+                    name=repr(c),
+                    ttft=i18n.number(units.seconds_to_ms(idle_ttft_s)),
+                    target=i18n.number(self.classes[c].latency.ttft_ms),
                 )
         return plan
