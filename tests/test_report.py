@@ -1,7 +1,9 @@
 """Reports: a real PDF printed by Chromium, self-contained HTML, and an XLSX finance can check."""
+# ruff: noqa: RUF001  (Japanese is written with full-width punctuation)
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -13,11 +15,14 @@ import numpy as np
 import openpyxl
 import pytest
 
+from simulator import i18n
 from simulator.cli import main
-from simulator.report import text
+from simulator.report import figures, style, text
 from simulator.report.data import ReportData, gather
 from simulator.report.html import to_html
+from simulator.report.markdown import to_markdown
 from simulator.report.write import write
+from simulator.report.xlsx import to_xlsx
 from simulator.scenario import load_scenario
 
 from helpers import ROOT, make
@@ -188,3 +193,86 @@ def test_the_html_template_escapes_what_a_scenario_says() -> None:
     assert "<script>alert(1)</script>" not in page
     assert "<h1>&lt;script&gt;alert(1)&lt;/script&gt;: rent or own?</h1>" in page
     assert page.count("<script>") == 1 + page.count("Plotly.newPlot")  # plotly's library, then one per figure
+
+
+PLOTLY_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # a figure's random div id
+
+
+def _cells(xlsx: bytes) -> dict[str, list[tuple]]:
+    book = openpyxl.load_workbook(io.BytesIO(xlsx))
+    return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book}
+
+
+def _reports(data: ReportData) -> tuple[str, str, dict[str, list[tuple]]]:
+    return PLOTLY_ID.sub("", to_html(data)), to_markdown(data), _cells(to_xlsx(data))
+
+
+def test_the_reports_read_in_japanese_and_english_is_back_afterwards(data: ReportData) -> None:
+    english = _reports(data)
+    with i18n.using("ja"):
+        page, md, xlsx = to_html(data), to_markdown(data), to_xlsx(data)
+    assert i18n.language() == "en" and _reports(data) == english
+
+    assert '<html lang="ja">' in page and '<html lang="en">' in english[0]
+    assert 'body { font-family: "DejaVu Sans", "Noto Sans CJK JP", Arial, sans-serif;' in page  # prints Japanese
+    assert "<h1>support-assistant：借りるか、持つか？</h1>" in page
+    assert "<p>2026年11月1日時点の価格による36か月分のコスト（フリートはレイテンシ目標に合わせて計画）。</p>" in page
+    for heading in (
+        "推奨",
+        "選択肢",
+        "損益分岐点と投資回収",
+        "プライバシーと管理",
+        "不確実性（サンプル200件）",
+        "図表",
+        "前提",
+    ):
+        assert f"<h2>{heading}</h2>" in page, heading
+    assert "<span>月あたり平均</span>" in page and "<span>プライバシーのコスト</span>" in page
+    assert "<th>評価期間のコスト</th><th>NPV</th><th>USD/Mtok</th><th>SLO達成率</th>" in page
+    assert "現在の利用量（月間782億トークン）で、36か月間の合計$813,420（月あたり平均$22,595）です。" in page
+    assert "<td>現在の2.3倍</td><td>1780億</td>" in page  # the break-even table, in the locale's words
+    for english_words in ("Recommendation", "Break-even and payback", "Per month on average", "rent or own?"):
+        assert english_words not in page, english_words
+
+    assert md.startswith(
+        "# support-assistant：借りるか、持つか？\n\n2026年11月1日時点の価格から36か月、エンジン fluid、シード 2。"
+    )
+    assert "\n## 推奨\n" in md and "\n## 選択肢\n" in md and "\n## 前提\n" in md
+    assert "| 選択肢 | 種類 | 評価期間のコスト | NPV | USD/Mtok | SLO達成率 | プライバシー | 判定 | 性能の根拠 |" in md
+    assert "| 選択肢 | 項目 | 値 | 単位 | 出典 | 時点 |" in md
+    assert "| owned-baseline-plus-flash | ハイブリッド | $813,420 |" in md
+
+    book = openpyxl.load_workbook(io.BytesIO(xlsx))
+    assert book.sheetnames == ["選択肢", "月次", "運用コスト", "台帳", "前提"]
+    assert all(len(name) <= 31 and not set(name) & set("[]:*?/\\") for name in book.sheetnames)  # as Excel allows
+    assert [c.value for c in book["選択肢"][1]][:3] == ["選択肢", "種類", "評価期間のコスト"]
+    assert [c.value for c in book["台帳"][1]] == ["選択肢", "月", "区分", "USD", "ビュー"]
+    assert [c.value for c in book["前提"][1]] == ["選択肢", "項目", "値", "単位", "出典", "時点"]
+    assert book["月次"]["A1"].value == "月" and isinstance(book["選択肢"]["C2"].value, float)  # still numbers
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as z:
+        (chart,) = [z.read(n).decode() for n in z.namelist() if n.startswith("xl/charts/chart")]
+    assert "月間運用コスト（USD、キャッシュベース。購入と売却は除く）" in chart and "運用コスト!$B$1" in chart
+
+
+def test_figures_and_labels_read_in_japanese(data: ReportData) -> None:
+    r = data.result
+    with i18n.using("ja"):
+        cumulative = figures.cumulative_costs(r)
+        volume = figures.cost_versus_volume(r, data.volume)
+        monthly = figures.monthly_costs(r, data.ledger)
+        labels = {name: style.label(name) for name in style.LABELS}
+        unknown = style.label("warmup_minutes")
+        ja = text.times_text(1.4), text.tokens_text(78.2e9), style.duration_text(1500)
+    assert cumulative.layout.title.text == "累積コスト（USD）" and cumulative.layout.xaxis.title.text == "月"
+    assert volume.layout.title.text == "利用量別の評価期間コスト"
+    assert list(volume.layout.xaxis.ticktext) == ["0.1倍", "1倍", "10倍", "100倍"]
+    assert "現在：月間782億トークン" in {a.text for a in volume.layout.annotations}
+    assert {"GPUレンタル", "API入力", "人件費"} <= {t.name for t in monthly.data}
+    assert "Noto Sans CJK JP" in cumulative.layout.font.family
+    assert labels["gpu_capex"] == "GPU購入" and labels["data_boundary"] == "データ境界"
+    assert all(words != style.field_words(name) for name, words in labels.items()), labels
+    assert unknown == "Warmup minutes"  # a name without a translation reads as its English words
+    assert ja == ("1.4倍", "782億", "1.5 s")
+    # In English a label is its own words: acronyms in capitals, the unit in brackets.
+    assert style.label("hipaa_baa") == "HIPAA BAA" and style.label("buy.pue") == "PUE"
+    assert style.label("rent.usd_per_gpu_hour") == "Rental rate (USD per GPU-hour)"

@@ -94,7 +94,8 @@ def test_monthly_panels_share_one_scale_and_leave_purchases_apart() -> None:
         ("gpu_rental", True, "Server rental"),
         ("api_cached_input", False, "API cached input"),
         ("data_boundary", False, "Data boundary"),
-        ("rent.usd_per_gpu_hour", False, "Rent USD per GPU hour"),
+        ("rent.usd_per_gpu_hour", False, "Rental rate (USD per GPU-hour)"),
+        ("warmup_minutes", False, "Warmup minutes"),
     ],
 )
 def test_labels_are_words(name: str, cpu: bool, words: str) -> None:
@@ -115,7 +116,7 @@ def test_tornado_labels_name_the_input_in_words_with_rounded_bounds() -> None:
         total_cost_usd_at_high={"x": 3.0},
     )
     fig = figures.tornado({"x": 2.0}, [bar], "x", RESULT.currency)
-    assert fig.data[0].y == ("llama-70b-reserved: Rent USD per GPU hour (1.3 to 2.3)",)
+    assert fig.data[0].y == ("llama-70b-reserved: Rental rate (USD per GPU-hour) (1.3 to 2.3)",)
 
 
 def test_the_latency_figure_marks_each_class_target() -> None:

@@ -5,20 +5,29 @@ Each function takes results, not scenarios, and returns a plotly figure; units a
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from simulator import i18n
 from simulator.analysis.results import LedgerRow, RunResult
 from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
 from simulator.economics.ledger import CASH
+from simulator.i18n import _, ngettext
 from simulator.perf.fit import RooflineCheck, decode_points, fit
 from simulator.perf.measured import Measured
 from simulator.report import style
-from simulator.report.text import times_text, tokens_text
+from simulator.report.text import rounded_text, times_text, tokens_text
 from simulator.units import Currency
 
-LAYOUT = {"template": "plotly_white", "height": 420, "margin": {"l": 60, "r": 20, "t": 60, "b": 50}}
+LAYOUT = {
+    "template": "plotly_white",
+    "height": 420,
+    "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
+    "font": {"family": style.FONT_FAMILY},
+}
 
 
 def _colours(result: RunResult) -> dict[str, str]:
@@ -60,7 +69,9 @@ def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
                 shown.add(category)
     fig.update_layout(
         barmode="relative",
-        title=f"Monthly running cost by category ({result.currency.code}, cash view; purchases and resale shown apart)",
+        title=_("Monthly running cost by category ({currency}, cash view; purchases and resale shown apart)").format(
+            currency=result.currency.code
+        ),
         **{**LAYOUT, "height": max(260 * rows, 420)},
     )
     return fig
@@ -80,7 +91,9 @@ def purchases(result: RunResult) -> go.Figure | None:
             marker_color=style.CATEGORY_COLOURS[category],
         )
     fig.update_layout(
-        title=f"Purchases and resale over the horizon ({result.currency.code}; resale is a credit)",
+        title=_("Purchases and resale over the horizon ({currency}; resale is a credit)").format(
+            currency=result.currency.code
+        ),
         barmode="relative",
         **LAYOUT,
     )
@@ -102,13 +115,18 @@ def cumulative_costs(result: RunResult) -> go.Figure:
                 x=[b.payback_month],
                 y=[result.currency.of_usd(float(np.cumsum(option.monthly_cost_usd)[b.payback_month - 1]))],
                 mode="markers+text",
-                text=[f"{b.option} pays back (month {b.payback_month})"],
+                text=[_("{option} pays back (month {month})").format(option=b.option, month=b.payback_month)],
                 textposition="top center",
                 marker={"size": 12, "symbol": "star", "color": colour[b.option]},
                 showlegend=False,
             )
     code = result.currency.code
-    fig.update_layout(title=f"Cumulative cost ({code})", xaxis_title="month", yaxis_title=code, **LAYOUT)
+    fig.update_layout(
+        title=_("Cumulative cost ({currency})").format(currency=code),
+        xaxis_title=_("month"),
+        yaxis_title=code,
+        **LAYOUT,
+    )
     return fig
 
 
@@ -127,7 +145,10 @@ def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
             name=name,
             line_color=colour[name],
             customdata=tokens,
-            hovertemplate="%{x:.3g}x today: %{customdata} tokens a month<br>%{y:,.0f} "
+            hovertemplate=_("{times} today: {tokens} tokens a month").format(
+                times=_("{ratio}x").format(ratio="%{x:.3g}"), tokens="%{customdata}"
+            )
+            + "<br>%{y:,.0f} "
             + result.currency.code
             + "<extra>"
             + name
@@ -142,12 +163,20 @@ def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
                 True,
                 colour=colour[b.option],
             )
-    style.reference_line(fig, 1.0, f"today: {tokens_text(result.tokens_per_month)} tokens a month", True, dash="solid")
+    style.reference_line(
+        fig,
+        1.0,
+        _("today: {tokens} tokens a month").format(tokens=tokens_text(result.tokens_per_month)),
+        True,
+        dash="solid",
+    )
+    marked = [*times, 1.0, *(b.scale / today for b in result.break_even if b.scale)]
+    decades = [10.0**k for k in range(math.floor(math.log10(min(marked))), math.ceil(math.log10(max(marked))) + 1)]
     fig.update_layout(
-        title="Horizon cost against volume",
-        xaxis_title="volume, multiple of today's (log)",
-        yaxis_title=f"{result.currency.code} over the horizon (log)",
-        xaxis={"type": "log", "dtick": 1, "tickformat": "~g", "ticksuffix": "x"},  # one labelled tick a decade
+        title=_("Horizon cost against volume"),
+        xaxis_title=_("volume, multiple of today's (log)"),
+        yaxis_title=_("{currency} over the horizon (log)").format(currency=result.currency.code),
+        xaxis={"type": "log", "tickvals": decades, "ticktext": [times_text(d) for d in decades]},
         yaxis={"type": "log", "dtick": 1, "tickformat": "~s", "tickprefix": result.currency.symbol},
         **LAYOUT,
     )
@@ -172,11 +201,14 @@ def latency(result: RunResult) -> go.Figure | None:
         y=[result.latency_targets[c].ttft_ms for c in classes],
         mode="markers+text",
         marker={"symbol": "line-ew-open", "size": 60, "line": {"width": 3, "color": style.REFERENCE_COLOUR}},
-        text=[f"target {style.duration_text(result.latency_targets[c].ttft_ms)}" for c in classes],
+        text=[
+            _("target {duration}").format(duration=style.duration_text(result.latency_targets[c].ttft_ms))
+            for c in classes
+        ],
         textposition="top center",
-        name="TTFT target",
+        name=_("TTFT target"),
     )
-    fig.update_layout(title="p95 time to first token (ms, log)", yaxis_type="log", barmode="group", **LAYOUT)
+    fig.update_layout(title=_("p95 time to first token (ms, log)"), yaxis_type="log", barmode="group", **LAYOUT)
     return fig
 
 
@@ -190,7 +222,8 @@ def capacity(result: RunResult) -> go.Figure | None:
         rows=2 if hybrids else 1,
         cols=1,
         shared_xaxes=True,
-        subplot_titles=["replicas at the month's peak"] + (["share of requests sent to the API"] if hybrids else []),
+        subplot_titles=[_("replicas at the month's peak")]
+        + ([_("share of requests sent to the API")] if hybrids else []),
         vertical_spacing=0.12,
     )
     months = np.arange(1, result.horizon_months + 1)
@@ -211,15 +244,15 @@ def capacity(result: RunResult) -> go.Figure | None:
             x=months,
             y=o.api_share_by_month,
             mode="lines",
-            name=f"{o.name} to API",
+            name=_("{option} to API").format(option=o.name),
             line={"color": colour[o.name], "dash": "dash"},
             row=2,
             col=1,
         )
     if hybrids:
         fig.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
-    fig.update_xaxes(title_text="month", row=2 if hybrids else 1, col=1)
-    fig.update_layout(title="Capacity over the horizon", **{**LAYOUT, "height": 560 if hybrids else 420})
+    fig.update_xaxes(title_text=_("month"), row=2 if hybrids else 1, col=1)
+    fig.update_layout(title=_("Capacity over the horizon"), **{**LAYOUT, "height": 560 if hybrids else 420})
     return fig
 
 
@@ -235,11 +268,11 @@ def privacy(result: RunResult) -> go.Figure:
             zmin=0,
             zmax=100,
             colorscale="RdYlGn",
-            text=[[f"{v:.0f}" for v in row] for row in z],
+            text=[[i18n.number(v) for v in row] for row in z],
             texttemplate="%{text}",
         )
     )
-    fig.update_layout(title="Privacy and control (0-100, higher keeps more control)", **LAYOUT)
+    fig.update_layout(title=_("Privacy and control (0-100, higher keeps more control)"), **LAYOUT)
     return fig
 
 
@@ -266,8 +299,12 @@ def cost_bands(mc: MonteCarlo, months: int, currency: Currency) -> go.Figure:
         )
         fig.add_scatter(x=x, y=mid, mode="lines", name=name, legendgroup=name, line_color=colour[name])
     fig.update_layout(
-        title=f"Cumulative cost, median and P10-P90 over {mc.samples} samples ({currency.code})",
-        xaxis_title="month",
+        title=ngettext(
+            "Cumulative cost, median and P10-P90 over {n} sample ({currency})",
+            "Cumulative cost, median and P10-P90 over {n} samples ({currency})",
+            mc.samples,
+        ).format(n=i18n.number(mc.samples), currency=currency.code),
+        xaxis_title=_("month"),
         **LAYOUT,
     )
     return fig
@@ -279,9 +316,11 @@ def chance_cheapest(mc: MonteCarlo, months: int) -> go.Figure:
     for name, p in mc.prob_cheapest_by_month.items():
         fig.add_scatter(x=np.arange(1, months + 1), y=p, mode="lines", name=name, line_color=colour[name])
     fig.update_layout(
-        title="Probability of being the cheapest by each month (of those meeting the targets; owned "
-        "hardware's resale is credited in the last month)",
-        xaxis_title="month",
+        title=_(
+            "Probability of being the cheapest by each month (of those meeting the targets; owned "
+            "hardware's resale is credited in the last month)"
+        ),
+        xaxis_title=_("month"),
         yaxis_range=[0, 1],
         **LAYOUT,
     )
@@ -291,32 +330,39 @@ def chance_cheapest(mc: MonteCarlo, months: int) -> go.Figure:
 def input_label(field: str) -> str:
     """An uncertain input's field path in words: `options[llama].rent.usd_per_gpu_hour` reads
     "llama: rent USD per GPU hour"."""
-    option, _, rest = field.partition("].")
+    option, _bracket, rest = field.partition("].")
     if option.startswith("options[") and rest:
-        return f"{option.removeprefix('options[')}: {style.label(rest)}"
+        return _("{option}: {input}").format(option=option.removeprefix("options["), input=style.label(rest))
     return style.label(field.split(".", 1)[-1])
 
 
 def tornado(base: dict[str, float], bars: list[TornadoBar], option: str, currency: Currency) -> go.Figure:
     """How far each uncertain input moves one option's horizon cost from its base."""
     fig = go.Figure()
-    labels = [f"{input_label(b.field)} ({b.low:.3g} to {b.high:.3g})" for b in bars][::-1]
+    labels = [
+        _("{input} ({low} to {high})").format(
+            input=input_label(b.field), low=rounded_text(b.low, 3), high=rounded_text(b.high, 3)
+        )
+        for b in bars
+    ][::-1]
     fig.add_bar(
         y=labels,
         x=[currency.of_usd(b.total_cost_usd_at_low[option] - base[option]) for b in bars][::-1],
         orientation="h",
-        name="low value",
+        name=_("low value"),
         marker_color=style.OPTION_PALETTE[4],
     )
     fig.add_bar(
         y=labels,
         x=[currency.of_usd(b.total_cost_usd_at_high[option] - base[option]) for b in bars][::-1],
         orientation="h",
-        name="high value",
+        name=_("high value"),
         marker_color=style.OPTION_PALETTE[5],
     )
     fig.update_layout(
-        title=f"Sensitivity of {option}'s horizon cost ({currency.code} from its base)",
+        title=_("Sensitivity of {option}'s horizon cost ({currency} from its base)").format(
+            option=option, currency=currency.code
+        ),
         barmode="overlay",
         **{**LAYOUT, "margin": {"l": 320, "r": 20, "t": 60, "b": 50}},
     )
@@ -327,25 +373,33 @@ def measured_steps(measured: Measured, roofline: RooflineCheck | None = None) ->
     """Measured decode step time at each batch size or concurrency, the fitted line, and the roofline."""
     fitted = fit(measured)
     points = decode_points(measured)
-    batches = [b for b, _, _ in points]
-    measured_ms = [ms for _, ms, _ in points]
+    batches = [b for b, _ms, _context in points]
+    measured_ms = [ms for _b, ms, _context in points]
     fit_ms = [ms - residual for ms, residual in zip(measured_ms, fitted.residuals_ms, strict=True)]
     fig = go.Figure()
-    fig.add_scatter(x=batches, y=measured_ms, mode="markers", name="measured", marker={"size": 10})
-    fig.add_scatter(x=batches, y=fit_ms, mode="lines", name=f"fit (worst error {fitted.max_relative_error:.0%})")
+    fig.add_scatter(x=batches, y=measured_ms, mode="markers", name=_("measured"), marker={"size": 10})
+    fig.add_scatter(
+        x=batches,
+        y=fit_ms,
+        mode="lines",
+        name=_("fit (worst error {error})").format(error=i18n.percent(fitted.max_relative_error)),
+    )
     if roofline is not None:
         fig.add_scatter(
             x=batches,
             y=[roofline.step_ms(b) for b in batches],
             mode="lines",
             line_dash="dash",
-            name=f"roofline of {roofline.gpus} x {roofline.device} "
-            f"({roofline.decode_bandwidth_efficiency:.0%} of peak bandwidth reached)",
+            name=_("roofline of {gpus} x {device} ({share} of peak bandwidth reached)").format(
+                gpus=roofline.gpus, device=roofline.device, share=i18n.percent(roofline.decode_bandwidth_efficiency)
+            ),
         )
     fig.update_layout(
-        title=f"Decode step time: {measured.model.name} on {measured.backend.name}",
-        xaxis_title="sequences decoded together",
-        yaxis_title="step time (ms)",
+        title=_("Decode step time: {model} on {backend}").format(
+            model=measured.model.name, backend=measured.backend.name
+        ),
+        xaxis_title=_("sequences decoded together"),
+        yaxis_title=_("step time (ms)"),
         **{**LAYOUT, "legend": {"orientation": "h", "y": -0.2}},
     )
     return fig

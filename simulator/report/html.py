@@ -14,8 +14,10 @@ import plotly.graph_objects as go
 import plotly.offline
 from markupsafe import Markup
 
+from simulator import i18n
 from simulator.analysis.results import RunResult
-from simulator.report import figures
+from simulator.i18n import _, ngettext
+from simulator.report import figures, style
 from simulator.report.data import ReportData
 from simulator.report.text import headline, option_header, option_rows, recommendation, times_text, tokens_text
 
@@ -37,7 +39,10 @@ def _template() -> jinja2.Template:
         loader=jinja2.PackageLoader("simulator.report", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,  # a value the template names but the code forgot is an error
+        extensions=["jinja2.ext.i18n"],
     )
+    # The language is looked up at each call, so the one cached template renders in whichever is active.
+    environment.install_gettext_callables(i18n._, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     return environment.get_template("report.html.j2")
 
 
@@ -50,10 +55,10 @@ def _key_figures(r: RunResult) -> list[tuple[str, str]]:
     by = {o.name: o for o in r.options}
     lead = by.get(headline(r) or "")
     return [
-        ("Recommended", r.cheapest_compliant_option or "none meets every target and requirement"),
-        ("Per month on average", r.currency.text(lead.total_cost_usd / r.horizon_months) if lead else "-"),
-        ("Cost of privacy", r.currency.text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-"),
-        ("Cheapest if targets are relaxed", r.cheapest_relaxed_option or "-"),
+        (_("Recommended"), r.cheapest_compliant_option or _("none meets every target and requirement")),
+        (_("Per month on average"), r.currency.text(lead.total_cost_usd / r.horizon_months) if lead else "-"),
+        (_("Cost of privacy"), r.currency.text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-"),
+        (_("Cheapest if targets are relaxed"), r.cheapest_relaxed_option or "-"),
     ]
 
 
@@ -85,24 +90,34 @@ def _figures(d: ReportData) -> list[go.Figure]:
 
 def to_html(d: ReportData) -> str:
     r = d.result
-    engine = "latency simulated request by request" if r.engine == "des" else "fleets planned to the latency targets"
+    engine = (
+        _("latency simulated request by request") if r.engine == "des" else _("fleets planned to the latency targets")
+    )
     latency = [(o, c, v) for o in r.options for c, v in (o.latency or {}).items()]
     broken = [[o.name, reason] for o in r.options for reason in o.compliance_reasons]
     mc = d.monte_carlo
     context = {
+        "lang": i18n.language(),
+        "font_family": Markup(style.FONT_FAMILY),
         "scenario": r.scenario,
-        "subtitle": f"{r.horizon_months} months of costs at prices of {r.price_date}, {engine}.",
+        "subtitle": ngettext(
+            "{months} month of costs at prices of {date}, {engine}.",
+            "{months} months of costs at prices of {date}, {engine}.",
+            r.horizon_months,
+        ).format(months=r.horizon_months, date=i18n.date(r.price_date), engine=engine),
         "key_figures": _key_figures(r),
         "answer_figure": _figure(figures.cumulative_costs(r).update_layout(height=330, margin={"t": 40, "b": 40})),
         "recommendation": recommendation(r),
         "options": Table(option_header(r), option_rows(r), OPTION_WIDTHS),
         "break_even": Table(
-            ["option", "versus", "break-even volume", "tokens per month", "payback month"],
+            [_("option"), _("versus"), _("break-even volume"), _("tokens per month"), _("payback month")],
             [
                 [
                     b.option,
                     b.versus,
-                    f"{times_text(b.scale / r.workload_scale)} today's" if b.scale is not None else "never",
+                    _("{times} today's").format(times=times_text(b.scale / r.workload_scale))
+                    if b.scale is not None
+                    else _("never"),
                     tokens_text(b.tokens_per_month) if b.tokens_per_month else "-",
                     str(b.payback_month or "-"),
                 ]
@@ -110,16 +125,16 @@ def to_html(d: ReportData) -> str:
             ],
         ),
         "latency": Table(
-            ["option", "class", "TTFT p50 ms", "TTFT p95 ms", "TPOT p95 ms", "e2e p95 ms", "SLO met"],
+            [_("option"), _("class"), "TTFT p50 ms", "TTFT p95 ms", "TPOT p95 ms", _("e2e p95 ms"), _("SLO met")],
             [
                 [
                     o.name,
                     c,
-                    f"{v.ttft_p50_ms:,.0f}",
-                    f"{v.ttft_p95_ms:,.0f}",
-                    f"{v.tpot_p95_ms:,.1f}",
-                    f"{v.e2e_p95_ms:,.0f}",
-                    f"{v.slo_attainment:.0%}",
+                    i18n.number(v.ttft_p50_ms),
+                    i18n.number(v.ttft_p95_ms),
+                    i18n.number(v.tpot_p95_ms, 1),
+                    i18n.number(v.e2e_p95_ms),
+                    i18n.percent(v.slo_attainment),
                 ]
                 for o, c, v in latency
             ],
@@ -127,23 +142,30 @@ def to_html(d: ReportData) -> str:
         if latency
         else None,
         "privacy_figure": _figure(figures.privacy(r)),
-        "broken": Table(["option", "requirement broken"], broken) if broken else None,
+        "broken": Table([_("option"), _("requirement broken")], broken) if broken else None,
         "cost_of_privacy": (
-            f"Cost of privacy: {r.currency.text(r.cost_of_privacy_usd)} over the horizon "
-            f"({r.cheapest_compliant_option} instead of {r.cheapest_option})."
+            _("Cost of privacy: {amount} over the horizon ({option} instead of {versus}).").format(
+                amount=r.currency.text(r.cost_of_privacy_usd),
+                option=r.cheapest_compliant_option,
+                versus=r.cheapest_option,
+            )
             if r.cost_of_privacy_usd is not None and r.cheapest_compliant_option != r.cheapest_option
             else None
         ),
-        "samples": mc.samples if mc else 0,
+        "uncertainty_heading": ngettext("Uncertainty ({n} sample)", "Uncertainty ({n} samples)", mc.samples).format(
+            n=i18n.number(mc.samples)
+        )
+        if mc
+        else None,
         "uncertainty": Table(
-            ["option", "P10", "P50", "P90", "cheapest by the last month"],
+            [_("option"), "P10", "P50", "P90", _("cheapest by the last month")],
             [
                 [
                     n,
                     r.currency.text(mc.p10_total_usd[n]),
                     r.currency.text(mc.p50_total_usd[n]),
                     r.currency.text(mc.p90_total_usd[n]),
-                    f"{mc.prob_cheapest_by_month[n][-1]:.0%}",
+                    i18n.percent(mc.prob_cheapest_by_month[n][-1]),
                 ]
                 for n in mc.options
             ],
@@ -152,10 +174,19 @@ def to_html(d: ReportData) -> str:
         else None,
         "figures": [_figure(fig) for fig in _figures(d)],
         "assumptions": Table(
-            ["options", "item", "value", "unit", "source", "as of"], _assumption_rows(r), ASSUMPTION_WIDTHS
+            [_("options"), _("item"), _("value"), _("unit"), _("source"), _("as of")],
+            _assumption_rows(r),
+            ASSUMPTION_WIDTHS,
         ),
-        "meta": f"rent-or-own {r.versions['rent_or_own']}, genai-prices {r.versions['genai_prices']}, seed {r.seed}, "
-        f"{r.engine} engine (break-evens: {r.break_even_engine}).",
+        "meta": _(
+            "rent-or-own {version}, genai-prices {prices}, seed {seed}, {engine} engine (break-evens: {break_even})."
+        ).format(
+            version=r.versions["rent_or_own"],
+            prices=r.versions["genai_prices"],
+            seed=r.seed,
+            engine=r.engine,
+            break_even=r.break_even_engine,
+        ),
         "plotly_js": Markup(plotly.offline.get_plotlyjs()),
     }
     return _template().render(context)

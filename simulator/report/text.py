@@ -2,59 +2,86 @@
 
 from __future__ import annotations
 
+import math
+
+from simulator import i18n
 from simulator.analysis.results import BreakEven, OptionResult, RunResult
+from simulator.i18n import N_, _, ngettext
 from simulator.perf.step import PERF_SOURCE_ROOFLINE
+
+KINDS = {"api": N_("api"), "self_host": N_("self-host"), "hybrid": N_("hybrid")}
 
 
 def option_header(r: RunResult) -> list[str]:
-    return ["option", "kind", "horizon cost", "NPV", f"{r.currency.code}/Mtok", "SLO met", "privacy", "verdict", "perf"]
+    return [
+        _("option"),
+        _("kind"),
+        _("horizon cost"),
+        "NPV",
+        f"{r.currency.code}/Mtok",
+        _("SLO met"),
+        _("privacy"),
+        _("verdict"),
+        _("perf"),
+    ]
+
+
+def rounded_text(value: float, figures: int) -> str:
+    """A number to `figures` significant figures, as the active locale writes it: 0.042, 1.5, 2,500."""
+    if value == 0 or not math.isfinite(value):
+        return i18n.number(value)
+    digits = figures - 1 - math.floor(math.log10(abs(value)))
+    rounded = round(value, digits)
+    return i18n.number(rounded, len(f"{rounded:.{max(digits, 0)}f}".partition(".")[2].rstrip("0")))
 
 
 def times_text(ratio: float) -> str:
     """A multiple as people read it: 0.4x, 1.4x, 290x, 11,000x."""
-    return f"{ratio:,.0f}x" if ratio >= 10 else f"{ratio:.2g}x"
-
-
-_SCALE_WORDS = ((1e12, "trillion"), (1e9, "billion"), (1e6, "million"), (1e3, "thousand"))
+    return _("{ratio}x").format(ratio=i18n.number(ratio) if ratio >= 10 else rounded_text(ratio, 2))
 
 
 def tokens_text(tokens: float) -> str:
     """A count as people say it, to three figures: 1.23 trillion, 78.2 billion, 950 million, 640."""
-    for size, word in _SCALE_WORDS:
-        if tokens >= size:
-            value = tokens / size
-            digits = 2 if value < 10 else 1 if value < 100 else 0
-            text = f"{value:,.{digits}f}"
-            return f"{text.rstrip('0').rstrip('.') if digits else text} {word}"
-    return f"{tokens:,.0f}"
+    return i18n.compact(tokens)
 
 
 def hardware_text(o: OptionResult) -> str:
     """The most accelerators or servers an option holds at once, named as what they are."""
     if o.gpus_peak is None:
         return "-"
-    unit = o.hardware_unit or "GPU"
-    return f"{o.gpus_peak:,.0f} {unit}{'' if o.gpus_peak == 1 else 's'}"
+    if o.hardware_unit == "CPU server":
+        return ngettext("{n} CPU server", "{n} CPU servers", o.gpus_peak).format(n=i18n.number(o.gpus_peak))
+    return ngettext("{n} GPU", "{n} GPUs", o.gpus_peak).format(n=i18n.number(o.gpus_peak))
 
 
 def break_even_sentence(b: BreakEven, r: RunResult) -> str:
     """Where an option starts to beat the cheapest API, and what that means at today's volume."""
     if b.scale is None or b.tokens_per_month is None:
-        return (
-            f"{b.option} never costs less than {b.versus} between a millionth and a million times the "
-            "scenario's volume at scale 1."
-        )
+        return _(
+            "{option} never costs less than {versus} between a millionth and a million times the scenario's "
+            "volume at scale 1."
+        ).format(option=b.option, versus=b.versus)
     cheaper = b.scale <= r.workload_scale
     if b.payback_month:
-        verdict = f"{'cheaper today' if cheaper else 'not yet cheaper'}, pays back in month {b.payback_month}"
+        verdict = (
+            _("cheaper today, pays back in month {month}")
+            if cheaper
+            else _("not yet cheaper, pays back in month {month}")
+        ).format(month=b.payback_month)
     elif cheaper:
-        verdict = "cheaper over the horizon only once resale value is counted"
+        verdict = _("cheaper over the horizon only once resale value is counted")
     else:
-        verdict = "not yet cheaper, no payback in the horizon"
-    return (
-        f"{b.option} costs less than {b.versus} if volume stays above {tokens_text(b.tokens_per_month)} tokens a "
-        f"month ({times_text(b.scale / r.workload_scale)} today's, scale {b.scale:.3g}): {verdict}. "
-        f"Below that volume {b.versus} stays cheaper."
+        verdict = _("not yet cheaper, no payback in the horizon")
+    return _(
+        "{option} costs less than {versus} if volume stays above {tokens} tokens a month ({times} today's, "
+        "scale {scale}): {verdict}. Below that volume {versus} stays cheaper."
+    ).format(
+        option=b.option,
+        versus=b.versus,
+        tokens=tokens_text(b.tokens_per_month),
+        times=times_text(b.scale / r.workload_scale),
+        scale=rounded_text(b.scale, 3),
+        verdict=verdict,
     )
 
 
@@ -66,37 +93,45 @@ def headline(r: RunResult) -> str | None:
 
 def share_text(share: float) -> str:
     """A share within targets, never rounded up to a floor it misses: 65.7%, 99.9%, 100%."""
-    return "100%" if share >= 1 else f"{min(share, 0.999):.1%}"
+    return i18n.percent(1) if share >= 1 else i18n.percent(min(share, 0.999), 1)
 
 
 def slo_text(o: OptionResult) -> str:
     """The option's worst class share within its latency targets; "planned" where the fluid engine
     sized an in-house fleet to the targets rather than measuring them."""
-    return share_text(min(o.class_attainment.values())) if o.class_attainment else "planned"
+    return share_text(min(o.class_attainment.values())) if o.class_attainment else _("planned")
 
 
 def verdict(o: OptionResult, r: RunResult, short: bool = False) -> str:
     """Why an option is, or is not, the recommendation; `short`: the first words only, for a narrow table."""
     if o.name == r.cheapest_compliant_option:
-        return "recommended"
+        return _("recommended")
     for failed, label, words, reasons in (
-        (not o.feasible, "infeasible", "infeasible", o.infeasible_reasons),
-        (not o.meets_targets, "misses targets", "misses latency targets", o.slo_reasons),
-        (not all(o.compliant.values()), "breaks privacy", "breaks privacy requirements", o.compliance_reasons),
+        (not o.feasible, N_("infeasible"), N_("infeasible: {reasons}"), o.infeasible_reasons),
+        (not o.meets_targets, N_("misses targets"), N_("misses latency targets: {reasons}"), o.slo_reasons),
+        (
+            not all(o.compliant.values()),
+            N_("breaks privacy"),
+            N_("breaks privacy requirements: {reasons}"),
+            o.compliance_reasons,
+        ),
     ):
         if failed:
-            return label if short else f"{words}: " + "; ".join(reasons)
+            return _(label) if short else _(words).format(reasons="; ".join(reasons))
     best = next(b for b in r.options if b.name == r.cheapest_compliant_option)
-    more = f"{r.currency.text(o.total_cost_usd - best.total_cost_usd)} more"
-    return more if short else f"{more} than {best.name}"
+    more = r.currency.text(o.total_cost_usd - best.total_cost_usd)
+    if short:
+        return _("{amount} more").format(amount=more)
+    return _("{amount} more than {option}").format(amount=more, option=best.name)
 
 
 def _costs(o: OptionResult, r: RunResult) -> str:
     months = r.horizon_months
-    return (
-        f"{r.currency.text(o.total_cost_usd)} over {months} months "
-        f"({r.currency.text(o.total_cost_usd / months)} a month on average)"
-    )
+    return ngettext(
+        "{total} over {months} month ({monthly} a month on average)",
+        "{total} over {months} months ({monthly} a month on average)",
+        months,
+    ).format(total=r.currency.text(o.total_cost_usd), months=months, monthly=r.currency.text(o.total_cost_usd / months))
 
 
 def recommendation(r: RunResult) -> list[str]:
@@ -104,42 +139,59 @@ def recommendation(r: RunResult) -> list[str]:
     what the cheaper ones lack, and the conditions it holds under."""
     by = {o.name: o for o in r.options}
     if r.cheapest_relaxed_option is None:
-        return ["No option is feasible: see each option's reasons below."]
+        return [_("No option is feasible: see each option's reasons below.")]
     lines = []
     best = by.get(r.cheapest_compliant_option or "")
     fastest = by.get(r.cheapest_option or "")
     if best is not None:
         lines.append(
-            f"{best.name} is the cheapest option that meets every latency target and privacy requirement: "
-            f"{_costs(best, r)} at today's volume of {tokens_text(r.tokens_per_month)} tokens a month."
+            _(
+                "{option} is the cheapest option that meets every latency target and privacy requirement: "
+                "{costs} at today's volume of {tokens} tokens a month."
+            ).format(option=best.name, costs=_costs(best, r), tokens=tokens_text(r.tokens_per_month))
         )
         if fastest is not None and fastest is not best:
             assert r.cost_of_privacy_usd is not None
             lines.append(
-                f"{fastest.name} meets the latency targets for {r.currency.text(r.cost_of_privacy_usd)} less over the "
-                f"horizon (the cost of privacy) but breaks: {'; '.join(fastest.compliance_reasons)}."
+                _(
+                    "{option} meets the latency targets for {amount} less over the horizon (the cost of privacy) "
+                    "but breaks: {reasons}."
+                ).format(
+                    option=fastest.name,
+                    amount=r.currency.text(r.cost_of_privacy_usd),
+                    reasons="; ".join(fastest.compliance_reasons),
+                )
             )
     elif fastest is not None:
         lines.append(
-            f"No option meets every latency target and privacy requirement. The cheapest meeting the targets, "
-            f"{fastest.name} ({_costs(fastest, r)}), breaks: {'; '.join(fastest.compliance_reasons)}."
+            _(
+                "No option meets every latency target and privacy requirement. The cheapest meeting the targets, "
+                "{option} ({costs}), breaks: {reasons}."
+            ).format(option=fastest.name, costs=_costs(fastest, r), reasons="; ".join(fastest.compliance_reasons))
         )
     else:
-        lines.append("No feasible option meets every latency target: see each option's reasons below.")
+        lines.append(_("No feasible option meets every latency target: see each option's reasons below."))
     relaxed = by[r.cheapest_relaxed_option]
     if relaxed is not fastest:
         head = best or fastest
-        saving = f", {r.currency.text(head.total_cost_usd - relaxed.total_cost_usd)} less," if head else ""
-        lines.append(
-            f"If latency targets are relaxed, {relaxed.name} is cheapest{saving} at {_costs(relaxed, r)}; "
-            f"it misses {'; '.join(relaxed.slo_reasons)}."
-        )
+        words = {"option": relaxed.name, "costs": _costs(relaxed, r), "reasons": "; ".join(relaxed.slo_reasons)}
+        if head:
+            saving = r.currency.text(head.total_cost_usd - relaxed.total_cost_usd)
+            line = _(
+                "If latency targets are relaxed, {option} is cheapest, {amount} less, at {costs}; it misses {reasons}."
+            ).format(amount=saving, **words)
+        else:
+            line = _("If latency targets are relaxed, {option} is cheapest at {costs}; it misses {reasons}.")
+            line = line.format(**words)
+        lines.append(line)
     lines += [break_even_sentence(b, r) for b in r.break_even]
     estimated = [o.name for o in r.options if o.perf_source == PERF_SOURCE_ROOFLINE]
     if estimated:
         lines.append(
-            f"Self-hosted throughput is a roofline estimate for {', '.join(estimated)}; measure it "
-            "(rent-or-own probe) before committing."
+            _(
+                "Self-hosted throughput is a roofline estimate for {options}; measure it (rent-or-own probe) "
+                "before committing."
+            ).format(options=", ".join(estimated))
         )
     return lines
 
@@ -148,12 +200,12 @@ def option_rows(r: RunResult) -> list[list[str]]:
     return [
         [
             o.name,
-            o.kind.replace("_", "-"),
+            _(KINDS[o.kind]) if o.kind in KINDS else o.kind,
             r.currency.text(o.total_cost_usd),
             r.currency.text(o.npv_cost_usd),
-            f"{r.currency.of_usd(o.usd_per_mtok):,.2f}" if o.usd_per_mtok is not None else "-",
+            i18n.number(r.currency.of_usd(o.usd_per_mtok), 2) if o.usd_per_mtok is not None else "-",
             slo_text(o),
-            f"{o.privacy_score:.0f}",
+            i18n.number(o.privacy_score),
             verdict(o, r),
             o.perf_source or "-",
         ]
