@@ -13,7 +13,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator import api
+from simulator import api, i18n
 from simulator.analysis.results import json_text, ledger_csv
 from simulator.errors import InputError
 from simulator.files import write_atomic
@@ -46,9 +46,14 @@ def folder_names(paths: list[str]) -> list[str]:
 
 
 def run_one(
-    path: str, folder: Path, engine: str | None, overrides: tuple[str, ...], formats: tuple[str, ...] = ()
+    path: str,
+    folder: Path,
+    engine: str | None,
+    overrides: tuple[str, ...],
+    formats: tuple[str, ...] = (),
+    language: str = i18n.SOURCE_LANGUAGE,
 ) -> Outcome:
-    """Run one scenario file and write `<folder>/summary.json`, `ledger.csv` and any reports."""
+    """Run one scenario file and write `<folder>/summary.json`, `ledger.csv` and any reports (in `language`)."""
     try:
         ran = api.run(load_scenario(path, overrides), engine)
         scenario, result, ledger = ran.scenario, ran.summary, ran.ledger
@@ -59,7 +64,8 @@ def run_one(
             from simulator.report.data import gather
             from simulator.report.write import write
 
-            write(gather(scenario, path, engine, (result, ledger)), folder, list(formats), folder.name)
+            with i18n.using(language):
+                write(gather(scenario, path, engine, (result, ledger)), folder, list(formats), folder.name)
     except InputError as e:
         return Outcome(path, error=str(e.at(path)))
     cheapest = next((o for o in result.options if o.name == result.cheapest_option), None)
@@ -82,14 +88,15 @@ def run_batch(
     on_done: Callable[[Outcome], None] | None = None,
     formats: tuple[str, ...] = (),
 ) -> list[Outcome]:
-    """Run every scenario on `executor` (local processes by default); outcomes in the order given."""
+    """Run every scenario on `executor` (local processes by default); outcomes in the order given, reports
+    in the active language."""
     paths = list(paths)
     own = executor is None
     pool = executor or ProcessPoolExecutor()
     try:
         folders = [Path(out) / name for name in folder_names(paths)]
         futures = {
-            pool.submit(run_one, p, folder, engine, tuple(overrides), formats): p
+            pool.submit(run_one, p, folder, engine, tuple(overrides), formats, i18n.language()): p
             for p, folder in zip(paths, folders, strict=True)
         }
         done: dict[str, Outcome] = {}

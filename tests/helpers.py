@@ -8,6 +8,8 @@ from simulator.scenario import Scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yaml"))
+# The environment variables a command reads its language from, as gettext does.
+LANGUAGE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 BASE: dict[str, Any] = {
     "name": "unit",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from simulator import i18n
 from simulator.cli import main
 from simulator.scenario.base import Section
 
-from helpers import BASE, ROOT, SCENARIOS
+from helpers import BASE, LANGUAGE_VARIABLES, ROOT, SCENARIOS
 
 CONTRACT_OPTION_FIELDS = {
     "name",
@@ -648,3 +650,113 @@ def test_ctrl_c_stops_a_batch_in_one_line_and_keeps_whole_files(tmp_path: Path) 
     assert err == "rent-or-own: stopped by Ctrl-C; the files already written are whole\n"
     assert json.loads((out / "prototype" / "summary.json").read_text())["scenario"] == "prototype"
     assert not list(out.rglob("*.tmp"))
+
+
+SUPPORT = str(ROOT / "scenarios" / "support-assistant.yaml")
+
+
+def japanese(message: str) -> str:
+    """The catalogue's Japanese for a message, checked to be a translation rather than the English."""
+    text = i18n.translations("ja").gettext(message)
+    assert text != message, message
+    return text
+
+
+def test_run_in_japanese_shows_the_catalogues_headings(capsys) -> None:
+    code, out, err = run_cli(capsys, "run", SUPPORT, "--engine", "fluid", "--lang", "ja")
+    assert code == 0 and err == ""
+    for message in ("option", "horizon cost", "per month", "verdict", "Why the other cheaper options lost:"):
+        assert japanese(message) in out, message
+    assert i18n.language() == "en"  # the command's language ends with it
+    _, english, _ = run_cli(capsys, "run", SUPPORT, "--engine", "fluid")
+    assert "horizon cost" in english and japanese("horizon cost") not in english
+
+
+def test_the_environment_chooses_the_language_without_lang() -> None:
+    def cli(*argv: str, **env: str) -> str:
+        environment = {k: v for k, v in os.environ.items() if k not in LANGUAGE_VARIABLES} | env
+        done = subprocess.run(
+            [sys.executable, "-m", "simulator", *argv], capture_output=True, text=True, env=environment, check=True
+        )
+        return done.stdout
+
+    from_locale = cli("run", SUPPORT, "--engine", "fluid", LANG="ja_JP.UTF-8")
+    assert japanese("horizon cost") in from_locale
+    assert from_locale == cli("run", SUPPORT, "--engine", "fluid", "--lang", "ja", LANG="C.UTF-8")
+
+
+@pytest.mark.parametrize("argv", [["run", SUPPORT, "--lang", "xx"], ["--lang=xx", "validate", SUPPORT]])
+def test_an_unknown_language_is_one_line_exit_2(capsys, argv: list[str]) -> None:
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == "" and err == "--lang: unknown language 'xx' (choose one of en, ja)\n"
+
+
+def test_json_keys_are_the_same_in_every_language(capsys) -> None:
+    def keys(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: keys(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [keys(v) for v in value]
+        return None
+
+    en, ja = (
+        run_cli(capsys, "run", SUPPORT, "--engine", "fluid", "--json", "--lang", lang)[1] for lang in ("en", "ja")
+    )
+    assert keys(json.loads(en)) == keys(json.loads(ja))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--help", "--lang", "ja"], "one scenario, or many (a batch, in parallel processes)"),
+        (["--lang", "ja", "--help"], "cost every option of a scenario and find the break-even volumes"),
+    ],
+)
+def test_help_is_in_the_language_asked_for(capsys, argv: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(argv)
+    assert done.value.code == 0 and japanese(message) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--lang", "ja", "validate", SUPPORT], ["validate", SUPPORT, "--lang=ja"]])
+def test_lang_before_or_after_the_subcommand(capsys, argv: list[str]) -> None:
+    code, out, _ = run_cli(capsys, *argv)
+    assert code == 0 and out == japanese("{path}: ok").format(path=SUPPORT) + "\n"
+
+
+@pytest.mark.parametrize(
+    ("lang", "locale"),
+    [("ja", {"LANG": "C.UTF-8"}), ("ja", {"LC_ALL": "C"}), ("ja", {}), ("en", {"LANG": "ja_JP.UTF-8"})],
+)
+def test_the_dashboard_server_gets_the_language(monkeypatch, capsys, lang: str, locale: dict[str, str]) -> None:
+    # gettext, and so the server, ignores LANGUAGE where the locale is C: the command sets both where needed.
+    for name in LANGUAGE_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in locale.items():
+        monkeypatch.setenv(name, value)
+    started: dict[str, str] = {}
+
+    def execve(path: str, argv: list[str], env: dict[str, str]) -> None:
+        started.update(env)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execve", execve)
+    with pytest.raises(SystemExit):
+        main(["dashboard", "--lang", lang])
+    assert i18n.from_environment(started) == lang
+    with i18n.using(lang):
+        line = i18n._("rent-or-own dashboard on {url} (this machine only)").format(url="http://127.0.0.1:8501")
+    assert capsys.readouterr().err == line + "\n"
+
+
+def test_a_batch_writes_its_reports_in_the_language_asked_for(tmp_path: Path, capsys) -> None:
+    prototype = str(ROOT / "scenarios" / "prototype.yaml")
+    reports = {}
+    for lang in ("en", "ja"):
+        out = tmp_path / lang
+        code, _, err = run_cli(
+            capsys, "run", prototype, "--engine", "fluid", "--out", str(out), "--format", "md", "--lang", lang
+        )
+        assert code == 0, err
+        reports[lang] = (out / "prototype" / "prototype.md").read_text()
+    assert "## Recommendation" in reports["en"] and f"## {japanese('Recommendation')}" in reports["ja"]

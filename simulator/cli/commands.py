@@ -15,18 +15,19 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
-from simulator import catalog, units
+from simulator import catalog, i18n, units
 from simulator.analysis.results import json_text
 from simulator.cli import render
 from simulator.errors import EXIT_BAD_INPUT, EXIT_OK, InputError
 from simulator.files import check_writable
+from simulator.i18n import _, ngettext
 from simulator.perf import measured as mf
 from simulator.scenario import json_schema, load_scenario
 
@@ -59,13 +60,13 @@ def batch(args: argparse.Namespace) -> int:
 
     out = args.out or "out"
     with Progress(**_transient_on_terminal()) as progress:
-        task = progress.add_task("scenarios", total=len(args.scenario))
+        task = progress.add_task(_("scenarios"), total=len(args.scenario))
         outcomes = run_batch(
             args.scenario,
             out,
             args.engine,
             tuple(args.set or []),
-            on_done=lambda _: progress.advance(task),
+            on_done=lambda _outcome: progress.advance(task),
             formats=args.format,
         )
     if args.json:
@@ -98,7 +99,8 @@ def dashboard(args: argparse.Namespace) -> int:
             "the dashboard is not installed",
             "from a checkout: pip install -e '.[dashboard]'",
         )
-    env = {**os.environ, "RENT_OR_OWN_SCENARIO": str(Path(args.scenario).resolve()) if args.scenario else ""}
+    env = _in_language(os.environ, i18n.language())
+    env["RENT_OR_OWN_SCENARIO"] = str(Path(args.scenario).resolve()) if args.scenario else ""
     # Flags repeat .streamlit/config.toml so that any working directory gets the same private server.
     command = [
         sys.executable,
@@ -115,17 +117,32 @@ def dashboard(args: argparse.Namespace) -> int:
         "--browser.gatherUsageStats",
         "false",
     ]
-    reach = "reachable from other machines" if remote else "this machine only"
     host = f"[{args.address}]" if ":" in args.address else args.address
-    print(f"rent-or-own dashboard on http://{host}:{args.port} ({reach})", file=sys.stderr, flush=True)
+    url = f"http://{host}:{args.port}"
+    if remote:
+        started = _("rent-or-own dashboard on {url} (reachable from other machines)").format(url=url)
+    else:
+        started = _("rent-or-own dashboard on {url} (this machine only)").format(url=url)
+    print(started, file=sys.stderr, flush=True)
     # Become the server, so that Ctrl-C or a supervisor's SIGTERM reaches it and no child outlives us.
     os.execve(sys.executable, command, env)
+
+
+def _in_language(environ: Mapping[str, str], language: str) -> dict[str, str]:
+    """`environ` for a server that reads its language as `i18n.from_environment` does: LANGUAGE names it, and
+    where the locale is C (which makes gettext ignore LANGUAGE) so does the locale of messages."""
+    from babel.core import LOCALE_ALIASES
+
+    env = {**environ, "LANGUAGE": language}
+    if i18n.from_environment(env) != language:
+        env["LC_ALL" if env.get("LC_ALL") else "LC_MESSAGES"] = f"{LOCALE_ALIASES.get(language, language)}.UTF-8"
+    return env
 
 
 def validate(args: argparse.Namespace) -> int:
     for path in args.scenarios:
         load_scenario(path, args.set or [])
-        print(f"{path}: ok")
+        print(_("{path}: ok").format(path=path))
     return EXIT_OK
 
 
@@ -151,7 +168,7 @@ def _catalog_entries(what: str, args: argparse.Namespace) -> list[dict[str, obje
             "cached_input_usd_per_mtok": prices.cache_read.base_usd_per_mtok,
             "cache_write_usd_per_mtok": prices.cache_write.base_usd_per_mtok,
             "output_usd_per_mtok": prices.output.base_usd_per_mtok,
-            "long_context_tier_starts_tokens": [s for s, _ in prices.input.tiers],
+            "long_context_tier_starts_tokens": [start for start, _price in prices.input.tiers],
             "context_tokens": prices.context_tokens,
             "source": prices.source,
             "as_of": prices.as_of.isoformat(),
@@ -169,11 +186,14 @@ def catalog_(args: argparse.Namespace) -> int:
         print(json.dumps(entries, indent=2))
         return EXIT_OK
     if not entries:
-        print(
-            f"no {args.what} match"
-            + (f" {args.filter!r}" if args.filter else "")
-            + " (see `rent-or-own catalog --help`)"
-        )
+        if args.filter:
+            print(
+                _("no {what} match {filter} (see `rent-or-own catalog --help`)").format(
+                    what=args.what, filter=repr(args.filter)
+                )
+            )
+        else:
+            print(_("no {what} match (see `rent-or-own catalog --help`)").format(what=args.what))
         return EXIT_OK
     render.stdout().print(render.catalog_table(args.what, entries))
     return EXIT_OK
@@ -216,7 +236,8 @@ def capacity(args: argparse.Namespace) -> int:
     console = render.stdout()
     console.print(render.capacity_table(result))
     if result.max_rate_rps_within_slo is not None:
-        console.print(f"Highest rate within the targets: {result.max_rate_rps_within_slo:.2f} requests/s")
+        rate = i18n.number(result.max_rate_rps_within_slo, 2)
+        console.print(_("Highest rate within the targets: {rate} requests/s").format(rate=rate))
     return EXIT_OK
 
 
@@ -225,7 +246,11 @@ def probe(args: argparse.Namespace) -> int:
         from simulator.probe.synth import Shape, synthesize
 
         out = synthesize(Shape.of(catalog.model(args.shape, "--shape")), Path(args.out), args.precision, args.seed)
-        print(f"{out}: random-weight proxy of {args.shape} at {args.precision}")
+        print(
+            _("{file}: random-weight proxy of {model} at {precision}").format(
+                file=out, model=args.shape, precision=args.precision
+            )
+        )
         return EXIT_OK
     if args.probe in ("llamacpp", "openai"):
         check_writable(Path(args.out) if args.out else MEASURED_DIR / "probe.json")
@@ -251,7 +276,9 @@ def probe(args: argparse.Namespace) -> int:
             measured.settings["note"] = args.note
         out = Path(args.out) if args.out else MEASURED_DIR / f"{Path(args.files[0]).stem}-{measured.kind}.json"
         mf.save(measured, out)
-        print(f"{out}: {len(measured.points)} points imported from {measured.kind}")
+        n = len(measured.points)
+        imported = ngettext("{file}: {n} point imported from {tool}", "{file}: {n} points imported from {tool}", n)
+        print(imported.format(file=out, n=n, tool=measured.kind))
         return EXIT_OK
     device = catalog.gpu(args.device, "--device") if args.device else None
     render.measured(mf.load(args.file), render.stdout(), device)
@@ -327,7 +354,7 @@ def _progress() -> Iterator[Callable[[str], None]]:
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), **_transient_on_terminal()
     ) as bar:
-        task = bar.add_task("starting", total=None)
+        task = bar.add_task(_("starting"), total=None)
         yield lambda step: bar.update(task, description=step)
 
 
@@ -352,7 +379,8 @@ def _stopped_by_signal() -> Iterator[tuple[threading.Event, list[str]]]:
 
 def _stopped(out: Path, measured: mf.Measured, signal_name: str) -> int:
     """One line for a sweep a signal ended, and the conventional exit code (128 + the signal)."""
-    print(f"{out}: stopped by {signal_name}; the {len(measured.points)} finished points are kept", file=sys.stderr)
+    kept = _("{file}: stopped by {signal}; the {n} finished points are kept")
+    print(kept.format(file=out, signal=signal_name, n=len(measured.points)), file=sys.stderr)
     return 128 + int(signal.Signals[signal_name])
 
 
@@ -367,11 +395,20 @@ def _probe_openai(args: argparse.Namespace) -> int:
     def saved(measured: mf.Measured) -> None:
         mf.save(measured, out)
         p = measured.points[-1]
-        where = f"concurrency {p.concurrency}" if p.concurrency else f"{p.rate_rps:g} requests/s"
-        ttft = f"{p.ttft_p50_ms:,.0f} ms" if p.ttft_p50_ms is not None else "-"
+        if p.concurrency:
+            where = _("concurrency {n}").format(n=p.concurrency)
+        else:
+            where = _("{rate} requests/s").format(rate=f"{p.rate_rps:g}")
+        done = _("point {n}: {where}: {done} requests done, {errors} errors, TTFT p50 {ttft}, {tok_s} output tok/s")
         print(
-            f"point {len(measured.points)}: {where}: {len(p.samples.get('ttft_ms', []))} requests done, "
-            f"{p.errors} errors, TTFT p50 {ttft}, {p.output_tok_per_s or 0:,.1f} output tok/s",
+            done.format(
+                n=len(measured.points),
+                where=where,
+                done=i18n.number(len(p.samples.get("ttft_ms", []))),
+                errors=i18n.number(p.errors),
+                ttft=f"{i18n.number(p.ttft_p50_ms)} ms" if p.ttft_p50_ms is not None else "-",
+                tok_s=i18n.number(p.output_tok_per_s or 0, 1),
+            ),
             file=sys.stderr,
             flush=True,
         )
@@ -394,7 +431,7 @@ def _probe_openai(args: argparse.Namespace) -> int:
     mf.save(measured, out)
     if received:
         return _stopped(out, measured, received[0])
-    print(f"{out}: {len(measured.points)} points")
+    print(_points(out, measured))
     if measured.partial:
         # The points measured before the fault are saved; the run still failed.
         raise InputError(str(out), "", f"partial: {measured.fault}", "fix the server and run the sweep again")
@@ -417,9 +454,15 @@ def _probe_llamacpp(args: argparse.Namespace) -> int:
     def saved(measured: mf.Measured) -> None:
         mf.save(noted(measured), out)
         p = measured.points[-1]
+        done = _("point {n}: batch {batch}: decode step {step} ms, {decode} tok/s, prefill {prefill} tok/s")
         print(
-            f"point {len(measured.points)}: batch {p.batch}: decode step {p.decode_step_ms:,.2f} ms, "
-            f"{p.decode_tok_per_s or 0:,.1f} tok/s, prefill {p.prefill_tok_per_s or 0:,.1f} tok/s",
+            done.format(
+                n=len(measured.points),
+                batch=p.batch,
+                step=i18n.number(p.decode_step_ms or 0, 2),
+                decode=i18n.number(p.decode_tok_per_s or 0, 1),
+                prefill=i18n.number(p.prefill_tok_per_s or 0, 1),
+            ),
             file=sys.stderr,
             flush=True,
         )
@@ -448,5 +491,10 @@ def _probe_llamacpp(args: argparse.Namespace) -> int:
         raise InputError(
             str(out), "", f"partial: {measured.fault}; {kept}", "measure again with fewer or smaller batches"
         )
-    print(f"{out}: {len(measured.points)} points")
+    print(_points(out, measured))
     return EXIT_OK
+
+
+def _points(out: Path, measured: mf.Measured) -> str:
+    n = len(measured.points)
+    return ngettext("{file}: {n} point", "{file}: {n} points", n).format(file=out, n=n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -12,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from simulator import catalog, units
+from simulator import catalog, i18n, units
 from simulator.errors import InputError
+from simulator.i18n import N_, _, ngettext
 from simulator.perf import fit as pf
 from simulator.report.text import hardware_text, recommendation, slo_text, tokens_text, verdict
 from simulator.units import Currency, money_text
@@ -31,20 +33,26 @@ def stdout() -> Console:
     return Console() if sys.stdout.isatty() or "COLUMNS" in os.environ else Console(width=160)
 
 
-_VERDICT_STYLES = {
-    "recommended": "bold green",
-    "infeasible": "red",
-    "misses targets": "yellow",
-    "breaks privacy": "red",
-}
+def _verdict_style(o: OptionResult, r: RunResult) -> str | None:
+    """The colour of the short verdict, chosen as `verdict` chooses its words (which may be in any language)."""
+    if o.name == r.cheapest_compliant_option:
+        return "bold green"
+    if not o.feasible:
+        return "red"
+    if not o.meets_targets:
+        return "yellow"
+    if not all(o.compliant.values()):
+        return "red"
+    return None
 
 
 def _short_verdict(o: OptionResult, r: RunResult) -> str:
     words = verdict(o, r, short=True)
-    style = _VERDICT_STYLES.get(words)
+    style = _verdict_style(o, r)
     return f"[{style}]{words}[/]" if style else words
 
 
+_KINDS = {"api": N_("api"), "self_host": N_("self-host"), "hybrid": N_("hybrid")}
 PER_MTOK = "per Mtok"  # shown as "USD/Mtok", "JPY/Mtok": the currency's price of a million tokens
 _OPTIONAL_COLUMNS = (
     "per month",
@@ -58,27 +66,40 @@ _OPTIONAL_COLUMNS = (
 def summary(result: RunResult, console: Console, wide: bool = False) -> None:
     """The options as a table that fits the terminal, dropping the least needed columns first (`wide`:
     every column and each full verdict), then the answer in words and why the other cheaper options lost."""
+    months = result.horizon_months
+    heading = ngettext(
+        "{scenario}: {months} month from prices of {date}, {tokens} tokens a month at scale {scale} ({engine} engine)",
+        "{scenario}: {months} months from prices of {date}, {tokens} tokens a month at scale {scale} ({engine} engine)",
+        months,
+    )
     console.print(
-        f"[bold]{result.scenario}[/bold]: {result.horizon_months} months from prices of "
-        f"{result.price_date}, {tokens_text(result.tokens_per_month)} tokens a month at scale "
-        f"{result.workload_scale:g} ({result.engine} engine)",
+        heading.format(
+            scenario=f"[bold]{result.scenario}[/bold]",
+            months=months,
+            date=i18n.date(result.price_date),
+            tokens=tokens_text(result.tokens_per_month),
+            scale=f"{result.workload_scale:g}",
+            engine=result.engine,
+        ),
         highlight=False,
     )
     cur = result.currency
     if cur.code != "USD":
-        console.print(f"Money in {cur.code} at {cur.per_usd:,.4g} per USD ({cur.source}, {cur.as_of})", highlight=False)
+        rate = i18n.number(cur.per_usd, max(0, 3 - math.floor(math.log10(cur.per_usd))))  # 4 significant figures
+        money = _("Money in {currency} at {rate} per USD ({source}, {as_of})")
+        console.print(money.format(currency=cur.code, rate=rate, source=cur.source, as_of=cur.as_of), highlight=False)
     options = sorted(result.options, key=lambda o: o.total_cost_usd)
     rows = [
         {
             "option": o.name,
-            "kind": o.kind.replace("_", "-"),
+            "kind": _(_KINDS[o.kind]),
             "horizon cost": cur.text(o.total_cost_usd),
             "NPV": cur.text(o.npv_cost_usd),
-            "per month": cur.text(o.total_cost_usd / result.horizon_months),
-            PER_MTOK: f"{cur.of_usd(o.usd_per_mtok):,.2f}" if o.usd_per_mtok is not None else "-",
+            "per month": cur.text(o.total_cost_usd / months),
+            PER_MTOK: i18n.number(cur.of_usd(o.usd_per_mtok), 2) if o.usd_per_mtok is not None else "-",
             "hardware": hardware_text(o),
             "SLO met": slo_text(o),
-            "privacy": f"{o.privacy_score:.0f}",
+            "privacy": i18n.number(o.privacy_score),
             "verdict": verdict(o, result) if wide else _short_verdict(o, result),
             "perf": o.perf_source or "-",
         }
@@ -88,42 +109,66 @@ def summary(result: RunResult, console: Console, wide: bool = False) -> None:
     if wide:
         columns[3:3] = ["NPV"]
         columns.append("perf")
+    headers = {
+        "option": _("option"),
+        "kind": _("kind"),
+        "horizon cost": _("horizon cost"),
+        "NPV": "NPV",
+        "per month": _("per month"),
+        PER_MTOK: f"{cur.code}/Mtok",
+        "hardware": _("hardware"),
+        "SLO met": _("SLO met"),
+        "privacy": _("privacy"),
+        "verdict": _("verdict"),
+        "perf": _("perf"),
+    }
     for drop in () if wide else _OPTIONAL_COLUMNS:
-        if _width(columns, rows) <= console.width:
+        if _width(columns, rows, headers) <= console.width:
             break
         columns.remove(drop)
-    console.print(_options_table(columns, rows, wide, {PER_MTOK: f"{cur.code}/Mtok"}))
+    console.print(_options_table(columns, rows, wide, headers))
     for line in recommendation(result):
         console.print(line, highlight=False, markup=False)
     explained = {result.cheapest_compliant_option, result.cheapest_option, result.cheapest_relaxed_option}
     best = next((o for o in options if o.name == result.cheapest_compliant_option), None)
     lost = [o for o in options if o.name not in explained and (best is None or o.total_cost_usd < best.total_cost_usd)]
     if lost and not wide:
-        console.print("Why the other cheaper options lost:", style="bold", highlight=False)
+        console.print(_("Why the other cheaper options lost:"), style="bold", highlight=False)
         for o in lost:
             console.print(f"  {o.name}: {verdict(o, result)}", highlight=False, markup=False)
 
 
-def _width(columns: list[str], rows: list[dict[str, str]]) -> int:
+def _width(columns: list[str], rows: list[dict[str, str]], headers: dict[str, str]) -> int:
     """Characters the table needs unwrapped: each column's widest cell and three of padding and rule."""
-    return sum(max(Text.from_markup(r[c]).cell_len for r in [dict.fromkeys(columns, c), *rows]) + 3 for c in columns)
+    return sum(
+        max(Text.from_markup(text).cell_len for text in [headers[c], *(r[c] for r in rows)]) + 3 for c in columns
+    )
 
 
 def _options_table(columns: list[str], rows: list[dict[str, str]], wide: bool, headers: dict[str, str]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     for c in columns:
         text_column = c in ("option", "kind", "verdict", "perf")
-        table.add_column(
-            headers.get(c, c), justify="left" if text_column else "right", no_wrap=c != "verdict" or not wide
-        )
+        table.add_column(headers[c], justify="left" if text_column else "right", no_wrap=c != "verdict" or not wide)
     for row in rows:
         table.add_row(*(row[c] for c in columns))
     return table
 
 
 def batch(outcomes: list[Outcome], out: str) -> None:
-    table = Table(title=f"{len(outcomes)} scenarios, outputs in {out}/")
-    for c in ("scenario", "folder", "cheapest in targets", "horizon cost", "recommended", "cost of privacy", "status"):
+    n = len(outcomes)
+    table = Table(
+        title=ngettext("{n} scenario, outputs in {out}/", "{n} scenarios, outputs in {out}/", n).format(n=n, out=out)
+    )
+    for c in (
+        _("scenario"),
+        _("folder"),
+        _("cheapest in targets"),
+        _("horizon cost"),
+        _("recommended"),
+        _("cost of privacy"),
+        _("status"),
+    ):
         table.add_column(c)
     for o in outcomes:
         table.add_row(
@@ -133,36 +178,49 @@ def batch(outcomes: list[Outcome], out: str) -> None:
             money_text(o.cheapest_total_usd, "USD") if o.cheapest_total_usd is not None else "-",
             o.cheapest_compliant_option or "-",
             money_text(o.cost_of_privacy_usd, "USD") if o.cost_of_privacy_usd is not None else "-",
-            "ok" if o.error is None else "[red]failed[/]",
+            _("ok") if o.error is None else Text(_("failed"), style="red"),
         )
     stdout().print(table)
 
 
 def catalog_table(what: str, entries: list[dict[str, object]]) -> Table:
-    """A catalogue listing as a table: the columns people compare."""
+    """A catalogue listing as a table: the columns people compare, named by their JSON fields (in English)."""
     table = Table()
     columns = {
-        "gpus": ("name", "display_name"),
-        "terms": ("name", "display_name", "genai_prices_provider"),
-        "models": ("name", "total_params_b", "active_params_b", "context_tokens", "licence", "variant"),
+        "gpus": (N_("name"), N_("display_name")),
+        "terms": (N_("name"), N_("display_name"), N_("genai_prices_provider")),
+        "models": (
+            N_("name"),
+            N_("total_params_b"),
+            N_("active_params_b"),
+            N_("context_tokens"),
+            N_("licence"),
+            N_("variant"),
+        ),
         "prices": (
-            "provider",
-            "name",
-            "input_usd_per_mtok",
-            "cached_input_usd_per_mtok",
-            "output_usd_per_mtok",
-            "context_tokens",
+            N_("provider"),
+            N_("name"),
+            N_("input_usd_per_mtok"),
+            N_("cached_input_usd_per_mtok"),
+            N_("output_usd_per_mtok"),
+            N_("context_tokens"),
         ),
     }[what]
     for c in columns:
-        table.add_column(c)
+        table.add_column(_(c))
     if what == "gpus":
-        for c in ("memory_gib", "bandwidth_gb_per_s", "on_demand_usd_per_gpu_hour", "purchase_usd"):
-            table.add_column(c, justify="right")
-    facts = ("retention_days", "zero_retention_available", "trains_on_api_data_by_default", "regions", "hipaa_baa")
+        for c in (N_("memory_gib"), N_("bandwidth_gb_per_s"), N_("on_demand_usd_per_gpu_hour"), N_("purchase_usd")):
+            table.add_column(_(c), justify="right")
+    facts = (
+        N_("retention_days"),
+        N_("zero_retention_available"),
+        N_("trains_on_api_data_by_default"),
+        N_("regions"),
+        N_("hipaa_baa"),
+    )
     if what == "terms":
         for c in facts:
-            table.add_column(c)
+            table.add_column(_(c))
     for e in entries:
         row = [str(e.get(c, "")) for c in columns]
         if what == "terms":
@@ -173,24 +231,48 @@ def catalog_table(what: str, entries: list[dict[str, object]]) -> Table:
             row += [
                 f"{spec['memory_gib']:g}",
                 f"{spec['memory_bandwidth_gb_per_s']:g}",
-                f"{rental['on_demand']['value']:.2f}",
-                f"{purchase['value']:,.0f}" if isinstance(purchase, dict) else "-",
+                i18n.number(rental["on_demand"]["value"], 2),
+                i18n.number(purchase["value"]) if isinstance(purchase, dict) else "-",
             ]
         table.add_row(*row)
     return table
 
 
 def capacity_table(result: CapacityResult) -> Table:
-    table = Table(
-        title=f"{result.model} on {result.gpus_per_replica} x {result.gpu} ({result.precision}, "
-        f"{result.perf_source}), {result.input_tokens} in / {result.output_tokens} out; {result.engine}: "
-        f"batch {result.max_batch}, {result.chunk_tokens:,} tokens a step, KV cache {result.kv_cache_dtype}"
+    title = _(
+        "{model} on {gpus} x {gpu} ({precision}, {perf}), {input} in / {output} out; {engine}: "
+        "batch {batch}, {chunk} tokens a step, KV cache {kv_cache}"
     )
+    table = Table(
+        title=title.format(
+            model=result.model,
+            gpus=result.gpus_per_replica,
+            gpu=result.gpu,
+            precision=result.precision,
+            perf=result.perf_source,
+            input=i18n.number(result.input_tokens),
+            output=i18n.number(result.output_tokens),
+            engine=result.engine,
+            batch=result.max_batch,
+            chunk=i18n.number(result.chunk_tokens),
+            kv_cache=result.kv_cache_dtype,
+        )
+    )
+    headers = {  # named by the JSON fields, in English
+        "rate_rps": _("rate_rps"),
+        "achieved_rps": _("achieved_rps"),
+        "output_tok_per_s": _("output_tok_per_s"),
+        "ttft_p50_ms": _("ttft_p50_ms"),
+        "ttft_p95_ms": _("ttft_p95_ms"),
+        "tpot_p50_ms": _("tpot_p50_ms"),
+        "tpot_p95_ms": _("tpot_p95_ms"),
+        "e2e_p95_ms": _("e2e_p95_ms"),
+    }
     columns = list(type(result.points[0]).model_fields)  # every figure of a point, in its order
     for c in columns:
-        table.add_column(c, justify="right")
+        table.add_column(headers.get(c, c), justify="right")
     for p in result.points:
-        table.add_row(*(f"{getattr(p, c):,.1f}" for c in columns))
+        table.add_row(*(i18n.number(getattr(p, c), 1) for c in columns))
     return table
 
 
@@ -199,19 +281,29 @@ def measured(measured: Measured, console: Console, device: catalog.Gpu | None) -
         fit: pf.Fit | None = pf.fit(measured)
     except InputError as e:
         fit, why = None, e.problem
+    model = measured.model
+    if model.proxy:
+        title = _("{model} ({precision}, proxy) on {machine}, {backend} {version}")
+    else:
+        title = _("{model} ({precision}) on {machine}, {backend} {version}")
     table = Table(
-        title=f"{measured.model.name} ({measured.model.precision}{', proxy' if measured.model.proxy else ''})"
-        f" on {measured.hardware.machine()}, {measured.backend.name} {measured.backend.version}"
+        title=title.format(
+            model=model.name,
+            precision=model.precision,
+            machine=measured.hardware.machine(),
+            backend=measured.backend.name,
+            version=measured.backend.version,
+        )
     )
     for c in (
-        "batch",
-        "decode step ms",
-        "decode tok/s",
-        "prefill tok/s",
-        "fit ms",
-        "residual ms",
-        "other CPU",
-        "noisy",
+        _("batch"),
+        _("decode step ms"),
+        _("decode tok/s"),
+        _("prefill tok/s"),
+        _("fit ms"),
+        _("residual ms"),
+        _("other CPU"),
+        _("noisy"),
     ):
         table.add_column(c, justify="right")
     residuals = iter(fit.residuals_ms if fit else [])
@@ -220,46 +312,80 @@ def measured(measured: Measured, console: Console, device: catalog.Gpu | None) -
         residual = next(residuals, None) if (p.batch or p.concurrency) and step else None
         table.add_row(
             str(p.batch or p.concurrency or p.rate_rps),
-            f"{step:.3f}" if step else "-",
-            f"{p.decode_tok_per_s:,.1f}" if p.decode_tok_per_s else "-",
-            f"{p.prefill_tok_per_s:,.1f}" if p.prefill_tok_per_s else "-",
-            f"{step - residual:.3f}" if step and residual is not None else "-",
-            f"{residual:+.3f}" if residual is not None else "-",
-            f"{p.other_cpu_share:.0%}" if p.other_cpu_share is not None else "-",
-            "yes" if p.noisy else "",
+            i18n.number(step, 3) if step else "-",
+            i18n.number(p.decode_tok_per_s, 1) if p.decode_tok_per_s else "-",
+            i18n.number(p.prefill_tok_per_s, 1) if p.prefill_tok_per_s else "-",
+            i18n.number(step - residual, 3) if step and residual is not None else "-",
+            f"{'+' if residual >= 0 else ''}{i18n.number(residual, 3)}" if residual is not None else "-",
+            i18n.percent(p.other_cpu_share) if p.other_cpu_share is not None else "-",
+            _("yes") if p.noisy else "",
         )
     console.print(table)
     if fit is None:
-        console.print(f"no fit: {why} (sweep at least two batch sizes or concurrencies)")
+        console.print(_("no fit: {why} (sweep at least two batch sizes or concurrencies)").format(why=why))
         return
     ms = units.seconds_to_ms
+    n = fit.points_used
+    if fit.left_out:
+        fitted = ngettext(
+            "fit: b0 {b0} ms, b_decode {b_decode} ms/sequence, b_kv {b_kv} us/token, b_prefill {b_prefill} ms/token; "
+            "largest error {error} over {n} point (batch {left_out} shown, not fitted)",
+            "fit: b0 {b0} ms, b_decode {b_decode} ms/sequence, b_kv {b_kv} us/token, b_prefill {b_prefill} ms/token; "
+            "largest error {error} over {n} points (batch {left_out} shown, not fitted)",
+            n,
+        )
+    else:
+        fitted = ngettext(
+            "fit: b0 {b0} ms, b_decode {b_decode} ms/sequence, b_kv {b_kv} us/token, b_prefill {b_prefill} ms/token; "
+            "largest error {error} over {n} point",
+            "fit: b0 {b0} ms, b_decode {b_decode} ms/sequence, b_kv {b_kv} us/token, b_prefill {b_prefill} ms/token; "
+            "largest error {error} over {n} points",
+            n,
+        )
     console.print(
-        f"fit: b0 {ms(fit.b0_s):.3f} ms, b_decode {ms(fit.b_decode_s):.4f} ms/sequence, "
-        f"b_kv {units.seconds_to_us(fit.b_kv_s):.4f} us/token, b_prefill {ms(fit.b_prefill_s):.4f} ms/token; "
-        f"largest error {fit.max_relative_error:.1%} over {fit.points_used} points"
-        + (f" (batch {', '.join(map(str, fit.left_out))} shown, not fitted)" if fit.left_out else "")
+        fitted.format(
+            b0=i18n.number(ms(fit.b0_s), 3),
+            b_decode=i18n.number(ms(fit.b_decode_s), 4),
+            b_kv=i18n.number(units.seconds_to_us(fit.b_kv_s), 4),
+            b_prefill=i18n.number(ms(fit.b_prefill_s), 4),
+            error=i18n.percent(fit.max_relative_error, 1),
+            n=n,
+            left_out=", ".join(map(str, fit.left_out)),
+        )
     )
     check = pf.against_roofline(measured, fit, device)
     if check is None:
-        console.print("no roofline: the hardware or the weight format is not in the catalogue (give --device NAME)")
+        console.print(_("no roofline: the hardware or the weight format is not in the catalogue (give --device NAME)"))
         return
     spec = catalog.gpu(check.device).spec
+    if check.prefill_compute_efficiency is None:
+        roofline = _(
+            "roofline of {gpus} x {device} ({bandwidth} GB/s, {tflops} fp16 TFLOP/s each): {weights} GB of weights "
+            "read in {read} ms at peak; decode reaches {decode} of peak bandwidth at the smallest batch"
+        )
+    else:
+        roofline = _(
+            "roofline of {gpus} x {device} ({bandwidth} GB/s, {tflops} fp16 TFLOP/s each): {weights} GB of weights "
+            "read in {read} ms at peak; decode reaches {decode} of peak bandwidth at the smallest batch, "
+            "prefill {prefill} of peak FLOP/s"
+        )
     console.print(
-        f"roofline of {check.gpus} x {check.device} ({spec.memory_bandwidth_gb_per_s:g} GB/s, "
-        f"{spec.dense_tflops['fp16']:g} fp16 TFLOP/s each): {check.weight_gb:.2f} GB of weights read in "
-        f"{units.seconds_to_ms(check.weights_read_s):.2f} ms at peak; decode reaches "
-        f"{check.decode_bandwidth_efficiency:.0%} of peak bandwidth at the smallest batch"
-        + (
-            f", prefill {check.prefill_compute_efficiency:.0%} of peak FLOP/s"
-            if check.prefill_compute_efficiency is not None
-            else ""
+        roofline.format(
+            gpus=check.gpus,
+            device=check.device,
+            bandwidth=f"{spec.memory_bandwidth_gb_per_s:g}",
+            tflops=f"{spec.dense_tflops['fp16']:g}",
+            weights=i18n.number(check.weight_gb, 2),
+            read=i18n.number(units.seconds_to_ms(check.weights_read_s), 2),
+            decode=i18n.percent(check.decode_bandwidth_efficiency),
+            prefill=i18n.percent(check.prefill_compute_efficiency or 0),
         )
     )
 
 
 def grid(points: list[GridPoint], currency: Currency) -> Table:
-    table = Table(title="grid: horizon cost per option")
-    for c in [*points[0].values, "cheapest", *points[0].total_cost_usd]:
+    table = Table(title=_("grid: horizon cost per option"))
+    for c in [*points[0].values, _("cheapest"), *points[0].total_cost_usd]:
         table.add_column(c, justify="right")
     for p in points:
         table.add_row(
@@ -271,8 +397,8 @@ def grid(points: list[GridPoint], currency: Currency) -> Table:
 
 
 def tornado(bars: list[TornadoBar], currency: Currency) -> Table:
-    table = Table(title="one at a time: horizon cost at the low and high value")
-    for c in ("field", "option", "at low", "at high", "swing"):
+    table = Table(title=_("one at a time: horizon cost at the low and high value"))
+    for c in (_("field"), _("option"), _("at low"), _("at high"), _("swing")):
         table.add_column(c, justify="right")
     for b in bars:
         for option, low in b.total_cost_usd_at_low.items():
@@ -288,8 +414,13 @@ def tornado(bars: list[TornadoBar], currency: Currency) -> Table:
 
 
 def monte_carlo(mc: MonteCarlo, currency: Currency) -> Table:
-    table = Table(title=f"Monte Carlo, {mc.samples} samples: horizon cost and chance of being cheapest")
-    for c in ("option", "P10", "P50", "P90", "cheapest by the last month"):
+    title = ngettext(
+        "Monte Carlo, {n} sample: horizon cost and chance of being cheapest",
+        "Monte Carlo, {n} samples: horizon cost and chance of being cheapest",
+        mc.samples,
+    )
+    table = Table(title=title.format(n=i18n.number(mc.samples)))
+    for c in (_("option"), "P10", "P50", "P90", _("cheapest by the last month")):
         table.add_column(c, justify="right")
     for option in mc.options:
         table.add_row(
@@ -297,6 +428,6 @@ def monte_carlo(mc: MonteCarlo, currency: Currency) -> Table:
             currency.text(mc.p10_total_usd[option]),
             currency.text(mc.p50_total_usd[option]),
             currency.text(mc.p90_total_usd[option]),
-            f"{mc.prob_cheapest_by_month[option][-1]:.0%}",
+            i18n.percent(mc.prob_cheapest_by_month[option][-1]),
         )
     return table
