@@ -15,19 +15,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the pages import dashboard.views
 
 from dashboard import views  # noqa: E402
+from simulator.i18n import _  # noqa: E402
 
 st.set_page_config(page_title="rent-or-own", layout="wide")
+views.choose_language()
 views.sidebar()
 page = st.navigation(
     [
-        st.Page(views.decision, title="Decision", url_path="decision", default=True),
-        st.Page(views.costs, title="Costs", url_path="costs"),
-        st.Page(views.latency, title="Capacity and latency", url_path="latency"),
-        st.Page(views.privacy, title="Privacy and control", url_path="privacy"),
-        st.Page(views.uncertainty, title="Uncertainty", url_path="uncertainty"),
-        st.Page(views.measurements, title="Measurements", url_path="measurements"),
-        st.Page(views.scenario_page, title="Scenario", url_path="scenario"),
-        st.Page(views.export, title="Export", url_path="export"),
+        st.Page(views.decision, title=_("Decision"), url_path="decision", default=True),
+        st.Page(views.costs, title=_("Costs"), url_path="costs"),
+        st.Page(views.latency, title=_("Capacity and latency"), url_path="latency"),
+        st.Page(views.privacy, title=_("Privacy and control"), url_path="privacy"),
+        st.Page(views.uncertainty, title=_("Uncertainty"), url_path="uncertainty"),
+        st.Page(views.measurements, title=_("Measurements"), url_path="measurements"),
+        st.Page(views.scenario_page, title=_("Scenario"), url_path="scenario"),
+        st.Page(views.export, title=_("Export"), url_path="export"),
     ]
 )
 page.run()

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from simulator import api, catalog
+from simulator import api, catalog, i18n
 from simulator.analysis.results import LedgerRow, RunResult
 from simulator.analysis.sweep import GridPoint, MonteCarlo, TornadoBar
 from simulator.catalog.currency import currencies
 from simulator.economics import costs as economics
 from simulator.errors import InputError
 from simulator.files import check_size, decode_text, read_text
+from simulator.i18n import N_, _
 from simulator.perf import fit as pf
 from simulator.perf import measured as mf
+from simulator.perf.step import PERF_SOURCE_ROOFLINE
 from simulator.report import figures
 from simulator.report.data import REPORT_SAMPLES, ReportData, volume_points
 from simulator.report.data import uncertainty as bands_and_tornado
@@ -43,40 +48,80 @@ ROOT = Path(__file__).resolve().parent.parent
 VOLUME_STEPS = [round(m * 10.0**e, 3) for e in (-1, 0, 1) for m in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8)] + [100.0]
 LENGTH_STEPS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0]
 SCENARIO_ENV = "RENT_OR_OWN_SCENARIO"
-# Shares (0-1) in the tables read as percentages, money to the dollar.
-SHARES = {
-    name: st.column_config.NumberColumn(format="percent") for name in ("API share", "within targets", "required")
-} | {
-    "utilisation": st.column_config.NumberColumn(
-        format="percent",
-        help="DES: output tokens over what the replicas could produce at their largest batch. Fluid: the share of "
-        "held GPU time the planned work fills, prefills included. Long prompts set the two apart.",
+LANGUAGE_PARAMETER = "lang"
+KINDS = {"api": N_("api"), "self_host": N_("self-host"), "hybrid": N_("hybrid")}
+PROCUREMENTS = {"rent": N_("rent"), "buy": N_("buy")}
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def choose_language() -> None:
+    """The language switch, first in the sidebar; sets this run's language. It starts at the `lang` query
+    parameter, else the server's environment, and keeps the parameter in step so that a link reopens it."""
+    asked = st.query_params.get(LANGUAGE_PARAMETER, "")
+    try:
+        default = i18n.parse(asked, LANGUAGE_PARAMETER) if asked else i18n.from_environment()
+    except InputError:
+        default = i18n.from_environment()
+    codes = list(i18n.LANGUAGES)
+    code = st.sidebar.selectbox(
+        "Language / 言語", codes, index=codes.index(default), format_func=i18n.LANGUAGES.__getitem__, key="language"
     )
-}
+    i18n.set_language(code)
+    if asked != code:
+        st.query_params[LANGUAGE_PARAMETER] = code
 
 
-def money_columns(code: str) -> dict[str, object]:
+def _share_columns() -> dict[str, Any]:
+    """Shares (0-1) in the tables read as percentages."""
     return {
-        name: st.column_config.NumberColumn(format="localized")
-        for name in (f"horizon cost ({code})", f"per month ({code})")
+        name: st.column_config.NumberColumn(format="percent")
+        for name in (_("API share"), _("within targets"), _("required"))
+    } | {
+        _("utilisation"): st.column_config.NumberColumn(
+            format="percent",
+            help=_(
+                "DES: output tokens over what the replicas could produce at their largest batch. Fluid: the share "
+                "of held GPU time the planned work fills, prefills included. Long prompts set the two apart."
+            ),
+        )
     }
 
 
-@st.cache_data(show_spinner="Simulating…", max_entries=64)
-def evaluate(scenario_json: str, engine: str) -> tuple[RunResult, list[LedgerRow]]:
+def _cached(
+    spinner: str, max_entries: int
+) -> Callable[[Callable[Concatenate[str, P], R]], Callable[Concatenate[str, P], R]]:
+    """`st.cache_data` for a function of the language first: it runs in that language (the core writes its
+    reasons in the active one) behind a spinner in the reader's (cache_data's own text is fixed at import)."""
+
+    def decorate(fn: Callable[Concatenate[str, P], R]) -> Callable[Concatenate[str, P], R]:
+        cached = st.cache_data(show_spinner=False, max_entries=max_entries)(fn)
+
+        @functools.wraps(fn)
+        def run(lang: str, *args: P.args, **kwargs: P.kwargs) -> R:
+            with i18n.using(lang), st.spinner(_(spinner)):
+                return cached(lang, *args, **kwargs)
+
+        return run
+
+    return decorate
+
+
+@_cached(N_("Simulating…"), max_entries=64)
+def evaluate(lang: str, scenario_json: str, engine: str) -> tuple[RunResult, list[LedgerRow]]:
     """Cached on the scenario itself: a slider move reruns only when what it changes changes."""
     ran = api.run(Scenario.model_validate_json(scenario_json), engine)
     return ran.summary, ran.ledger
 
 
-@st.cache_data(show_spinner="Costing volumes…", max_entries=32)
-def volume_grid(scenario_json: str) -> list[GridPoint]:
+@_cached(N_("Costing volumes…"), max_entries=32)
+def volume_grid(lang: str, scenario_json: str) -> list[GridPoint]:
     scenario = Scenario.model_validate_json(scenario_json)
     return volume_points(scenario, scenario.name)
 
 
-@st.cache_data(show_spinner="Sampling…", max_entries=16)
-def uncertainty_runs(scenario_json: str, samples: int) -> tuple[MonteCarlo, tuple[dict[str, float], list]]:
+@_cached(N_("Sampling…"), max_entries=16)
+def uncertainty_runs(lang: str, scenario_json: str, samples: int) -> tuple[MonteCarlo, tuple[dict[str, float], list]]:
     scenario = Scenario.model_validate_json(scenario_json)
     return bands_and_tornado(scenario, scenario.name, samples)
 
@@ -89,8 +134,8 @@ def _base_scenario() -> tuple[Scenario, str] | None:
         paths = {Path(started).stem: Path(started), **paths}
     names = list(paths)
     default = Path(started).stem if started else "support-assistant"
-    choice = st.sidebar.selectbox("Scenario", names, index=names.index(default) if default in names else 0)
-    uploaded = st.sidebar.file_uploader("…or upload a scenario YAML", type=["yaml", "yml"])
+    choice = st.sidebar.selectbox(_("Scenario"), names, index=names.index(default) if default in names else 0)
+    uploaded = st.sidebar.file_uploader(_("…or upload a scenario YAML"), type=["yaml", "yml"])
     try:
         if uploaded is not None:
             check_size(uploaded.size, uploaded.name)
@@ -99,7 +144,7 @@ def _base_scenario() -> tuple[Scenario, str] | None:
             text, source = read_text(paths[choice]), str(paths[choice])
         return scenario_from_text(text, source), text
     except InputError as e:
-        st.sidebar.error(f"This scenario cannot be used: {e}")
+        st.sidebar.error(_("This scenario cannot be used: {error}").format(error=e))
         return None
 
 
@@ -119,24 +164,24 @@ def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float | str]]]:
             continue
         key = f"{base.name}:{o.name}"
         inputs: list[Edit] = []
-        with st.sidebar.expander(f"{o.name} ({o.procurement}, {o.gpu})"):
+        with st.sidebar.expander(f"{o.name} ({_(PROCUREMENTS[o.procurement])}, {o.gpu})"):
             if o.procurement == "rent":
-                label = f"Rental rate (USD per GPU-hour, {o.rent.tier})"
+                label = _("Rental rate (USD per GPU-hour, {tier})").format(tier=o.rent.tier)
                 rate = economics.rental_rate(o).value
                 inputs.append(_number(f"{key}:rate", "rent", "usd_per_gpu_hour", rate, label, 0.0, 0.1, "%.2f"))
             else:
                 price = economics.gpu_price(o).value
-                label = "GPU price (USD per GPU)"
+                label = _("GPU price (USD per GPU)")
                 inputs.append(_number(f"{key}:price", "buy", "gpu_purchase_usd", price, label, 1.0, 1000.0, "%.0f"))
                 kwh = economics.electricity(o).value
-                label = "Electricity (USD per kWh)"
+                label = _("Electricity (USD per kWh)")
                 inputs.append(_number(f"{key}:kwh", "buy", "usd_per_kwh", kwh, label, 0.0, 0.01, "%.3f"))
             fte = economics.staff_fte(o).value
-            label = "Staff (engineers, FTE)"
+            label = _("Staff (engineers, FTE)")
             inputs.append(_number(f"{key}:fte", "operations", "staff_fte", fte, label, 0.0, 0.25, "%.2f"))
             engines = list(catalog.engines())
             engine = st.selectbox(
-                "Serving engine (its batch limits and step costs)",
+                _("Serving engine (its batch limits and step costs)"),
                 engines,
                 index=engines.index(o.perf.engine),
                 format_func=lambda name: catalog.engine(name).display_name,
@@ -144,7 +189,7 @@ def _per_option(base: Scenario) -> dict[str, dict[str, dict[str, float | str]]]:
             )
             inputs.append(("perf", "engine", o.perf.engine, engine))
             planned = round(100 * o.perf.target_utilisation)
-            chosen = st.slider("Target utilisation (%)", 10, 100, planned, 5, key=f"{key}:utilisation")
+            chosen = st.slider(_("Target utilisation (%)"), 10, 100, planned, 5, key=f"{key}:utilisation")
             inputs.append(("perf", "target_utilisation", planned / 100, chosen / 100))
         for section, name, in_force, value in inputs:
             if value != in_force:
@@ -167,58 +212,61 @@ def sidebar() -> None:
     base, st.session_state["scenario_text"] = loaded
     st.session_state["base_scenario"] = base
     w, e = base.workload, base.economics
-    st.sidebar.markdown("**Load** (defaults are the scenario's)")
-    volume = st.sidebar.select_slider("Volume (x the scenario's)", options=VOLUME_STEPS, value=1.0)
-    growth = st.sidebar.slider("Monthly growth (%)", -5.0, 20.0, float(w.monthly_growth * 100), 0.5)
-    prompt = st.sidebar.select_slider("Prompt length (x the scenario's)", options=LENGTH_STEPS, value=1.0)
-    output = st.sidebar.select_slider("Output length (x the scenario's)", options=LENGTH_STEPS, value=1.0)
+    st.sidebar.markdown(_("**Load** (defaults are the scenario's)"))
+    volume = st.sidebar.select_slider(_("Volume (x the scenario's)"), options=VOLUME_STEPS, value=1.0)
+    growth = st.sidebar.slider(_("Monthly growth (%)"), -5.0, 20.0, float(w.monthly_growth * 100), 0.5)
+    prompt = st.sidebar.select_slider(_("Prompt length (x the scenario's)"), options=LENGTH_STEPS, value=1.0)
+    output = st.sidebar.select_slider(_("Output length (x the scenario's)"), options=LENGTH_STEPS, value=1.0)
     requests = sum(c.requests_per_day for c in w.classes)
     cached_now = round(100 * sum(c.cached_input_share * c.requests_per_day for c in w.classes) / requests)
     cached = st.sidebar.slider(
-        "Cached share of prompt tokens (%)",
+        _("Cached share of prompt tokens (%)"),
         0,
         100,
         cached_now,
         1,
-        help="Starts at the classes' request-weighted share; moving it sets every class.",
+        help=_("Starts at the classes' request-weighted share; moving it sets every class."),
     )
-    st.sidebar.markdown("**Prices**")
+    st.sidebar.markdown(_("**Prices**"))
     api_price = st.sidebar.slider(
-        "API price (% of list)",
+        _("API price (% of list)"),
         10,
         200,
         round(100 * e.api_price_multiplier),
         5,
-        help="Below 100 for a negotiated discount.",
+        help=_("Below 100 for a negotiated discount."),
     )
     decline = st.sidebar.slider(
-        "API price decline per year (%)", 0.0, 90.0, float(e.api_price_decline_per_year * 100), 5.0
+        _("API price decline per year (%)"), 0.0, 90.0, float(e.api_price_decline_per_year * 100), 5.0
     )
     rental_decline = st.sidebar.slider(
-        "GPU rental price decline per year (%)", 0.0, 90.0, float(e.gpu_rental_price_decline_per_year * 100), 5.0
+        _("GPU rental price decline per year (%)"), 0.0, 90.0, float(e.gpu_rental_price_decline_per_year * 100), 5.0
     )
-    horizon = st.sidebar.slider("Horizon (months)", 6, 120, e.horizon_months, 6)
+    horizon = st.sidebar.slider(_("Horizon (months)"), 6, 120, e.horizon_months, 6)
     shown = [e.currency, *(c for c in ("USD", "EUR", "GBP", "JPY") if c != e.currency)]
     currency = st.sidebar.selectbox(
-        "Currency shown",
+        _("Currency shown"),
         shown + [c for c in currencies() if c not in shown],
         key="currency",
-        help="Money is computed in USD and shown at the ECB's reference rate of the price date.",
+        help=_("Money is computed in USD and shown at the ECB's reference rate of the price date."),
     )
-    st.sidebar.markdown("**Latency targets**")
+    st.sidebar.markdown(_("**Latency targets**"))
     floor_now = round(100 * base.slo.min_attainment)
     floor = st.sidebar.slider(
-        "Requests within targets required (%)",
+        _("Requests within targets required (%)"),
         50,
         100,
         floor_now,
         1,
-        help="An option below this share for any class is not recommended; a class's own percentile still applies.",
+        help=_("An option below this share for any class is not recommended; a class's own percentile still applies."),
     )
-    st.sidebar.markdown("**Self-hosted options**")
+    st.sidebar.markdown(_("**Self-hosted options**"))
     edits = _per_option(base)
     engine = st.sidebar.radio(
-        "Engine", ["fluid", "des"], horizontal=True, help="fluid: instant; des: SimPy simulation with latency (slower)"
+        _("Engine"),
+        ["fluid", "des"],
+        horizontal=True,
+        help=_("fluid: instant; des: SimPy simulation with latency (slower)"),
     )
 
     classes = []
@@ -262,9 +310,9 @@ def sidebar() -> None:
 def _current() -> tuple[Scenario, RunResult, list[LedgerRow]] | None:
     scenario = st.session_state.get("scenario")
     if scenario is None:
-        st.info("Choose or upload a valid scenario in the sidebar.")
+        st.info(_("Choose or upload a valid scenario in the sidebar."))
         return None
-    result, ledger = evaluate(scenario.model_dump_json(), st.session_state.get("engine", "fluid"))
+    result, ledger = evaluate(i18n.language(), scenario.model_dump_json(), st.session_state.get("engine", "fluid"))
     return scenario, result, ledger
 
 
@@ -272,50 +320,66 @@ def decision() -> None:
     current = _current()
     if current is None:
         return
-    _scenario, r, _ = current
-    st.title(f"{r.scenario}: rent or own?")
+    _scenario, r, _ledger = current
+    st.title(_("{scenario}: rent or own?").format(scenario=r.scenario))
     by = {o.name: o for o in r.options}
     cols = st.columns(2) + st.columns(2)  # two a row: option names are long
     best = by.get(r.cheapest_compliant_option or "")
     cols[0].metric(
-        "Recommended",
-        r.cheapest_compliant_option or "none",
-        help="Cheapest option meeting every latency target and privacy requirement"
-        + (f": {r.currency.text(best.total_cost_usd / r.horizon_months)} a month on average" if best else ""),
+        _("Recommended"),
+        r.cheapest_compliant_option or _("none"),
+        help=_(
+            "Cheapest option meeting every latency target and privacy requirement: {cost} a month on average"
+        ).format(cost=r.currency.text(best.total_cost_usd / r.horizon_months))
+        if best
+        else _("Cheapest option meeting every latency target and privacy requirement"),
     )
     cols[1].metric(
-        "Cost of privacy",
+        _("Cost of privacy"),
         r.currency.text(r.cost_of_privacy_usd) if r.cost_of_privacy_usd is not None else "-",
-        help=f"Over the horizon, against {r.cheapest_option}, the cheapest meeting the latency targets",
+        help=_("Over the horizon, against {option}, the cheapest meeting the latency targets").format(
+            option=r.cheapest_option
+        ),
     )
-    cols[2].metric("Cheapest if latency targets are relaxed", r.cheapest_relaxed_option or "none feasible")
-    cols[3].metric("Today's volume", f"{tokens_text(r.tokens_per_month)} tokens a month")
+    cols[2].metric(_("Cheapest if latency targets are relaxed"), r.cheapest_relaxed_option or _("none feasible"))
+    cols[3].metric(_("Today's volume"), _("{tokens} tokens a month").format(tokens=tokens_text(r.tokens_per_month)))
     for line in recommendation(r):
         st.markdown(line.replace("$", "\\$"))  # a dollar sign would start LaTeX
     st.plotly_chart(figures.cumulative_costs(r))
     for b in r.break_even:
         c1, c2 = st.columns(2)
         c1.metric(
-            f"Break-even volume of {b.option}",
-            f"{times_text(b.scale / r.workload_scale)} today's" if b.scale is not None else "never",
-            help=f"against {b.versus}"
-            + (f": {tokens_text(b.tokens_per_month)} tokens a month" if b.tokens_per_month else ""),
+            _("Break-even volume of {option}").format(option=b.option),
+            _("{times} today's").format(times=times_text(b.scale / r.workload_scale))
+            if b.scale is not None
+            else _("never"),
+            help=_("against {versus}: {tokens} tokens a month").format(
+                versus=b.versus, tokens=tokens_text(b.tokens_per_month)
+            )
+            if b.tokens_per_month
+            else _("against {versus}").format(versus=b.versus),
         )
-        c2.metric(f"Payback month of {b.option}", str(b.payback_month) if b.payback_month else "none")
+        c2.metric(
+            _("Payback month of {option}").format(option=b.option),
+            str(b.payback_month) if b.payback_month else _("none"),
+        )
     code = r.currency.code
+    horizon_cost = _("horizon cost ({currency})").format(currency=code)
+    per_month = _("per month ({currency})").format(currency=code)
     rows = [
         {
-            "option": o.name,
-            "kind": o.kind.replace("_", "-"),
-            f"horizon cost ({code})": r.currency.of_usd(o.total_cost_usd),
-            f"per month ({code})": r.currency.of_usd(o.total_cost_usd / r.horizon_months),
-            "SLO met": slo_text(o),
-            "verdict": verdict(o, r),
-            "throughput": o.perf_source or "-",
+            _("option"): o.name,
+            _("kind"): _(KINDS[o.kind]),
+            horizon_cost: r.currency.of_usd(o.total_cost_usd),
+            per_month: r.currency.of_usd(o.total_cost_usd / r.horizon_months),
+            _("SLO met"): slo_text(o),
+            _("verdict"): verdict(o, r),
+            _("throughput"): _("roofline-estimate") if o.perf_source == PERF_SOURCE_ROOFLINE else o.perf_source or "-",
         }
         for o in sorted(r.options, key=lambda o: o.total_cost_usd)
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=money_columns(code))
+    money = {name: st.column_config.NumberColumn(format="localized") for name in (horizon_cost, per_month)}
+    st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=money)
 
 
 def costs() -> None:
@@ -323,8 +387,8 @@ def costs() -> None:
     if current is None:
         return
     scenario, r, ledger = current
-    st.title("Costs")
-    st.plotly_chart(figures.cost_versus_volume(r, volume_grid(scenario.model_dump_json())))
+    st.title(_("Costs"))
+    st.plotly_chart(figures.cost_versus_volume(r, volume_grid(i18n.language(), scenario.model_dump_json())))
     st.plotly_chart(figures.cumulative_costs(r))
     st.plotly_chart(figures.monthly_costs(r, ledger))
     bought = figures.purchases(r)
@@ -336,45 +400,45 @@ def latency() -> None:
     current = _current()
     if current is None:
         return
-    scenario, r, _ = current
-    st.title("Capacity and latency")
+    scenario, r, _ledger = current
+    st.title(_("Capacity and latency"))
     rows = [
         {
-            "option": o.name,
-            "replicas at peak": o.replicas_peak if o.replicas_peak is not None else "-",
-            "hardware at peak": hardware_text(o),
-            "utilisation": o.utilisation,
-            "API share": o.api_share if o.api_share is not None else 0.0,
-            "SLO met": slo_text(o),
+            _("option"): o.name,
+            _("replicas at peak"): o.replicas_peak if o.replicas_peak is not None else "-",
+            _("hardware at peak"): hardware_text(o),
+            _("utilisation"): o.utilisation,
+            _("API share"): o.api_share if o.api_share is not None else 0.0,
+            _("SLO met"): slo_text(o),
         }
         for o in r.options
         if o.kind != "api"
     ]
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=SHARES)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, column_config=_share_columns())
     fig = figures.latency(r)
     if fig is None:
-        st.info("Latency comes from the DES engine: choose it in the sidebar.")
+        st.info(_("Latency comes from the DES engine: choose it in the sidebar."))
     else:
         st.plotly_chart(fig)
         goal = {c.name: c.latency for c in scenario.workload.classes}
         floor = {c.name: scenario.min_attainment(c) for c in scenario.workload.classes}
         targets = [
             {
-                "option": o.name,
-                "class": c,
-                "TTFT p95": duration_text(v.ttft_p95_ms),
-                "TTFT target": duration_text(goal[c].ttft_ms),
-                "TPOT p95": duration_text(v.tpot_p95_ms),
-                "TPOT target": duration_text(goal[c].tpot_ms),
-                "within targets": v.slo_attainment,
-                "required": floor[c],
+                _("option"): o.name,
+                _("class"): c,
+                _("TTFT p95"): duration_text(v.ttft_p95_ms),
+                _("TTFT target"): duration_text(goal[c].ttft_ms),
+                _("TPOT p95"): duration_text(v.tpot_p95_ms),
+                _("TPOT target"): duration_text(goal[c].tpot_ms),
+                _("within targets"): v.slo_attainment,
+                _("required"): floor[c],
             }
             for o in r.options
             if o.latency
             for c, v in o.latency.items()
         ]
-        st.dataframe(pd.DataFrame(targets), hide_index=True, column_config=SHARES)
+        st.dataframe(pd.DataFrame(targets), hide_index=True, column_config=_share_columns())
     fleet = figures.capacity(r)
     if fleet is not None:
         st.plotly_chart(fleet)
@@ -384,31 +448,31 @@ def privacy() -> None:
     current = _current()
     if current is None:
         return
-    scenario, r, _ = current
-    st.title("Privacy and control")
+    scenario, r, _ledger = current
+    st.title(_("Privacy and control"))
     if r.cost_of_privacy_usd is not None:
-        st.metric("Cost of privacy over the horizon", r.currency.text(r.cost_of_privacy_usd))
+        st.metric(_("Cost of privacy over the horizon"), r.currency.text(r.cost_of_privacy_usd))
     st.plotly_chart(figures.privacy(r))
-    st.subheader("Total score and requirements broken")
+    st.subheader(_("Total score and requirements broken"))
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "option": o.name,
-                    "privacy and control score (0-100)": round(o.privacy_score),
-                    "requirements": "all met" if not o.compliance_reasons else "; ".join(o.compliance_reasons),
+                    _("option"): o.name,
+                    _("privacy and control score (0-100)"): round(o.privacy_score),
+                    _("requirements"): "; ".join(o.compliance_reasons) if o.compliance_reasons else _("all met"),
                 }
                 for o in sorted(r.options, key=lambda o: -o.privacy_score)
             ]
         ),
         hide_index=True,
     )
-    st.subheader("Requirements by sensitivity level")
+    st.subheader(_("Requirements by sensitivity level"))
     levels = sorted({c.sensitivity for c in scenario.workload.classes})
     st.dataframe(
         pd.DataFrame(
             [
-                {"level": lvl, **{label(k): v for k, v in scenario.privacy.requirement(lvl).model_dump().items()}}
+                {_("level"): lvl, **{label(k): v for k, v in scenario.privacy.requirement(lvl).model_dump().items()}}
                 for lvl in levels
             ]
         ),
@@ -420,12 +484,12 @@ def uncertainty() -> None:
     current = _current()
     if current is None:
         return
-    scenario, r, _ = current
-    st.title("Uncertainty")
+    scenario, r, _ledger = current
+    st.title(_("Uncertainty"))
     if not scenario.uncertainty:
-        st.info("This scenario has no uncertainty section (see the README).")
+        st.info(_("This scenario has no uncertainty section (see the README)."))
         return
-    samples = st.slider("Samples", 50, 1000, REPORT_SAMPLES, 50)
+    samples = st.slider(_("Samples"), 50, 1000, REPORT_SAMPLES, 50)
     ran = _uncertainty(scenario, samples)
     if ran is None:
         return
@@ -441,60 +505,80 @@ def _uncertainty(
 ) -> tuple[MonteCarlo, tuple[dict[str, float], list[TornadoBar]]] | None:
     """The Monte Carlo and tornado, or None with the error shown (an uncertainty the scenario cannot take)."""
     try:
-        return uncertainty_runs(scenario.model_dump_json(), samples)
+        return uncertainty_runs(i18n.language(), scenario.model_dump_json(), samples)
     except InputError as e:
-        st.error(f"The uncertainty section cannot be sampled: {e}")
+        st.error(_("The uncertainty section cannot be sampled: {error}").format(error=e))
         return None
 
 
 def measurements() -> None:
-    st.title("Measurements")
+    st.title(_("Measurements"))
     files = sorted((ROOT / "measured").glob("*.json"))
     if not files:
-        st.info("No measured files yet: rent-or-own probe llamacpp …")
+        st.info(_("No measured files yet: {command}").format(command="rent-or-own probe llamacpp …"))
         return
-    choice = st.selectbox("Measured file", [f.name for f in files])
+    choice = st.selectbox(_("Measured file"), [f.name for f in files])
     m = mf.load(ROOT / "measured" / choice)
+    about = (
+        _("{model} ({precision}, random-weight proxy) on {machine}; {backend} {version}; {date}")
+        if m.model.proxy
+        else _("{model} ({precision}) on {machine}; {backend} {version}; {date}")
+    )
     st.caption(
-        f"{m.model.name} ({m.model.precision}{', random-weight proxy' if m.model.proxy else ''}) on "
-        f"{m.hardware.machine()}; {m.backend.name} {m.backend.version}; {m.created:%Y-%m-%d}"
+        about.format(
+            model=m.model.name,
+            precision=m.model.precision,
+            machine=m.hardware.machine(),
+            backend=m.backend.name,
+            version=m.backend.version,
+            date=f"{m.created:%Y-%m-%d}",
+        )
     )
     fitted = pf.fit(m)
     recognised = pf.recognised_device(m)
     devices = list(catalog.gpus())
     device = st.selectbox(
-        "Roofline of",
+        _("Roofline of"),
         devices,
         index=devices.index(recognised.name) if recognised else None,
-        placeholder="the hardware is not in the catalogue: choose a device",
-        help="Recognised from the file's hardware fingerprint when the catalogue knows it.",
+        placeholder=_("the hardware is not in the catalogue: choose a device"),
+        help=_("Recognised from the file's hardware fingerprint when the catalogue knows it."),
     )
     check = pf.against_roofline(m, fitted, catalog.gpu(device)) if device else None
     st.plotly_chart(figures.measured_steps(m, check))
     if check is not None:
         cols = st.columns(2)
         cols[0].metric(
-            "Decode: share of peak memory bandwidth",
-            f"{check.decode_bandwidth_efficiency:.0%}",
-            help=f"{check.weight_gb:.2f} GB of weights a step at the smallest batch",
+            _("Decode: share of peak memory bandwidth"),
+            i18n.percent(check.decode_bandwidth_efficiency),
+            help=_("{weight} GB of weights a step at the smallest batch").format(
+                weight=i18n.number(check.weight_gb, 2)
+            ),
         )
         if check.prefill_compute_efficiency is not None:
-            cols[1].metric("Prefill: share of peak FLOP/s", f"{check.prefill_compute_efficiency:.0%}")
+            cols[1].metric(_("Prefill: share of peak FLOP/s"), i18n.percent(check.prefill_compute_efficiency))
     elif device:
-        st.info(f"No roofline: the file's weight format {m.model.precision!r} or parameter count is unknown.")
+        st.info(
+            _("No roofline: the file's weight format {precision} or parameter count is unknown.").format(
+                precision=repr(m.model.precision)
+            )
+        )
 
 
 def scenario_page() -> None:
-    st.title("Scenario")
+    st.title(_("Scenario"))
     scenario = st.session_state.get("scenario")
     if scenario is None:
-        st.info("Choose or upload a valid scenario in the sidebar.")
+        st.info(_("Choose or upload a valid scenario in the sidebar."))
         return
     text = edited_yaml(st.session_state["scenario_text"], st.session_state["base_scenario"], scenario)
     st.caption(
-        "The scenario as written, with only the values moved in the sidebar changed: comments, order and presets kept."
+        _(
+            "The scenario as written, with only the values moved in the sidebar changed: comments, order and "
+            "presets kept."
+        )
     )
-    st.download_button("Download the edited scenario (YAML)", text, file_name=f"{scenario.name}.yaml")
+    st.download_button(_("Download the edited scenario (YAML)"), text, file_name=f"{scenario.name}.yaml")
     st.code(text, language="yaml")
 
 
@@ -506,18 +590,21 @@ def export() -> None:
     key = scenario.model_dump_json()
     ran = _uncertainty(scenario, REPORT_SAMPLES) if scenario.uncertainty else None
     mc, tornado = ran if ran is not None else (None, None)
-    data = ReportData(r, ledger, volume_grid(key), mc, tornado)
-    st.title("Export")
+    data = ReportData(r, ledger, volume_grid(i18n.language(), key), mc, tornado)
+    st.title(_("Export"))
     st.caption(
-        "Every export holds the answer at the volume and settings in the sidebar, with the source and date "
-        "of every number behind it."
+        _(
+            "Every export holds the answer at the volume and settings in the sidebar, with the source and date "
+            "of every number behind it."
+        )
     )
-    st.download_button("HTML report", to_html(data), file_name=f"{r.scenario}.html", mime="text/html")
-    st.caption("One self-contained page with interactive charts: opens offline in any browser.")
-    st.download_button("XLSX for finance", to_xlsx(data), file_name=f"{r.scenario}.xlsx")
-    st.caption("The options, monthly totals with a chart, the whole cost ledger and the assumptions, as numbers.")
-    st.download_button("Markdown", to_markdown(data), file_name=f"{r.scenario}.md")
-    st.caption("The recommendation, the options and the assumptions as text, for a wiki or a pull request.")
+    page = to_html(data)
+    st.download_button(_("HTML report"), page, file_name=f"{r.scenario}.html", mime="text/html")
+    st.caption(_("One self-contained page with interactive charts: opens offline in any browser."))
+    st.download_button(_("XLSX for finance"), to_xlsx(data), file_name=f"{r.scenario}.xlsx")
+    st.caption(_("The options, monthly totals with a chart, the whole cost ledger and the assumptions, as numbers."))
+    st.download_button(_("Markdown"), to_markdown(data), file_name=f"{r.scenario}.md")
+    st.caption(_("The recommendation, the options and the assumptions as text, for a wiki or a pull request."))
     try:
         chromium()
     except InputError as e:
@@ -527,9 +614,9 @@ def export() -> None:
     def pdf() -> bytes:  # printed only when asked for: Chromium takes a few seconds
         with tempfile.TemporaryDirectory() as folder:
             html, out = Path(folder) / "report.html", Path(folder) / "report.pdf"
-            html.write_text(to_html(data), encoding="utf-8")
+            html.write_text(page, encoding="utf-8")
             html_to_pdf(html, out)
             return out.read_bytes()
 
-    st.download_button("PDF for stakeholders", pdf, file_name=f"{r.scenario}.pdf", mime="application/pdf")
-    st.caption("The HTML report printed for reading and sending: takes a few seconds.")
+    st.download_button(_("PDF for stakeholders"), pdf, file_name=f"{r.scenario}.pdf", mime="application/pdf")
+    st.caption(_("The HTML report printed for reading and sending: takes a few seconds."))

@@ -35,8 +35,9 @@ def _free_port() -> int:
 
 
 @contextmanager
-def dashboard(scenario: Path | None = None) -> Iterator[str]:
-    """`rent-or-own dashboard` on a free port; yields its URL once /_stcore/health answers."""
+def dashboard(scenario: Path | None = None, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`rent-or-own dashboard` on a free port, `env` added to its environment; yields its URL once
+    /_stcore/health answers."""
     port = _free_port()
     command = [sys.executable, "-m", "simulator", "dashboard", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
@@ -45,7 +46,7 @@ def dashboard(scenario: Path | None = None) -> Iterator[str]:
             command + ([str(scenario)] if scenario else []),
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
         try:
             deadline = time.monotonic() + START_TIMEOUT_S
@@ -67,7 +68,8 @@ def dashboard(scenario: Path | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def browser_page(url: str) -> Iterator[Page]:
+def browser_page(url: str, ready: str = TODAY) -> Iterator[Page]:
+    """A headless Chromium page on `url`, once the metric labelled `ready` shows: the first run has drawn the answer."""
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
         context = p.chromium.launch_persistent_context(
             profile,
@@ -78,7 +80,7 @@ def browser_page(url: str) -> Iterator[Page]:
         )
         page = context.new_page()
         page.goto(url)
-        metric(page, TODAY)  # the first run has drawn the answer
+        metric(page, ready)
         yield page
         context.close()
 

@@ -4,6 +4,7 @@ move the answer the way the economics says they must."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -51,11 +52,62 @@ def test_every_page_renders_every_bundled_scenario(scenario: str, monkeypatch: p
     assert recommended == "none" or table.loc[table["option"] == recommended, "verdict"].iloc[0] == "recommended"
 
 
-def test_the_app_starts_on_the_decision_page(monkeypatch: pytest.MonkeyPatch) -> None:
+def _app(monkeypatch: pytest.MonkeyPatch, lang: str = "C.UTF-8", query: str | None = None) -> AppTest:
+    """The whole app on its first page, started in an environment whose LANG is `lang`, opened with
+    `?lang=query` when given."""
     monkeypatch.setenv("RENT_OR_OWN_SCENARIO", "")
-    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT_S).run()
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", lang)
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=TIMEOUT_S)
+    if query is not None:
+        at.query_params["lang"] = query
+    return at.run()
+
+
+def test_the_app_starts_on_the_decision_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    at = _app(monkeypatch)
     assert not at.exception
     assert at.title[0].value == "support-assistant: rent or own?"
+    assert at.sidebar.selectbox[0].label == "Language / 言語"  # the switch comes first
+    assert at.sidebar.selectbox(key="language").value == "en"
+
+
+@pytest.mark.parametrize(
+    ("lang", "query", "chosen"),
+    [
+        ("ja_JP.UTF-8", None, "ja"),  # the server's environment
+        ("C.UTF-8", "ja", "ja"),  # a link's query parameter before the environment
+        ("ja_JP.UTF-8", "en", "en"),
+        ("ja_JP.UTF-8", "xx", "ja"),  # a language there is not: the environment's
+    ],
+)
+def test_the_language_comes_from_the_link_else_the_environment(
+    lang: str, query: str | None, chosen: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulator import i18n
+
+    at = _app(monkeypatch, lang, query)
+    assert not at.exception
+    assert at.sidebar.selectbox(key="language").value == chosen
+    assert at.query_params["lang"] == chosen  # a link to this page opens it in the same language
+    question = i18n.translations(chosen).gettext("{scenario}: rent or own?")
+    assert at.title[0].value == question.format(scenario="support-assistant")
+
+
+def test_the_language_switch_turns_the_page_and_the_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator import i18n
+
+    ja = i18n.translations("ja")
+    at = _app(monkeypatch)
+    at.sidebar.selectbox(key="language").set_value("ja").run()
+    assert not at.exception
+    assert at.title[0].value == ja.gettext("{scenario}: rent or own?").format(scenario="support-assistant")
+    assert at.sidebar.slider[0].label == ja.gettext("Monthly growth (%)")
+    assert at.query_params["lang"] == "ja"
+    at.sidebar.selectbox(key="language").set_value("en").run()
+    assert at.title[0].value == "support-assistant: rent or own?"
+    assert at.query_params["lang"] == "en"
 
 
 def _times(text: str) -> float:
@@ -360,3 +412,48 @@ def test_the_currency_shown_converts_every_sum_at_the_ecb_rate(monkeypatch: pyte
     assert rate == pytest.approx(175.68 / 1.1172, rel=1e-12)  # the ECB's of Friday 2026-10-30
     assert yen == pytest.approx({name: cost * rate for name, cost in usd.items()}, rel=1e-9)
     assert _metric(at, "Cost of privacy") == "-" or _metric(at, "Cost of privacy").startswith("¥")
+
+
+ENGLISH_RUN = re.compile(r"\b[A-Za-z]+(?: [A-Za-z]+){2,}\b")
+JAPANESE_PAGE = """
+import sys
+
+import streamlit as st
+
+sys.path.insert(0, {root!r})
+from dashboard import views
+
+views.choose_language()
+views.sidebar()
+getattr(views, st.session_state["page"])()
+"""
+
+
+def test_table_headings_and_help_texts_read_in_japanese(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the browser test cannot read as text, tables drawn on a canvas and help shown on hover, is
+    the catalogue's Japanese."""
+    from simulator import i18n
+
+    ja = i18n.translations("ja")
+    monkeypatch.setenv("RENT_OR_OWN_SCENARIO", SUPPORT)
+    headings = {
+        "decision": [
+            *("option", "kind", "horizon cost ({currency})", "per month ({currency})"),
+            *("SLO met", "verdict", "throughput"),
+        ],
+        "latency": ["option", "replicas at peak", "hardware at peak", "utilisation", "API share", "SLO met"],
+        "privacy": ["option", "privacy and control score (0-100)", "requirements"],
+    }
+    for page, columns in headings.items():
+        at = AppTest.from_string(JAPANESE_PAGE.format(root=str(ROOT)), default_timeout=TIMEOUT_S)
+        at.query_params["lang"] = "ja"
+        at.session_state["page"] = page
+        at.run()
+        assert not at.exception, page
+        table = at.dataframe[0].value
+        assert list(table.columns) == [ja.gettext(c).format(currency="USD") for c in columns]
+        helps = [e.help for e in (*at.metric, *at.slider, *at.selectbox, *at.radio, *at.select_slider) if e.help]
+        assert helps and not [h for h in helps if ENGLISH_RUN.search(h)], page
+        if page == "decision":
+            kinds = {ja.gettext(k) for k in ("api", "self-host", "hybrid")}
+            assert set(table[ja.gettext("kind")]) <= kinds - {"api", "self-host", "hybrid"}
