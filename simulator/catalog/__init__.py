@@ -335,7 +335,7 @@ class CalibrationPoint(Data):
 
 
 class CalibrationSet(Data):
-    version: Literal[5]
+    version: Literal[6]
     points: list[CalibrationPoint] = Field(min_length=1)
 
 
