@@ -33,6 +33,7 @@ from simulator.report.style import duration_text, label
 from simulator.report.text import (
     hardware_text,
     headline,
+    reasons_text,
     recommendation,
     slo_text,
     times_text,
@@ -460,7 +461,7 @@ def privacy() -> None:
                 {
                     _("option"): o.name,
                     _("privacy and control score (0-100)"): round(o.privacy_score),
-                    _("requirements"): "; ".join(o.compliance_reasons) if o.compliance_reasons else _("all met"),
+                    _("requirements"): reasons_text(o.compliance_reasons) if o.compliance_reasons else _("all met"),
                 }
                 for o in sorted(r.options, key=lambda o: -o.privacy_score)
             ]

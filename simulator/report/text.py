@@ -12,6 +12,11 @@ from simulator.perf.step import PERF_SOURCE_ROOFLINE
 KINDS = {"api": N_("api"), "self_host": N_("self-host"), "hybrid": N_("hybrid")}
 
 
+def reasons_text(reasons: list[str]) -> str:
+    """Several reasons in one sentence, with the locale's separator."""
+    return _("; ").join(reasons)
+
+
 def option_header(r: RunResult) -> list[str]:
     return [
         _("option"),
@@ -117,7 +122,7 @@ def verdict(o: OptionResult, r: RunResult, short: bool = False) -> str:
         ),
     ):
         if failed:
-            return _(label) if short else _(words).format(reasons="; ".join(reasons))
+            return _(label) if short else _(words).format(reasons=reasons_text(reasons))
     best = next(b for b in r.options if b.name == r.cheapest_compliant_option)
     more = r.currency.text(o.total_cost_usd - best.total_cost_usd)
     if short:
@@ -159,7 +164,7 @@ def recommendation(r: RunResult) -> list[str]:
                 ).format(
                     option=fastest.name,
                     amount=r.currency.text(r.cost_of_privacy_usd),
-                    reasons="; ".join(fastest.compliance_reasons),
+                    reasons=reasons_text(fastest.compliance_reasons),
                 )
             )
     elif fastest is not None:
@@ -167,14 +172,14 @@ def recommendation(r: RunResult) -> list[str]:
             _(
                 "No option meets every latency target and privacy requirement. The cheapest meeting the targets, "
                 "{option} ({costs}), breaks: {reasons}."
-            ).format(option=fastest.name, costs=_costs(fastest, r), reasons="; ".join(fastest.compliance_reasons))
+            ).format(option=fastest.name, costs=_costs(fastest, r), reasons=reasons_text(fastest.compliance_reasons))
         )
     else:
         lines.append(_("No feasible option meets every latency target: see each option's reasons below."))
     relaxed = by[r.cheapest_relaxed_option]
     if relaxed is not fastest:
         head = best or fastest
-        words = {"option": relaxed.name, "costs": _costs(relaxed, r), "reasons": "; ".join(relaxed.slo_reasons)}
+        words = {"option": relaxed.name, "costs": _costs(relaxed, r), "reasons": reasons_text(relaxed.slo_reasons)}
         if head:
             saving = r.currency.text(head.total_cost_usd - relaxed.total_cost_usd)
             line = _(
