@@ -8,8 +8,10 @@ import math
 import pytest
 
 from simulator import units
+from simulator.analysis import break_even, evaluate
 from simulator.analysis.evaluate import Evaluator
 from simulator.analysis.run import run
+from simulator.engine.fluid import FluidEngine
 from simulator.scenario import load_scenario
 
 from helpers import RESERVED, SCENARIOS, SENSITIVE_CLASSES, make
@@ -159,3 +161,74 @@ def test_monthly_capacity_figures_agree_with_the_horizon_ones() -> None:
     assert len(hybrid.api_share_by_month) == months
     assert min(hybrid.api_share_by_month) <= hybrid.api_share <= max(hybrid.api_share_by_month)
     assert all(o.api_share_by_month is None for o in result.options if o.kind != "hybrid")
+
+
+def _moved_prices(path) -> tuple:
+    """A bundled scenario, and the same with every price, rate and money setting moved."""
+    scenario = load_scenario(path)
+    moved = [
+        "economics.api_price_multiplier=0.8",
+        "economics.api_price_decline_per_year=0.33",
+        "economics.gpu_rental_price_decline_per_year=0.21",
+        "economics.discount_rate_per_year=0.07",
+        "economics.currency=EUR",
+    ]
+    for o in scenario.options:
+        if o.kind == "self_host" and o.procurement == "rent":
+            moved.append(f"options[{o.name}].rent.usd_per_gpu_hour=1.93")
+        elif o.kind == "self_host":
+            moved += [f"options[{o.name}].buy.usd_per_kwh=0.31", f"options[{o.name}].buy.gpu_purchase_usd=23456"]
+        if o.kind == "self_host":
+            moved.append(f"options[{o.name}].operations.staff_fte=2.5")
+    return scenario, load_scenario(path, moved)
+
+
+def test_a_move_of_prices_costs_the_options_again_without_simulating_them(monkeypatch) -> None:
+    scenario, moved = _moved_prices(SCENARIOS[[p.stem for p in SCENARIOS].index("regulated-rag")])
+    assert evaluate.engine_inputs(moved) == evaluate.engine_inputs(scenario)
+    monkeypatch.setattr(evaluate, "_usages", type(evaluate._usages)())
+    break_even._break_even_at_base.cache_clear()  # searched afresh, so that they simulate their grids
+    simulated: list[str] = []
+    real = FluidEngine.option_usage
+
+    def counted(self, option):
+        simulated.append(option.name)
+        return real(self, option)
+
+    monkeypatch.setattr(FluidEngine, "option_usage", counted)
+    run(scenario, "fluid")
+    first = len(simulated)
+    cached = run(moved, "fluid")
+    # Today's volume and the break-even searches' grid were simulated before; only volumes a search
+    # had not tried would be simulated again.
+    assert first > 100 and len(simulated) - first < first / 4
+    monkeypatch.setattr(evaluate, "_usages", type(evaluate._usages)())
+    fresh = run(moved, "fluid")
+    assert cached.model_dump() == fresh.model_dump()  # the same numbers, bit for bit
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "economics.horizon_months=24",
+        "economics.price_date=2026-06-01",
+        "workload.monthly_growth=0.05",
+        "options[llama-70b-on-premises].perf.target_utilisation=0.5",
+        "options[llama-70b-on-premises].buy.purchase=as_needed",
+        "options[llama-70b-eu-cloud].rent.tier=on_demand",
+        "seed=7",
+    ],
+)
+def test_what_an_engine_reads_keeps_usages_apart(change: str) -> None:
+    path = SCENARIOS[[p.stem for p in SCENARIOS].index("regulated-rag")]
+    assert evaluate.engine_inputs(load_scenario(path, [change])) != evaluate.engine_inputs(load_scenario(path))
+
+
+def test_a_switch_of_currency_reuses_the_break_even_searches() -> None:
+    path = SCENARIOS[[p.stem for p in SCENARIOS].index("support-assistant")]
+    in_usd = run(load_scenario(path), "fluid")
+    before = break_even._break_even_at_base.cache_info()
+    in_eur = run(load_scenario(path, ["economics.currency=EUR"]), "fluid")
+    after = break_even._break_even_at_base.cache_info()
+    assert after.misses == before.misses and after.hits - before.hits == len(in_usd.break_even) > 0
+    assert in_eur.break_even == in_usd.break_even  # volumes and months: no currency in them

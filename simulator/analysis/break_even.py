@@ -42,10 +42,12 @@ def break_even_scale(gap: Callable[[float], float]) -> float | None:
 
 
 class _AtBase:
-    """A scenario at scale 1, equal to another when their JSON is: a cache key that keeps the typed copy."""
+    """A scenario at scale 1 in USD, equal to another when their JSON is: a cache key that keeps the typed
+    copy (the money shown is converted after the search, so a switch of currency reuses it)."""
 
     def __init__(self, scenario: Scenario) -> None:
-        self.scenario = with_scale(scenario, 1.0)
+        in_usd = scenario.economics.model_copy(update={"currency": "USD", "exchange_rate": None})
+        self.scenario = with_scale(scenario, 1.0).model_copy(update={"economics": in_usd})
         self.json = self.scenario.model_dump_json()
 
     def __hash__(self) -> int:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
+from simulator import i18n
 from simulator.economics.costs import Economics
 from simulator.economics.ledger import OptionCosts
 from simulator.engine.des import DesEngine
@@ -17,6 +21,30 @@ from simulator.usage import OptionUsage
 
 def with_scale(scenario: Scenario, scale: float) -> Scenario:
     return scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"scale": scale})})
+
+
+# Usages already simulated, by what they rest on: a move of a price, a rate or the currency costs
+# the options again without simulating them again (about 16 KB an entry).
+USAGE_CACHE_ENTRIES = 2048
+_usages: OrderedDict[tuple[str, str, str, float, str], OptionUsage] = OrderedDict()
+_usages_lock = threading.Lock()
+
+
+def engine_inputs(scenario: Scenario) -> str:
+    """What an engine's usage rests on, as JSON: the scenario less its prices, money settings and
+    running costs, which engines never read (they model dynamics; the economics turns usage into
+    dollars), at scale 1."""
+    data = with_scale(scenario, 1.0).model_dump(mode="json")
+    e = data["economics"]
+    data["economics"] = {"horizon_months": e["horizon_months"], "price_date": e["price_date"]}
+    for o in data["options"]:
+        if o["kind"] == "self_host":
+            o.pop("operations", None)
+            if o.get("rent"):
+                o["rent"].pop("usd_per_gpu_hour", None)
+            if o.get("buy"):
+                o["buy"] = {"purchase": o["buy"]["purchase"]}
+    return json.dumps(data, sort_keys=True)
 
 
 def measured_fits(scenario: Scenario) -> dict[str, Fitted]:
@@ -39,21 +67,35 @@ class Evaluator:
         self.engine = ENGINES[engine]
         # None of these depends on volume: price tables, measured fits and replica plans are made once
         # for every scale.
+        self.engine_name = engine
         self.economics = Economics(scenario)
         self.fits = measured_fits(scenario)
         self.shapes: ReplicaPlans = {}
+        self.inputs = engine_inputs(scenario)
 
     def costs(
         self, names: list[str], scale: float, progress: Callable[[str], None] | None = None
     ) -> dict[str, tuple[OptionUsage, OptionCosts]]:
         """Usage and costs of each named option at `scale`; `progress` hears of each option as it starts."""
         scaled = with_scale(self.scenario, scale)
-        engine = self.engine(scaled, self.fits, self.shapes)
+        engine: FluidEngine | DesEngine | None = None
         out = {}
         for name in names:
             if progress is not None:
                 progress(_("simulating {option}").format(option=name))
-            usage = engine.option_usage(scaled.option(name))
+            # Usage holds the core's reasons in words, so the language is part of what it rests on.
+            key = (self.inputs, self.engine_name, name, scale, i18n.language())
+            with _usages_lock:
+                usage = _usages.get(key)
+                if usage is not None:
+                    _usages.move_to_end(key)
+            if usage is None:
+                engine = engine or self.engine(scaled, self.fits, self.shapes)
+                usage = engine.option_usage(scaled.option(name))
+                with _usages_lock:
+                    _usages[key] = usage
+                    if len(_usages) > USAGE_CACHE_ENTRIES:
+                        _usages.popitem(last=False)
             out[name] = usage, self.economics.costs(usage)
         return out
 

@@ -261,9 +261,11 @@ class Economics:
         costs.add("residual_value", -np.eye(1, self.months, self.months - 1).ravel() * costs.resale_usd, CASH)
         r = units.yearly_to_monthly_rate(self.scenario.economics.discount_rate_per_year)
         payment = capital_recovery_payment(unit_usd, unit_usd * residual, r, life_months)
-        in_service = np.array(
-            [bought[: m + 1][self.month_index[: m + 1] > m - life_months].sum() for m in self.month_index]
-        )
+        # GPUs bought in month j are paid for in months j .. j + life - 1: a difference of running totals
+        # (whole GPUs, so exact).
+        bought_by = np.concatenate(([0.0], np.cumsum(bought)))
+        first_paying = np.clip(np.floor(self.month_index - life_months).astype(int) + 1, 0, None)
+        in_service = bought_by[self.month_index + 1] - bought_by[first_paying]
         costs.add("depreciation_and_capital", in_service * payment, AMORTISED)
 
         powered_kwh = units.watts_hours_to_kwh(gpu.idle_w.value + server_w, fleet.gpu_hours)
