@@ -33,6 +33,7 @@ from simulator.report.style import duration_text, label
 from simulator.report.text import (
     hardware_text,
     headline,
+    kind_text,
     reasons_text,
     recommendation,
     slo_text,
@@ -50,7 +51,6 @@ VOLUME_STEPS = [round(m * 10.0**e, 3) for e in (-1, 0, 1) for m in (1, 1.2, 1.5,
 LENGTH_STEPS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0]
 SCENARIO_ENV = "RENT_OR_OWN_SCENARIO"
 LANGUAGE_PARAMETER = "lang"
-KINDS = {"api": N_("api"), "self_host": N_("self-host"), "hybrid": N_("hybrid")}
 PROCUREMENTS = {"rent": N_("rent"), "buy": N_("buy")}
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -370,7 +370,7 @@ def decision() -> None:
     rows = [
         {
             _("option"): o.name,
-            _("kind"): _(KINDS[o.kind]),
+            _("kind"): kind_text(o.kind),
             horizon_cost: r.currency.of_usd(o.total_cost_usd),
             per_month: r.currency.of_usd(o.total_cost_usd / r.horizon_months),
             _("SLO met"): slo_text(o),

@@ -17,7 +17,7 @@ from simulator import catalog, i18n, units
 from simulator.errors import InputError
 from simulator.i18n import N_, _, ngettext
 from simulator.perf import fit as pf
-from simulator.report.text import hardware_text, recommendation, slo_text, tokens_text, verdict
+from simulator.report.text import hardware_text, kind_text, recommendation, slo_text, tokens_text, verdict
 from simulator.units import Currency, money_text
 
 if TYPE_CHECKING:  # types of the results drawn here; their modules load with the commands that make them
@@ -52,7 +52,6 @@ def _short_verdict(o: OptionResult, r: RunResult) -> str:
     return f"[{style}]{words}[/]" if style else words
 
 
-_KINDS = {"api": N_("api"), "self_host": N_("self-host"), "hybrid": N_("hybrid")}
 PER_MTOK = "per Mtok"  # shown as "USD/Mtok", "JPY/Mtok": the currency's price of a million tokens
 _OPTIONAL_COLUMNS = (
     "per month",
@@ -92,7 +91,7 @@ def summary(result: RunResult, console: Console, wide: bool = False) -> None:
     rows = [
         {
             "option": o.name,
-            "kind": _(_KINDS[o.kind]),
+            "kind": kind_text(o.kind),
             "horizon cost": cur.text(o.total_cost_usd),
             "NPV": cur.text(o.npv_cost_usd),
             "per month": cur.text(o.total_cost_usd / months),

@@ -12,6 +12,11 @@ from simulator.perf.step import PERF_SOURCE_ROOFLINE
 KINDS = {"api": N_("api"), "self_host": N_("self-host"), "hybrid": N_("hybrid")}
 
 
+def kind_text(kind: str) -> str:
+    """An option's kind in words: api, self-host, hybrid."""
+    return _(KINDS[kind])
+
+
 def reasons_text(reasons: list[str]) -> str:
     """Several reasons in one sentence, with the locale's separator."""
     return _("; ").join(reasons)
@@ -205,7 +210,7 @@ def option_rows(r: RunResult) -> list[list[str]]:
     return [
         [
             o.name,
-            _(KINDS[o.kind]) if o.kind in KINDS else o.kind,
+            kind_text(o.kind),
             r.currency.text(o.total_cost_usd),
             r.currency.text(o.npv_cost_usd),
             i18n.number(r.currency.of_usd(o.usd_per_mtok), 2) if o.usd_per_mtok is not None else "-",
