@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -96,11 +96,16 @@ def exceptions(page: Page) -> list[str]:
 
 def press_and_wait(page: Page, slider_label: str, key: str, watched: str) -> float:
     """Press a key on a slider; seconds until the watched metric shows a new value."""
-    before = metric(page, watched)
     slider = page.get_by_role("slider", name=slider_label)
     slider.focus()
+    return act_and_wait(page, lambda: slider.press(key), watched)
+
+
+def act_and_wait(page: Page, act: Callable[[], None], watched: str) -> float:
+    """Do something to an input; seconds until the watched metric shows a new value."""
+    before = metric(page, watched)
     start = time.perf_counter()
-    slider.press(key)
+    act()
     page.wait_for_function(
         """([label, before]) => [...document.querySelectorAll('[data-testid="stMetric"]')]
             .some(m => m.innerText.includes(label)
@@ -110,3 +115,16 @@ def press_and_wait(page: Page, slider_label: str, key: str, watched: str) -> flo
         polling="raf",
     )
     return time.perf_counter() - start
+
+
+def settled(page: Page, ready: str = "true") -> None:
+    """Wait until the script run is over, nothing stale is left, every chart has drawn its text and
+    `ready` (a JavaScript expression) holds."""
+    page.wait_for_function(
+        f"""() => document.querySelector('[data-testid="stApp"]').dataset.testScriptState === "notRunning"
+            && !document.querySelector('[data-stale="true"]')
+            && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                .every(c => c.querySelector(".main-svg text"))
+            && ({ready})""",
+        timeout=UPDATE_TIMEOUT_MS,
+    )

@@ -23,7 +23,6 @@ if not REQUIRED:
         pytest.skip("no chromium on PATH (apt-get install chromium)", allow_module_level=True)
 
 import browser  # noqa: E402
-from playwright.sync_api import Page  # noqa: E402
 
 from simulator import catalog, i18n  # noqa: E402
 from simulator.analysis.run import run  # noqa: E402
@@ -147,19 +146,6 @@ def _english_runs(text: str, kept: list[str]) -> list[str]:
     return ENGLISH_RUN.findall(text)
 
 
-def _settled(page: Page, ready: str = "true") -> None:
-    """Wait until the script run is over, nothing stale is left, every chart has drawn its text and
-    `ready` (a JavaScript expression) holds."""
-    page.wait_for_function(
-        f"""() => document.querySelector('[data-testid="stApp"]').dataset.testScriptState === "notRunning"
-            && !document.querySelector('[data-stale="true"]')
-            && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
-                .every(c => c.querySelector(".main-svg text"))
-            && ({ready})""",
-        timeout=browser.UPDATE_TIMEOUT_MS,
-    )
-
-
 def test_every_page_reads_in_japanese(tmp_path: Path) -> None:
     """A server whose environment asks for Japanese: every page, its charts included, shows no English
     sentence beyond the names that stay English; the switch then turns it back to English."""
@@ -186,13 +172,13 @@ def test_every_page_reads_in_japanese(tmp_path: Path) -> None:
                 page.get_by_role("link", name=ja.gettext(title)).click()
                 page.wait_for_url(f"**/{url_path}?lang=ja")
                 heading = ja.gettext(title)
-            _settled(page, f"document.querySelector('h1')?.innerText === {heading!r}")
+            browser.settled(page, f"document.querySelector('h1')?.innerText === {heading!r}")
             if url_path == "decision":
                 assert page.get_by_test_id("stMetricLabel").all_inner_texts() == expected
             if url_path == "latency":  # the fluid engine's page says where latency comes from; the DES shows it
                 found["latency (fluid)"] = _english_runs(page.evaluate(VISIBLE_TEXT, LEFT_OUT), kept)
                 page.get_by_test_id("stSidebar").get_by_text("des", exact=True).click()
-                _settled(page, "document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length >= 2")
+                browser.settled(page, "document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length >= 2")
             assert browser.exceptions(page) == [], url_path
             found[url_path] = _english_runs(page.evaluate(VISIBLE_TEXT, LEFT_OUT), kept)
         page.get_by_role("combobox", name="Language / 言語").click()
