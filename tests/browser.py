@@ -26,6 +26,16 @@ VOLUME = "Volume (x the scenario's)"
 TODAY = "Today's volume"
 START_TIMEOUT_S = 120
 UPDATE_TIMEOUT_MS = 60_000
+PAGES = (  # every page's title and address, the one it opens on first
+    ("Decision", "decision"),
+    ("Costs", "costs"),
+    ("Capacity and latency", "latency"),
+    ("Privacy and control", "privacy"),
+    ("Uncertainty", "uncertainty"),
+    ("Measurements", "measurements"),
+    ("Scenario", "scenario"),
+    ("Export", "export"),
+)
 
 
 def _free_port() -> int:

@@ -36,16 +36,6 @@ ARTIFACTS = ROOT / "test-artifacts"
 # The language the server's environment asks for, whatever the environment running the tests says.
 ENGLISH = {"LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8"}
 JAPANESE = {**ENGLISH, "LANG": "ja_JP.UTF-8"}
-PAGES = (  # every page's title and address, the one it opens on first
-    ("Decision", "decision"),
-    ("Costs", "costs"),
-    ("Capacity and latency", "latency"),
-    ("Privacy and control", "privacy"),
-    ("Uncertainty", "uncertainty"),
-    ("Measurements", "measurements"),
-    ("Scenario", "scenario"),
-    ("Export", "export"),
-)
 
 
 def _language(url: str) -> list[str]:
@@ -63,7 +53,7 @@ def test_volume_slider_moves_the_answer_in_a_real_browser() -> None:
         assert page.get_by_role("slider", name=browser.VOLUME).get_attribute("aria-valuetext") == "1.2"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / "dashboard-decision.png", full_page=True)
-        for title, path in PAGES[1:]:
+        for title, path in browser.PAGES[1:]:
             page.get_by_role("link", name=title).click()
             page.wait_for_url(f"**/{path}?lang=en")  # the language goes along in the address
             page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=browser.UPDATE_TIMEOUT_MS)
@@ -165,7 +155,7 @@ def test_every_page_reads_in_japanese(tmp_path: Path) -> None:
     found: dict[str, list[str]] = {}
     with browser.dashboard(path, env=JAPANESE) as url, browser.browser_page(url, ja.gettext("Today's volume")) as page:
         assert _language(page.url) == ["ja"]  # the address says the language, so a link reopens it
-        for title, url_path in PAGES:
+        for title, url_path in browser.PAGES:
             if url_path == "decision":  # where it opens, headed by the question
                 heading = ja.gettext("{scenario}: rent or own?").format(scenario=scenario.name)
             else:
