@@ -22,18 +22,23 @@ def reasons_text(reasons: list[str]) -> str:
     return _("; ").join(reasons)
 
 
+def option_columns(r: RunResult) -> dict[str, str]:
+    """The options table's columns, in order, by key: each heading in the active language."""
+    return {
+        "option": _("option"),
+        "kind": _("kind"),
+        "horizon_cost": _("horizon cost"),
+        "npv": "NPV",
+        "per_mtok": f"{r.currency.code}/Mtok",
+        "slo": _("SLO met"),
+        "privacy": _("privacy"),
+        "verdict": _("verdict"),
+        "perf": _("perf"),
+    }
+
+
 def option_header(r: RunResult) -> list[str]:
-    return [
-        _("option"),
-        _("kind"),
-        _("horizon cost"),
-        "NPV",
-        f"{r.currency.code}/Mtok",
-        _("SLO met"),
-        _("privacy"),
-        _("verdict"),
-        _("perf"),
-    ]
+    return list(option_columns(r).values())
 
 
 def rounded_text(value: float, figures: int) -> str:

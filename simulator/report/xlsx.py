@@ -12,10 +12,8 @@ from simulator.economics.ledger import CASH
 from simulator.i18n import N_, _
 from simulator.report import style
 from simulator.report.data import ReportData
-from simulator.report.text import option_header, option_rows
+from simulator.report.text import option_columns, option_rows
 
-COST, NPV, PER_MTOK, PRIVACY, VERDICT = 2, 3, 4, 6, 7
-"""Columns of `option_header` that the Options sheet writes as numbers, or wraps."""
 LEDGER_HEADER = {
     "option": N_("option"),
     "month": N_("month"),
@@ -42,15 +40,19 @@ def to_xlsx(d: ReportData) -> bytes:
     bold = book.add_format({"bold": True})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     summary = book.add_worksheet(_("Options"))
-    header = option_header(r)
+    columns = option_columns(r)
+    header = list(columns.values())
+    cost, npv, per_mtok, privacy, verdict = (
+        list(columns).index(k) for k in ("horizon_cost", "npv", "per_mtok", "privacy", "verdict")
+    )
     for c, h in enumerate(header):
         summary.write(0, c, h, bold)
     numbers = {  # cells a spreadsheet should sum and sort as numbers, in the currency shown
         o.name: {
-            COST: cur.of_usd(o.total_cost_usd),
-            NPV: cur.of_usd(o.npv_cost_usd),
-            PER_MTOK: cur.of_usd(o.usd_per_mtok) if o.usd_per_mtok is not None else None,
-            PRIVACY: o.privacy_score,
+            cost: cur.of_usd(o.total_cost_usd),
+            npv: cur.of_usd(o.npv_cost_usd),
+            per_mtok: cur.of_usd(o.usd_per_mtok) if o.usd_per_mtok is not None else None,
+            privacy: o.privacy_score,
         }
         for o in r.options
     }
@@ -61,10 +63,10 @@ def to_xlsx(d: ReportData) -> bytes:
             if value is None:
                 summary.write_string(i, c, text)
             else:
-                summary.write_number(i, c, value, money if c in (COST, NPV) else None)
+                summary.write_number(i, c, value, money if c in (cost, npv) else None)
     for c, h in enumerate(header):  # wide enough for the longest cell, verdicts capped
         widest = max(_width(h), *(_width(cell_row[c]) for cell_row in cells))
-        summary.set_column(c, c, min(widest + 2, 60), wrap if c == VERDICT else None)
+        summary.set_column(c, c, min(widest + 2, 60), wrap if c == verdict else None)
     summary.freeze_panes(1, 1)
     summary.autofilter(0, 0, len(cells), len(header) - 1)
     monthly = book.add_worksheet(_("Monthly"))
