@@ -60,10 +60,7 @@ def choose_language() -> None:
     """The language switch, first in the sidebar; sets this run's language. It starts at the `lang` query
     parameter, else the server's environment, and keeps the parameter in step so that a link reopens it."""
     asked = st.query_params.get(LANGUAGE_PARAMETER, "")
-    try:
-        default = i18n.parse(asked, LANGUAGE_PARAMETER) if asked else i18n.from_environment()
-    except InputError:
-        default = i18n.from_environment()
+    default = i18n.asked_or_environment(asked)
     codes = list(i18n.LANGUAGES)
     code = st.sidebar.selectbox(
         "Language / 言語", codes, index=codes.index(default), format_func=i18n.LANGUAGES.__getitem__, key="language"

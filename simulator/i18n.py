@@ -67,6 +67,13 @@ def parse(value: str, source: str = "--lang") -> str:
     return code
 
 
+def asked_or_environment(asked: str | None) -> str:
+    """The language `asked` names if it names one there is, else the environment's: for a choice made
+    before a wrong value can be refused (a parser's help, a link's `?lang=`)."""
+    code = _code(asked.strip()) if asked else None
+    return code or from_environment()
+
+
 def from_environment(environ: Mapping[str, str] = os.environ) -> str:
     """The language the environment asks for, read as GNU gettext does; English when it names none we have.
 

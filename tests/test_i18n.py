@@ -145,3 +145,10 @@ def test_a_japanese_pdf_has_a_japanese_text_layer_printed_in_a_cjk_font(tmp_path
     assert '"Noto Sans CJK JP"' in style.FONT_FAMILY
     found = subprocess.run(["fc-match", "-f", "%{family}", "Noto Sans CJK JP"], capture_output=True, text=True)
     assert "Noto Sans CJK JP" in found.stdout, found.stdout
+
+
+def test_a_language_asked_before_it_can_be_refused_falls_back_to_the_environment() -> None:
+    assert i18n.asked_or_environment("en-GB") == "en"
+    with pytest.MonkeyPatch.context() as m:
+        m.setenv("LANG", "ja_JP.UTF-8")
+        assert [i18n.asked_or_environment(a) for a in (None, "", "klingon", "en")] == ["ja", "ja", "ja", "en"]

@@ -13,7 +13,7 @@ from typing import NoReturn, TypeVar, get_args
 from simulator import i18n
 from simulator.catalog import EngineName, Precision
 from simulator.cli import commands
-from simulator.errors import EXIT_BAD_INPUT, InputError
+from simulator.errors import EXIT_BAD_INPUT
 from simulator.i18n import N_, _
 from simulator.perf.serving import DEFAULT_ENGINE, KvCacheDtype
 from simulator.report import FORMATS
@@ -102,10 +102,7 @@ def asked_language(argv: Sequence[str]) -> str:
             asked = following
         elif arg.startswith("--lang="):
             asked = arg.removeprefix("--lang=")
-    try:
-        return i18n.parse(asked) if asked is not None else i18n.from_environment()
-    except InputError:
-        return i18n.from_environment()
+    return i18n.asked_or_environment(asked)
 
 
 def build_parser() -> argparse.ArgumentParser:
