@@ -86,19 +86,18 @@ def _share_columns() -> dict[str, Any]:
     }
 
 
-def _cached(
-    spinner: str, max_entries: int
-) -> Callable[[Callable[Concatenate[str, P], R]], Callable[Concatenate[str, P], R]]:
-    """`st.cache_data` for a function of the language first: it runs in that language (the core writes its
-    reasons in the active one) behind a spinner in the reader's (cache_data's own text is fixed at import)."""
+def _cached(spinner: str, max_entries: int) -> Callable[[Callable[Concatenate[str, P], R]], Callable[P, R]]:
+    """`st.cache_data` for a function whose first argument is the language, passed here: the core writes
+    its reasons in the active one, so results are kept per language. The spinner speaks the reader's
+    (cache_data's own text is fixed at import)."""
 
-    def decorate(fn: Callable[Concatenate[str, P], R]) -> Callable[Concatenate[str, P], R]:
+    def decorate(fn: Callable[Concatenate[str, P], R]) -> Callable[P, R]:
         cached = st.cache_data(show_spinner=False, max_entries=max_entries)(fn)
 
         @functools.wraps(fn)
-        def run(lang: str, *args: P.args, **kwargs: P.kwargs) -> R:
-            with i18n.using(lang), st.spinner(_(spinner)):
-                return cached(lang, *args, **kwargs)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            with st.spinner(_(spinner)):
+                return cached(i18n.language(), *args, **kwargs)
 
         return run
 
@@ -310,7 +309,7 @@ def _current() -> tuple[Scenario, RunResult, list[LedgerRow]] | None:
     if scenario is None:
         st.info(_("Choose or upload a valid scenario in the sidebar."))
         return None
-    result, ledger = evaluate(i18n.language(), scenario.model_dump_json(), st.session_state.get("engine", "fluid"))
+    result, ledger = evaluate(scenario.model_dump_json(), st.session_state.get("engine", "fluid"))
     return scenario, result, ledger
 
 
@@ -386,7 +385,7 @@ def costs() -> None:
         return
     scenario, r, ledger = current
     st.title(_("Costs"))
-    st.plotly_chart(figures.cost_versus_volume(r, volume_grid(i18n.language(), scenario.model_dump_json())))
+    st.plotly_chart(figures.cost_versus_volume(r, volume_grid(scenario.model_dump_json())))
     st.plotly_chart(figures.cumulative_costs(r))
     st.plotly_chart(figures.monthly_costs(r, ledger))
     bought = figures.purchases(r)
@@ -503,7 +502,7 @@ def _uncertainty(
 ) -> tuple[MonteCarlo, tuple[dict[str, float], list[TornadoBar]]] | None:
     """The Monte Carlo and tornado, or None with the error shown (an uncertainty the scenario cannot take)."""
     try:
-        return uncertainty_runs(i18n.language(), scenario.model_dump_json(), samples)
+        return uncertainty_runs(scenario.model_dump_json(), samples)
     except InputError as e:
         st.error(_("The uncertainty section cannot be sampled: {error}").format(error=e))
         return None
@@ -588,7 +587,7 @@ def export() -> None:
     key = scenario.model_dump_json()
     ran = _uncertainty(scenario, REPORT_SAMPLES) if scenario.uncertainty else None
     mc, tornado = ran if ran is not None else (None, None)
-    data = ReportData(r, ledger, volume_grid(i18n.language(), key), mc, tornado)
+    data = ReportData(r, ledger, volume_grid(key), mc, tornado)
     st.title(_("Export"))
     st.caption(
         _(
