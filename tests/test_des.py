@@ -37,7 +37,6 @@ EXP_STEP = StepModel(
     kv_capacity_tokens=1e12,
     gpus_per_replica=1,
     source="test",
-    overlap=False,
 )
 
 
@@ -213,10 +212,11 @@ def test_idle_request_ttft_from_the_roofline() -> None:
     rep.advance_to(100.0)
     rep.submit(0, 100.0)
     rep.run_to_completion()
-    # Alone, the prompt's FLOPs outlast the weight reads: the step is compute-bound.
-    compute = step.b_prefill_s * 2000 + step.b_attn_s * 2000**2 / 2
-    assert compute > step.b0_s
-    expected = step.request_s + step.overhead_s + compute
+    # Alone, the prompt's linear FLOPs outlast the weight reads, which they hide but for the smooth
+    # maximum's share; attention's pairs come on top.
+    linear, attention, k = step.b_prefill_s * 2000, step.b_attn_s * 2000**2 / 2, step.overlap_sharpness
+    assert linear > step.b0_s
+    expected = step.request_s + step.overhead_s + linear * (1 + (step.b0_s / linear) ** k) ** (1 / k) + attention
     assert r.first_token_s[0] - 100.0 == pytest.approx(expected, rel=1e-12)
 
 
@@ -289,12 +289,13 @@ def test_representative_windows_match_a_full_month() -> None:
     # spreads about +-20% around the month's; the estimator is judged over three seeds, as the mean
     # of its draws against the mean of the months played hour by hour. Each window starts its level
     # with the replicas that level needs, while the month also waits for replicas on the morning
-    # ramp: the windows' p95 reads about 11% under the month's, hence 15%.
+    # ramp: the windows' p95 reads about 8% under the month's, hence 15%.
     from simulator.economics.costs import Economics
     from simulator.engine.des import DesEngine, Served
     from simulator.engine.latency import IN_HOUSE
 
     window_p95, full_p95 = [], []
+    window_hours, full_hours, window_cost, full_cost = [], [], [], []
     for seed in (0, 1, 2):
         s = month_scenario().model_copy(update={"seed": seed})
         option = s.option("own")
@@ -317,18 +318,22 @@ def test_representative_windows_match_a_full_month() -> None:
         full_p95.append(units.seconds_to_ms(float(np.percentile(full.ttft_s, 95))))
         window_p95.append(windows.latency["chat"].ttft_p95_ms)
         full_gpu_hours = full.gpu_seconds / units.SECONDS_PER_HOUR * units.HOURS_PER_MONTH / hours
-        # A window starts its level at the planned replicas, and the autoscaler drains at most one a tick
-        # once five minutes of arrivals allow it: at the busiest level (4 replicas planned, 3 enough)
-        # the windows hold about one replica more than the month does, 5-7% of the month's GPU-hours.
-        assert windows.fleet.gpu_hours[0] == pytest.approx(full_gpu_hours, rel=0.10), seed
+        window_hours.append(windows.fleet.gpu_hours[0])
+        full_hours.append(full_gpu_hours)
         # The option's cost as reported (GPUs, staff, set-up) over the horizon, from either month.
         economics = Economics(s)
         by_windows = economics.costs(windows).total()
         windows.fleet.gpu_hours = np.full(12, full_gpu_hours)
         by_full_month = economics.costs(windows).total()
-        # Staff and set-up are most of it: the GPU-hours' gap is under 1% of the cost.
-        assert by_windows == pytest.approx(by_full_month, rel=0.01), (seed, by_windows, by_full_month)
+        window_cost.append(by_windows)
+        full_cost.append(by_full_month)
     assert np.mean(window_p95) == pytest.approx(np.mean(full_p95), rel=0.15), (window_p95, full_p95)
+    # A window starts its level at the replicas the utilisation target plans, which the autoscaler
+    # keeps; the month adds replicas only as queues build, and one draw of it may hold a replica
+    # fewer through the busiest level (4 planned, 3 enough): 1-16% of its GPU-hours by seed, about
+    # 7% on average. Staff and set-up are most of the cost, so the GPU-hours' gap is under 1% of it.
+    assert np.mean(window_hours) == pytest.approx(np.mean(full_hours), rel=0.10), (window_hours, full_hours)
+    assert np.mean(window_cost) == pytest.approx(np.mean(full_cost), rel=0.01), (window_cost, full_cost)
 
 
 # One month, two load levels, one 7-minute window each: a DES run of a large load in seconds.

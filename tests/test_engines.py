@@ -3,6 +3,8 @@ each engine's code sets them, and the fit against the calibration set it was fit
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import statistics
 
 import numpy as np
@@ -14,7 +16,7 @@ from simulator.analysis.capacity import Arrivals, capacity, closed_loop
 from simulator.cli import main
 from simulator.engine.replica import Requests
 from simulator.perf.serving import serving
-from simulator.perf.step import StepModel, allreduce_s_per_token, kv_bytes_per_token, roofline
+from simulator.perf.step import StepModel, allreduce_s_per_token, kv_bytes_per_token, roofline, smooth_max
 
 H100, A100, L40S = catalog.gpu("h100-sxm"), catalog.gpu("a100-80gb"), catalog.gpu("l40s")
 LLAMA_8B, LLAMA_70B = catalog.model("llama-3.1-8b-instruct"), catalog.model("llama-3.1-70b-instruct")
@@ -90,6 +92,9 @@ def test_saturation_is_the_heaviest_load_of_a_configuration() -> None:
     assert calibrate.at_saturation(points["trtllm10-l70-h200-tp1-fp8-128-2048"])  # offline
     assert calibrate.judged(points["ft-h100-llama31-8b-in1024-out128-c22"], "output_tok_per_s") is None
     assert calibrate.judged(points["ft-h100-llama31-8b-in1024-out128-c22"], "ttft_p50_ms") == "TTFT p50 below the knee"
+    # TTFT is fitted only where it is the prompt's steps and the request overhead: one client.
+    assert calibrate.lightest(points["ft-h100-llama31-8b-in1024-out128-c1"])
+    assert not calibrate.lightest(points["ft-h100-llama31-8b-in1024-out128-c4"])
 
 
 def test_kv_bytes_follow_the_cache_type_not_the_weights() -> None:
@@ -100,7 +105,7 @@ def test_kv_bytes_follow_the_cache_type_not_the_weights() -> None:
     assert fp8_weights.b_kv_s == pytest.approx(131_072 / (3350e9 * serving(H100, "fp8").decode_bandwidth_efficiency))
 
 
-def test_memory_and_compute_overlap_and_engine_terms_add() -> None:
+def test_linear_layers_overlap_attention_and_engine_terms_add() -> None:
     step = StepModel(
         b0_s=0.010,
         b_experts_s=0.0,
@@ -116,15 +121,43 @@ def test_memory_and_compute_overlap_and_engine_terms_add() -> None:
         b_comm_s=1e-6,
         b_seq_s=2e-5,
         request_s=0.03,
+        overlap_sharpness=64.0,
     )
-    # 100 sequences at 1,000 tokens each: reads 10 + 10 ms, FLOPs 5 ms; the reads set the pace.
-    assert step.step_s(0, 0, 100, 100_000) == pytest.approx(0.002 + 0.020 + 1e-6 * 100 + 2e-5 * 100)
-    # A 4,000-token chunk: 40 ms of FLOPs against 10 ms of reads.
+    # 100 sequences at 1,000 tokens each: weights 10 ms against FLOPs 5 ms, then 10 ms of KV reads.
+    assert step.step_s(0, 0, 100, 100_000) == pytest.approx(0.002 + 0.010 + 0.010 + 1e-6 * 100 + 2e-5 * 100)
+    # A 4,000-token chunk: 40 ms of FLOPs against 10 ms of weights.
     assert step.step_s(4000, 0, 0, 0) == pytest.approx(0.002 + 0.040 + 1e-6 * 4000)
     assert step.ttft_alone_s(4000, 0) == pytest.approx(0.03 + 0.002 + 0.040 + 1e-6 * 4000)
+    # 1,000 sequences: 50 ms of FLOPs hide the 10 ms of weights but not the 100 ms of KV reads.
     batch = np.array([100.0, 1000.0])
-    expected = [0.002 + max(0.010 + 1e-7 * 1000 * b, 5e-5 * b) + 2.1e-5 * b for b in batch]
+    expected = [0.002 + max(0.010, 5e-5 * b) + 1e-7 * 1000 * b + 2.1e-5 * b for b in batch]
     np.testing.assert_allclose(step.decode_step_s(batch, 1000.0), expected, rtol=1e-12)
+
+
+def test_weight_reads_and_flops_meet_in_a_smooth_maximum() -> None:
+    step = StepModel(
+        b0_s=0.010,
+        b_experts_s=0.0,
+        expert_share=0.0,
+        b_prefill_s=1e-4,
+        b_attn_s=0.0,
+        b_decode_s=1e-4,
+        b_kv_s=0.0,
+        kv_capacity_tokens=1e6,
+        gpus_per_replica=1,
+        source="test",
+        overlap_sharpness=2.0,
+    )
+    # At the ridge (100 sequences: 10 ms of reads, 10 ms of FLOPs) neither peak is reached: sqrt(2) x 10 ms.
+    assert step.step_s(0, 0, 100, 0) == pytest.approx(math.sqrt(2) * 0.010)
+    # Far from it the slower sets the pace: 1,000 sequences, 100 ms of FLOPs against 10 ms of reads.
+    assert step.step_s(0, 0, 1000, 0) == pytest.approx(0.100 * math.sqrt(1 + 0.1**2))
+    assert step.step_s(100, 0, 0, 0) == step.step_s(0, 0, 100, 0)  # prompt tokens meet the reads alike
+    assert dataclasses.replace(step, overlap_sharpness=1.0).step_s(0, 0, 100, 0) == pytest.approx(0.020)
+    assert smooth_max(0.0, 0.0, 2.0) == 0.0
+    assert smooth_max(1e-300, 1e-300, 16.0) == pytest.approx(2 ** (1 / 16) * 1e-300)  # no power underflows
+    vllm = roofline(LLAMA_8B, H100, "fp16", 1, serving(H100, "fp16"))
+    assert vllm.overlap_sharpness == catalog.engine("vllm").costs.overlap_sharpness > 1
 
 
 def test_one_client_at_a_time_is_the_lone_request_and_clients_obey_littles_law() -> None:
@@ -180,13 +213,15 @@ def test_the_fit_reproduces_its_training_points_and_holds_on_the_rest() -> None:
     # Regression guards on the bundled fit (benchmarks/fidelity.py prints the exact figures): the
     # fit points' median saturation error stays under 10%; on the validate points the mean TPOT and
     # TTFT errors stay within their targets (20%, 25%), vLLM's saturation throughput within its 10%,
-    # and every engine's within 22% (NIM's FP8 ceiling, see the README).
+    # every engine's within 21% (NIM's FP8 ceiling, see the README) and vLLM's TTFT within 30%
+    # (France Travail's growth with clients, see the README).
     fit, validate = _errors("fit"), _errors("validate")
     assert statistics.median(fit["saturation throughput", "every engine"]) < 0.10
     assert statistics.mean(validate["saturation throughput", "vllm"]) < 0.10
-    assert statistics.mean(validate["saturation throughput", "every engine"]) < 0.22
+    assert statistics.mean(validate["saturation throughput", "every engine"]) < 0.21
     assert statistics.mean(validate["TPOT p50", "every engine"]) < 0.20
     assert statistics.mean(validate["TTFT p50 below the knee", "every engine"]) < 0.25
+    assert statistics.mean(validate["TTFT p50 below the knee", "vllm"]) < 0.30
     fitted = catalog.engine_fit()
     assert fitted.calibration_version == catalog.calibration().version
     assert {"vllm", "tensorrt-llm"} <= set(fitted.engines)

@@ -22,7 +22,6 @@ STEP = StepModel(
     kv_capacity_tokens=60_000,
     gpus_per_replica=1,
     source="test",
-    overlap=False,
 )
 MOE = StepModel(
     b0_s=0.004,
@@ -35,10 +34,8 @@ MOE = StepModel(
     kv_capacity_tokens=30_000,
     gpus_per_replica=2,
     source="test",
-    overlap=False,
 )
-# Memory and compute overlapped, with every engine term: big batches start compute-bound and turn
-# memory-bound as their KV reads grow, so decode stretches end where the two cross.
+# Weight reads and FLOPs under a smooth maximum, KV reads on top, and every engine term.
 OVERLAP = StepModel(
     b0_s=0.004,
     b_experts_s=0.01,
@@ -54,6 +51,7 @@ OVERLAP = StepModel(
     b_comm_s=2e-6,
     b_seq_s=1e-5,
     request_s=0.003,
+    overlap_sharpness=3.0,
 )
 
 

@@ -50,6 +50,7 @@ BOUNDS = {
     "request_overhead_ms": (0.0, 300.0),
     "allreduce_latency_us": (0.0, 100.0),
     "sequence_overhead_us": (0.0, 300.0),
+    "overlap_sharpness": (1.0, 16.0),
 }
 
 
@@ -225,6 +226,20 @@ def _highest_load() -> dict[tuple[object, ...], float]:
     return highest
 
 
+@functools.cache
+def _lowest_load() -> dict[tuple[object, ...], float]:
+    lowest: dict[tuple[object, ...], float] = {}
+    for p in catalog.calibration().points:
+        key = (*_configuration(p), _load_kind(p))
+        lowest[key] = min(lowest.get(key, math.inf), _load_level(p))
+    return lowest
+
+
+def lightest(p: CalibrationPoint) -> bool:
+    """The lightest load its configuration publishes in its kind of run (one client, the lowest rate)."""
+    return _load_level(p) == _lowest_load()[(*_configuration(p), _load_kind(p))]
+
+
 def at_saturation(p: CalibrationPoint) -> bool:
     """The heaviest load its configuration publishes in its kind of run (every request at once, the
     largest batch, most clients or highest rate): the throughput a serving benchmark reports as the
@@ -264,14 +279,17 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
     """Robust least squares on log(simulated / published) over the engine's fit points; None when they
     cover fewer than two models (one model's quirks are not an engine's costs).
 
-    Free: the bandwidth and FLOP/s shares, the step overhead and the overhead per running sequence;
-    the request overhead where the points include TTFT; the all-reduce latency where they include tensor-parallel runs.
+    Free: the bandwidth and FLOP/s shares, the step overhead, the overhead per running sequence and
+    the sharpness of the reads' and FLOPs' overlap; the request overhead where the points include TTFT;
+    the all-reduce latency where they include tensor-parallel runs. TTFT is fitted at each
+    configuration's lightest load only, where it is the prompt's steps and the request overhead: the
+    queueing heavier loads add is what the simulation plays, so there it is judged, never fitted.
     """
     points = usable("fit", engine)
     if len({p.catalogue_model for p in points}) < MIN_MODELS_TO_FIT:
         return None
     names = ["decode_bandwidth_efficiency", "prefill_compute_efficiency"]
-    names += ["step_overhead_ms", "sequence_overhead_us"]
+    names += ["step_overhead_ms", "sequence_overhead_us", "overlap_sharpness"]
     if any(below_knee(p) for p in points):  # below the knee implies a published TTFT
         names.append("request_overhead_ms")
     if any((p.tensor_parallel or 1) > 1 for p in points):
@@ -282,7 +300,12 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
 
     def residuals(x: np.ndarray) -> np.ndarray:
         costs = dict(zip(names, x.tolist(), strict=True))
-        out = [math.log(value / reference) for p in points for _, reference, value in compared(p, simulate(p, costs))]
+        out = [
+            math.log(value / reference)
+            for p in points
+            for metric, reference, value in compared(p, simulate(p, costs))
+            if metric not in TTFT_METRICS or lightest(p)
+        ]
         progress(f"{engine}: " + ", ".join(f"{n} {v:.4g}" for n, v in costs.items()))
         return np.array(out)
 

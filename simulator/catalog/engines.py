@@ -45,6 +45,9 @@ class EngineCosts(Data):
     """Attention time per decoding sequence and layer beyond its KV reads (llama.cpp without flash attention)."""
     sequence_overhead_us: float = Field(ge=0, le=10_000)
     """Per running sequence per step, whatever the model: batch bookkeeping, sampling, detokenising, streaming."""
+    overlap_sharpness: float = Field(ge=1, le=64)
+    """s of the smooth maximum (x^s + y^s)^(1/s) of a step's weight reads and linear FLOPs: 1 adds them,
+    64 is within 1.1% of the plain maximum."""
     source: str
     as_of: dt.date
 
@@ -84,6 +87,7 @@ class FittedCosts(Data):
     allreduce_latency_us: float | None = Field(default=None, ge=0, le=10_000)
     """Fitted only where the engine's fit points include tensor-parallel runs."""
     sequence_overhead_us: float | None = Field(default=None, ge=0, le=10_000)
+    overlap_sharpness: float | None = Field(default=None, ge=1, le=64)
     points: int = Field(ge=1)
     source: str
 

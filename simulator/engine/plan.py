@@ -16,7 +16,14 @@ from simulator import catalog, i18n, privacy, units
 from simulator.i18n import _
 from simulator.perf.fit import Fitted
 from simulator.perf.serving import Serving, serving
-from simulator.perf.step import KV_CACHE_BYTES, POWERS_OF_TWO_PER_NODE, StepModel, prefill_pairs, step_model
+from simulator.perf.step import (
+    KV_CACHE_BYTES,
+    PERF_SOURCE_ROOFLINE,
+    POWERS_OF_TWO_PER_NODE,
+    StepModel,
+    prefill_pairs,
+    step_model,
+)
 from simulator.scenario import ApiOption, HybridOption, RequestClass, Scenario, SelfHostOption
 from simulator.usage import PerfTerm
 from simulator.workload import TokenStats
@@ -127,7 +134,7 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
         ),
         PerfTerm(_("request overhead"), units.seconds_to_ms(step.request_s), "ms", *costs),
     ]
-    if step.overlap:  # the roofline: the engine's shares of the GPU's peaks, and its own step costs
+    if step.source == PERF_SOURCE_ROOFLINE:  # the engine's shares of the GPU's peaks, and its own step costs
         terms += [
             PerfTerm(
                 _("decode bandwidth share"),
@@ -143,6 +150,7 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
             ),
             PerfTerm(_("step overhead"), units.seconds_to_ms(s.step_overhead_s), "ms", *costs),
             PerfTerm(_("step overhead per running sequence"), units.seconds_to_us(s.sequence_overhead_s), "us", *costs),
+            PerfTerm(_("weight reads and FLOPs overlap, sharpness"), s.overlap_sharpness, _("exponent"), *costs),
         ]
         if step.gpus_per_replica > 1:
             terms.append(PerfTerm(_("all-reduce latency"), units.seconds_to_us(s.allreduce_latency_s), "us", *costs))

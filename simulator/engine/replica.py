@@ -13,9 +13,9 @@ while the batch has room (`max_batch`) and the KV cache can hold their prompt an
 token comes from the step that finishes a prompt; the step model's per-request overhead is added to
 the times a request's first token and its end reach the client.
 
-Where memory and compute overlap, a decode step takes the longer of the two: a batch whose FLOPs
-outlast its reads at the start of a stretch runs compute-bound steps (c = 0) until the growing KV
-reads catch up, and the stretch ends there.
+A decode step's linear layers take the longer of their weight reads and their FLOPs, both fixed
+while the batch is, and its attention reads the KV cache, which grows by `b_kv` a sequence a step:
+so `a` is the first step's time and `c` the batch's KV growth.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ class Replica:
         self._b0, self._bx, self._hit_miss = step.b0_s, step.b_experts_s, 1 - step.expert_share
         self._bp, self._ba, self._bd, self._bk = step.b_prefill_s, step.b_attn_s, step.b_decode_s, step.b_kv_s
         self._overhead, self._per_token, self._per_seq = step.overhead_s, step.b_comm_s, step.b_seq_s
-        self._overlap, self._request = step.overlap, step.request_s
+        self._sharpness, self._request = step.overlap_sharpness, step.request_s
         self.policy = policy
         self.max_batch = max_batch
         self.chunk_tokens = chunk_tokens
@@ -182,19 +182,16 @@ class Replica:
 
     def _step_s(self, prefill_tokens: float, pairs: float, decode_seqs: int, kv_tokens: int) -> float:
         """StepModel.step_s in plain floats (the same terms)."""
-        memory, compute = (
-            self._memory_s(prefill_tokens + decode_seqs, kv_tokens),
-            self._compute_s(prefill_tokens, pairs, decode_seqs),
-        )
-        both = (memory if memory > compute else compute) if self._overlap else memory + compute
-        return self._outside_s(prefill_tokens, decode_seqs) + both
+        attention = self._bk * kv_tokens + self._ba * pairs
+        return self._outside_s(prefill_tokens, decode_seqs) + self._layers_s(prefill_tokens, decode_seqs) + attention
 
-    def _memory_s(self, tokens: float, kv_tokens: int) -> float:
-        fixed = self._b0 + (self._bx * (1 - self._hit_miss**tokens) if self._bx else 0.0)
-        return fixed + self._bk * kv_tokens
-
-    def _compute_s(self, prefill_tokens: float, pairs: float, decode_seqs: int) -> float:
-        return self._bp * prefill_tokens + self._ba * pairs + self._bd * decode_seqs
+    def _layers_s(self, prefill_tokens: float, decode_seqs: int) -> float:
+        """The linear layers: the smooth maximum of their weight reads and FLOPs (step.smooth_max)."""
+        tokens = prefill_tokens + decode_seqs
+        weights = self._b0 + (self._bx * (1 - self._hit_miss**tokens) if self._bx else 0.0)
+        linear = self._bp * prefill_tokens + self._bd * decode_seqs
+        top, low = (weights, linear) if weights > linear else (linear, weights)
+        return top * (1 + (low / top) ** self._sharpness) ** (1 / self._sharpness) if top > 0 else 0.0
 
     def _outside_s(self, prefill_tokens: float, decode_seqs: int) -> float:
         return self._overhead + self._per_token * (prefill_tokens + decode_seqs) + self._per_seq * decode_seqs
@@ -252,17 +249,9 @@ class Replica:
         if not self.running:
             return False
         d = len(self.running)
-        steps = self.running[0][0] - self.decode_steps
+        self.stretch_a = self._step_s(0, 0.0, d, self.kv_tokens)
         self.stretch_c = self._bk * d
-        memory, compute = self._memory_s(d, self.kv_tokens), self._compute_s(0, 0.0, d)
-        if self._overlap and compute > memory:
-            # Compute-bound until the KV reads, growing by c a step, overtake the FLOPs.
-            if self.stretch_c > 0:
-                steps = min(steps, math.ceil((compute - memory) / self.stretch_c))
-            self.stretch_a, self.stretch_c = self._outside_s(0, d) + compute, 0.0
-        else:
-            self.stretch_a = self._outside_s(0, d) + (memory if self._overlap else memory + compute)
-        self.stretch_steps = steps
+        self.stretch_steps = self.running[0][0] - self.decode_steps
         self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, self.stretch_steps)
         self._pending_prefill = []
         self._pending_chunk = []

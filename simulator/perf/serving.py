@@ -29,6 +29,7 @@ class Serving:
     allreduce_latency_s: float
     attention_per_sequence_layer_s: float
     sequence_overhead_s: float
+    overlap_sharpness: float
     limits_source: str
     """Where the batch limits, KV-cache type and memory share come from (the engine's code at a version)."""
     limits_as_of: str
@@ -76,6 +77,7 @@ def serving(
         allreduce_latency_s=units.us_to_seconds(costs.allreduce_latency_us),
         attention_per_sequence_layer_s=units.us_to_seconds(costs.attention_per_sequence_layer_us),
         sequence_overhead_s=units.us_to_seconds(costs.sequence_overhead_us),
+        overlap_sharpness=costs.overlap_sharpness,
         limits_source=f"{p.display_name} {p.version}: {p.source}",
         limits_as_of=p.as_of.isoformat(),
         costs_source=costs.source,

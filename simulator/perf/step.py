@@ -4,15 +4,22 @@ One engine step runs the prefill tokens admitted to it and one decode token for 
 sequence. With p prompt tokens (attending to `pairs` earlier tokens), d decoding sequences holding
 K cached tokens, and n = p + d:
 
-    memory  = b0 + b_experts * hit(n) + b_kv * K
-    compute = b_prefill * p + b_attn * pairs + b_decode * d
-    t_step  = overhead + max(memory, compute) + b_comm * n + b_seq * d
+    weights   = b0 + b_experts * hit(n)
+    linear    = b_prefill * p + b_decode * d
+    attention = b_kv * K + b_attn * pairs
+    t_step    = overhead + smax_s(weights, linear) + attention + b_comm * n + b_seq * d
 
 `b0` reads the weights every token needs, `b_experts` all routed experts of a mixture-of-experts
 model, of which a step with n tokens touches hit(n) = 1 - (1 - k/E)^n (0 for dense models), `b_kv`
 reads one cached token of one sequence; `b_prefill` and `b_decode` are the linear layers' FLOPs per
-token and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) pair. A GPU streams
-weights while its tensor cores compute, so the two overlap and the slower one sets the pace.
+token and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) pair. A linear
+layer's kernel streams its weights while the tensor cores multiply, so within it the two overlap
+and the slower sets the pace, though not fully near the ridge point, where a kernel reaches neither
+peak: smax_s(x, y) = (x^s + y^s)^(1/s) is the smooth maximum of sharpness s (the engine's
+`overlap_sharpness`, fitted; s = 1 adds the two, a large s is the plain maximum). Attention is a
+kernel of its own after each layer's projections, reading the cached keys and values of every
+decoding sequence and computing the prompts' pairs, so its time adds to the linear layers' rather
+than hiding under them.
 `overhead` is the engine's fixed cost of a step (scheduling, sampling, kernel launches) plus, on a
 tensor-parallel replica, the latency of its two all-reduces per layer; `b_comm` is the all-reduces'
 bytes per token over the GPUs' link, and `b_seq` what each running sequence adds to a step beyond
@@ -29,6 +36,7 @@ they were fitted.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -67,8 +75,9 @@ class StepModel:
     b_comm_s: float = 0.0
     b_seq_s: float = 0.0
     request_s: float = 0.0
-    overlap: bool = True
-    """Memory and compute overlap (the roofline); a measured fit adds them, as it was fitted."""
+    overlap_sharpness: float = 1.0
+    """s of the smooth maximum of the linear layers' weight reads and FLOPs: the engine's on the roofline;
+    1 (they add) for a measured fit, as it was fitted."""
 
     def fixed_s(self, tokens_in_step: float | np.ndarray) -> float | np.ndarray:
         """Weight reads of a step that runs `tokens_in_step` tokens (prefill plus decode)."""
@@ -76,18 +85,18 @@ class StepModel:
 
     def step_s(self, prefill_tokens: float, prefill_pairs: float, decode_seqs: float, kv_tokens: float) -> float:
         tokens = prefill_tokens + decode_seqs
-        memory = float(self.fixed_s(tokens)) + self.b_kv_s * kv_tokens
-        compute = self.b_prefill_s * prefill_tokens + self.b_attn_s * prefill_pairs + self.b_decode_s * decode_seqs
-        both = max(memory, compute) if self.overlap else memory + compute
-        return self.overhead_s + both + self.b_comm_s * tokens + self.b_seq_s * decode_seqs
+        weights = float(self.fixed_s(tokens))
+        linear = self.b_prefill_s * prefill_tokens + self.b_decode_s * decode_seqs
+        layers = smooth_max(weights, linear, self.overlap_sharpness)
+        attention = self.b_kv_s * kv_tokens + self.b_attn_s * prefill_pairs
+        return self.overhead_s + layers + attention + self.b_comm_s * tokens + self.b_seq_s * decode_seqs
 
     def decode_step_s(self, batch: np.ndarray, context_tokens: float) -> np.ndarray:
         """One decode-only step of `batch` sequences holding `context_tokens` each on average."""
         batch = np.asarray(batch, dtype=float)
-        memory = self.fixed_s(batch) + self.b_kv_s * context_tokens * batch
-        compute = self.b_decode_s * batch
-        both = np.maximum(memory, compute) if self.overlap else memory + compute
-        return self.overhead_s + both + (self.b_comm_s + self.b_seq_s) * batch
+        weights, linear = self.fixed_s(batch), self.b_decode_s * batch
+        layers = smooth_max(weights, linear, self.overlap_sharpness)
+        return self.overhead_s + layers + (self.b_kv_s * context_tokens + self.b_comm_s + self.b_seq_s) * batch
 
     def prefill_s(self, tokens: float, pairs: float) -> float:
         """Replica time a prompt of `tokens` new tokens with `pairs` attention pairs adds to the steps it
@@ -97,6 +106,15 @@ class StepModel:
     def ttft_alone_s(self, tokens: float, pairs: float) -> float:
         """Time to first token of a prompt on an idle replica: one step that runs it, and the request's overhead."""
         return self.request_s + self.step_s(tokens, pairs, 0, 0)
+
+
+def smooth_max(x: Any, y: Any, k: float) -> Any:
+    """(x^k + y^k)^(1/k) of non-negative times, scaled by the larger so that no power underflows."""
+    top = np.maximum(x, y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(top > 0, np.minimum(x, y) / top, 0.0)
+    out = top * (1 + ratio**k) ** (1 / k)
+    return float(out) if np.ndim(out) == 0 else out
 
 
 def prefill_pairs(prompt_tokens: float | np.ndarray, cached_tokens: float | np.ndarray) -> float | np.ndarray:
@@ -194,6 +212,7 @@ def roofline(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, servin
         b_comm_s=terms.b_comm_s,
         b_seq_s=terms.b_seq_s,
         request_s=terms.request_s,
+        overlap_sharpness=serving.overlap_sharpness,
     )
 
 
@@ -216,7 +235,6 @@ def measured(
         gpus_per_replica=gpus,
         source=fitted.label,
         request_s=serving.request_overhead_s,
-        overlap=False,
     )
 
 
