@@ -245,7 +245,7 @@ class DesEngine:
     def _overflows(
         self, fleet: list[Replica], ready: list[int], h: HybridOption, step: StepModel, requests: Requests, i: int
     ) -> bool:
-        waiting = sum(len(fleet[k].waiting) for k in ready)
+        waiting = sum([len(fleet[k].waiting) for k in ready])
         if waiting > h.overflow_queue_per_replica * len(ready):
             return True
         if h.overflow_ttft_ms is None:

@@ -107,6 +107,8 @@ class _FleetRun:
         # 1 / first step of the stretch, steps in it, sequences it decodes).
         self.state = [(0.0, 0.0, 0.0, 0, 0)] * len(self.fleet)
         self.ready = [True] * len(self.fleet)
+        self.live = list(range(len(self.fleet)))
+        """Ready replicas, in order: those routing may choose."""
         self.waiting_samples: list[int] = []
         self.draining: list[int] = []
         self.served_per_tick: list[int] = []
@@ -167,12 +169,14 @@ class _FleetRun:
         # Decode steps run since each stretch began, counted at the stretch's first (shortest) step:
         # exact while the KV term is zero, and within a step of it otherwise.
         best, best_k = math.inf, 0
-        ready = self.ready
-        for k, (out, start, inv_a, steps, decoding) in enumerate(self.state):
-            if ready[k]:
-                left = out - min(math.floor(max(t - start, 0.0) * inv_a), steps) * decoding if decoding else out
-                if left < best:
-                    best, best_k = left, k
+        state = self.state
+        for k in self.live:
+            out, start, inv_a, steps, decoding = state[k]
+            if decoding and t > start:
+                done = int((t - start) * inv_a)  # whole steps run: a floor, the product being positive
+                out -= (done if done < steps else steps) * decoding
+            if out < best:
+                best, best_k = out, k
         return best_k
 
     def _predicted_ttft_s(self, up: list[int]) -> float:
@@ -181,8 +185,9 @@ class _FleetRun:
         ahead = min(sum(r.prompt[j] - r.cached[j] for j in self.fleet[k].waiting) for k in up)
         return self.step.ttft_alone_s(ahead, 0.0)
 
-    def _live(self) -> list[int]:
-        return [k for k in range(len(self.fleet)) if self.ready[k]]
+    def _set_ready(self, k: int, ready: bool) -> None:
+        self.ready[k] = ready
+        self.live = [j for j in range(len(self.fleet)) if self.ready[j]]
 
     def _one_replica(self) -> Generator[simpy.Event, Any, None]:
         # One fixed replica needs no routing: hand it each arrival directly.
@@ -203,21 +208,22 @@ class _FleetRun:
             yield env.timeout(tick)
 
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
-        env, fleet, tick, serve = self.env, self.fleet, self.tick, self.serve
-        i, n = 0, len(self.r.arrival_s)
-        arrival = self.r.arrival_s
+        env, fleet, tick = self.env, self.fleet, self.tick
+        # Plain lists: indexing numpy arrays one element at a time costs more than the routing.
+        arrival, serve = self.r.arrival_s.tolist(), self.serve.tolist()
+        i, n = 0, len(arrival)
         while i < n:
             if env.now >= self.count_from_s:  # sample the line before this tick's arrivals join it
                 self._catch_up(env.now)
-                self.waiting_samples.append(sum(len(fleet[k].waiting) for k in self._live()))
+                self.waiting_samples.append(sum(len(fleet[k].waiting) for k in self.live))
             horizon = env.now + tick
             self.served_per_tick.append(0)
             while i < n and arrival[i] < horizon:
                 if serve[i]:
                     self.served_per_tick[-1] += 1
-                    t = float(arrival[i])
+                    t = arrival[i]
                     self._catch_up(t)
-                    if self.divert is not None and self.divert(i, fleet, self._live()):
+                    if self.divert is not None and self.divert(i, fleet, self.live):
                         self.diverted[i] = True
                     else:
                         k = self._least_loaded(t) if len(fleet) > 1 else 0
@@ -229,7 +235,7 @@ class _FleetRun:
 
     def _start(self, k: int, startup_s: float) -> Generator[simpy.Event, Any, None]:
         yield self.env.timeout(startup_s)
-        self.ready[k] = True
+        self._set_ready(k, True)
 
     def _autoscaler(self, auto: Autoscale) -> Generator[simpy.Event, Any, None]:
         # Add a replica while queues build; drain one when the others could carry the recent arrivals
@@ -239,7 +245,7 @@ class _FleetRun:
         while env.now < self.end_s:
             yield env.timeout(tick)
             self._catch_up(env.now)
-            up = self._live()
+            up = self.live
             recent = self.served_per_tick[-lookback:]
             busy_replicas = sum(recent) / (max(len(recent), 1) * tick) * auto.replica_s_per_request
             waiting = sum(len(fleet[k].waiting) for k in up)
@@ -266,7 +272,7 @@ class _FleetRun:
                 and busy_replicas < (len(up) - 1) * auto.target_utilisation
             ):
                 k = min(up, key=lambda k: fleet[k].outstanding_tokens())
-                self.ready[k] = False
+                self._set_ready(k, False)
                 self.draining.append(k)
             for k in list(self.draining):
                 fleet[k].advance_to(env.now)

@@ -97,6 +97,7 @@ class Replica:
         self._bp, self._ba, self._bd, self._bk = step.b_prefill_s, step.b_attn_s, step.b_decode_s, step.b_kv_s
         self._overhead, self._per_token, self._per_seq = step.overhead_s, step.b_comm_s, step.b_seq_s
         self._sharpness, self._request = step.overlap_sharpness, step.request_s
+        self._decode_s: dict[int, float] = {}  # a decode step of d sequences, less its KV reads
         self.policy = policy
         self.max_batch = max_batch
         self.chunk_tokens = chunk_tokens
@@ -249,7 +250,10 @@ class Replica:
         if not self.running:
             return False
         d = len(self.running)
-        self.stretch_a = self._step_s(0, 0.0, d, self.kv_tokens)
+        decode_s = self._decode_s.get(d)
+        if decode_s is None:
+            decode_s = self._decode_s[d] = self._step_s(0, 0.0, d, 0)
+        self.stretch_a = decode_s + self._bk * self.kv_tokens
         self.stretch_c = self._bk * d
         self.stretch_steps = self.running[0][0] - self.decode_steps
         self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, self.stretch_steps)
