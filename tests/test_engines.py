@@ -105,18 +105,28 @@ def test_kv_bytes_follow_the_cache_type_not_the_weights() -> None:
     assert fp8_weights.b_kv_s == pytest.approx(131_072 / (3350e9 * serving(H100, "fp8").decode_bandwidth_efficiency))
 
 
+# 10 ms of weight reads a step; each test sets the terms it checks.
+TOY = StepModel(
+    b0_s=0.010,
+    b_experts_s=0.0,
+    expert_share=0.0,
+    b_prefill_s=1e-4,
+    b_attn_s=0.0,
+    b_decode_s=1e-4,
+    b_kv_s=0.0,
+    kv_capacity_tokens=1e6,
+    gpus_per_replica=1,
+    source="test",
+)
+
+
 def test_linear_layers_overlap_attention_and_engine_terms_add() -> None:
-    step = StepModel(
-        b0_s=0.010,
-        b_experts_s=0.0,
-        expert_share=0.0,
+    step = dataclasses.replace(
+        TOY,
         b_prefill_s=1e-5,
-        b_attn_s=0.0,
         b_decode_s=5e-5,
         b_kv_s=1e-7,
-        kv_capacity_tokens=1e6,
         gpus_per_replica=2,
-        source="test",
         overhead_s=0.002,
         b_comm_s=1e-6,
         b_seq_s=2e-5,
@@ -135,19 +145,7 @@ def test_linear_layers_overlap_attention_and_engine_terms_add() -> None:
 
 
 def test_weight_reads_and_flops_meet_in_a_smooth_maximum() -> None:
-    step = StepModel(
-        b0_s=0.010,
-        b_experts_s=0.0,
-        expert_share=0.0,
-        b_prefill_s=1e-4,
-        b_attn_s=0.0,
-        b_decode_s=1e-4,
-        b_kv_s=0.0,
-        kv_capacity_tokens=1e6,
-        gpus_per_replica=1,
-        source="test",
-        overlap_sharpness=2.0,
-    )
+    step = dataclasses.replace(TOY, overlap_sharpness=2.0)
     # At the ridge (100 sequences: 10 ms of reads, 10 ms of FLOPs) neither peak is reached: sqrt(2) x 10 ms.
     assert step.step_s(0, 0, 100, 0) == pytest.approx(math.sqrt(2) * 0.010)
     # Far from it the slower sets the pace: 1,000 sequences, 100 ms of FLOPs against 10 ms of reads.
