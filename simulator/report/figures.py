@@ -47,14 +47,18 @@ def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
     )
     running = [c for c in style.CATEGORY_COLOURS if c not in style.ONE_OFF_CATEGORIES]
     months = np.arange(1, result.horizon_months + 1)
+    by_cost: dict[tuple[str, str], np.ndarray] = {}  # (option, category): USD a month, from one pass
+    for r in ledger:
+        if r.view == CASH:
+            usd = by_cost.get((r.option, r.category))
+            if usd is None:
+                usd = by_cost[r.option, r.category] = np.zeros(result.horizon_months)
+            usd[r.month - 1] += r.usd
     shown: set[str] = set()  # each category in the legend once, wherever it first appears
     for k, name in enumerate(names):
         row, col = k // cols + 1, k % cols + 1
         for category in running:
-            usd = np.zeros(result.horizon_months)
-            for r in ledger:
-                if r.option == name and r.category == category and r.view == CASH:
-                    usd[r.month - 1] += r.usd
+            usd = by_cost.get((name, category), np.zeros(result.horizon_months))
             if usd.any():
                 fig.add_bar(
                     x=months,
