@@ -13,6 +13,9 @@
 5. What the budget changes: support-assistant at 10x with the default budget, with none, and with
    smaller ones: each option's p95 TTFT and cost against the unsampled run. Target: p95 within 5%,
    cost within 0.5%.
+6. A month request by request (`simulation.mode: exact`): regulated-rag's first month for its
+   on-premises fleet, in a fresh process: wall time, requests a second and peak memory. Target: a
+   126M-request month in under 10 minutes.
 
 Run: python benchmarks/bench_des.py (one core is enough; it prints Markdown tables).
 """
@@ -32,10 +35,12 @@ from machine import header
 from simulator import catalog
 from simulator.analysis.run import run
 from simulator.engine.fleet import FleetSettings, simulate_fleet
+from simulator.engine.fluid import FluidEngine
 from simulator.engine.replica import Requests
 from simulator.perf.serving import serving
 from simulator.perf.step import StepModel, roofline
 from simulator.scenario import load_scenario
+from simulator.workload import SECONDS_PER_WEEK_SLOT_PER_MONTH
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE_RPS = 10.0  # about 70% of this replica's throughput at these lengths
@@ -214,6 +219,32 @@ def volume() -> None:
         print(f"| {budget:,} | {wall:.1f} | {p95_gap:.1%} | {cost_gap:.2%} |", flush=True)
 
 
+def exact_month() -> None:
+    """One month of one option played request by request, in a fresh process."""
+    print()
+    print("| one month request by request (simulation.mode: exact) | requests | wall time (s) | requests/s |", end="")
+    print(" peak memory (MB) | a 126M-request month at that rate (min) |")
+    print("|---|---|---|---|---|---|")
+    path, option = ROOT / "scenarios" / "regulated-rag.yaml", "llama-70b-on-premises"
+    script = (
+        "import re, sys; from pathlib import Path; from simulator.engine.des import DesEngine; "
+        "from simulator.scenario import load_scenario; "
+        "s = load_scenario(sys.argv[1], ['simulation.mode=exact', 'simulation.sampled_months=1']); "
+        "DesEngine(s, {}).option_usage(s.option(sys.argv[2])); "
+        "print(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1))"
+    )
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", script, str(path), option], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    rates = FluidEngine(load_scenario(path), {}).rates
+    month = sum(float(r[0].sum()) for r in rates.values()) * SECONDS_PER_WEEK_SLOT_PER_MONTH
+    print(
+        f"| regulated-rag's first month, {option} | {month:,.0f} | {wall:.1f} | {month / wall:,.0f} | "
+        f"{int(out.stdout) / 1024:,.0f} | {126e6 / (month / wall) / 60:.0f} |"
+    )
+
+
 if __name__ == "__main__":
     main()
     volume()
+    exact_month()

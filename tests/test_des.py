@@ -283,6 +283,31 @@ def month_scenario():
     )
 
 
+def whole_month(s: Scenario) -> tuple[float, float]:
+    """GPU-hours and p95 TTFT (ms) of the scenario's first month played as one frame, hour by hour,
+    through the engine's own window code, with the same autoscaler."""
+    from simulator.engine.des import DesEngine, Served
+    from simulator.engine.latency import IN_HOUSE
+
+    option = s.option("own")
+    engine = DesEngine(s, {})
+    shape = engine.fluid.rates["chat"][0]
+    hours = int(units.HOURS_PER_MONTH)
+    frame = generate_frame(
+        s.workload,
+        {"chat": np.array([shape[h % 168] for h in range(hours)])},
+        units.SECONDS_PER_HOUR,
+        seed=77 + s.seed,
+        key=(99,),
+    )
+    engine.warmup_s, engine.window_s = 0.0, hours * units.SECONDS_PER_HOUR
+    plan = engine.fluid.planner.plan(option, ["chat"])  # autoscaled, as the windows are
+    served = Served(None, option, None, step_for(option, 1, None), np.ones(1, dtype=bool), plan)
+    full = engine._simulate(frame, served, 1, np.full(len(frame), IN_HOUSE, dtype=np.int8), 1.0)
+    gpu_hours = full.gpu_seconds / units.SECONDS_PER_HOUR * units.HOURS_PER_MONTH / hours
+    return gpu_hours, units.seconds_to_ms(float(np.percentile(full.ttft_s, 95)))
+
+
 @pytest.mark.slow
 def test_representative_windows_match_a_full_month() -> None:
     # An autoscaled fleet's p95 TTFT rests on a few scale-up episodes, so one draw of the windows
@@ -291,42 +316,23 @@ def test_representative_windows_match_a_full_month() -> None:
     # with the replicas that level needs, while the month also waits for replicas on the morning
     # ramp: the windows' p95 reads about 8% under the month's, hence 15%.
     from simulator.economics.costs import Economics
-    from simulator.engine.des import DesEngine, Served
-    from simulator.engine.latency import IN_HOUSE
+    from simulator.engine.des import DesEngine
 
     window_p95, full_p95 = [], []
     window_hours, full_hours, window_cost, full_cost = [], [], [], []
     for seed in (0, 1, 2):
         s = month_scenario().model_copy(update={"seed": seed})
-        option = s.option("own")
-        engine = DesEngine(s, {})
-        windows = engine.option_usage(option)
-        # The same month played hour by hour, through the same code, with the same autoscaler.
-        shape = engine.fluid.rates["chat"][0]
-        hours = int(units.HOURS_PER_MONTH)
-        frame = generate_frame(
-            s.workload,
-            {"chat": np.array([shape[h % 168] for h in range(hours)])},
-            units.SECONDS_PER_HOUR,
-            seed=77 + seed,
-            key=(99,),
-        )
-        engine.warmup_s, engine.window_s = 0.0, hours * units.SECONDS_PER_HOUR
-        plan = engine.fluid.planner.plan(option, ["chat"])  # autoscaled, as the windows are
-        served = Served(None, option, None, step_for(option, 1, None), np.ones(1, dtype=bool), plan)
-        full = engine._simulate(frame, served, 1, np.full(len(frame), IN_HOUSE, dtype=np.int8), 1.0)
-        full_p95.append(units.seconds_to_ms(float(np.percentile(full.ttft_s, 95))))
+        windows = DesEngine(s, {}).option_usage(s.option("own"))
+        full_gpu_hours, p95_ms = whole_month(s)
+        full_p95.append(p95_ms)
         window_p95.append(windows.latency["chat"].ttft_p95_ms)
-        full_gpu_hours = full.gpu_seconds / units.SECONDS_PER_HOUR * units.HOURS_PER_MONTH / hours
         window_hours.append(windows.fleet.gpu_hours[0])
         full_hours.append(full_gpu_hours)
         # The option's cost as reported (GPUs, staff, set-up) over the horizon, from either month.
         economics = Economics(s)
-        by_windows = economics.costs(windows).total()
+        window_cost.append(economics.costs(windows).total())
         windows.fleet.gpu_hours = np.full(12, full_gpu_hours)
-        by_full_month = economics.costs(windows).total()
-        window_cost.append(by_windows)
-        full_cost.append(by_full_month)
+        full_cost.append(economics.costs(windows).total())
     assert np.mean(window_p95) == pytest.approx(np.mean(full_p95), rel=0.15), (window_p95, full_p95)
     # A window starts its level at the replicas the utilisation target plans, which the autoscaler
     # keeps; the month adds replicas only as queues build, and one draw of it may hold a replica
@@ -334,6 +340,27 @@ def test_representative_windows_match_a_full_month() -> None:
     # 7% on average. Staff and set-up are most of the cost, so the GPU-hours' gap is under 1% of it.
     assert np.mean(window_hours) == pytest.approx(np.mean(full_hours), rel=0.10), (window_hours, full_hours)
     assert np.mean(window_cost) == pytest.approx(np.mean(full_cost), rel=0.01), (window_cost, full_cost)
+
+
+@pytest.mark.slow
+def test_an_exact_month_is_the_month_played_whole() -> None:
+    # Exact mode plays the month a day at a time, each day warmed up by the hour before it on the
+    # fleet the day before ended with, keeping a sample of 5,000 of each day's 20,000 outcomes; the
+    # same month played as one frame from start to end agrees on GPU-hours and p95 TTFT within 3%.
+    from simulator.engine.des import DesEngine
+
+    s = month_scenario()
+    exact = s.model_copy(
+        update={"simulation": s.simulation.model_copy(update={"mode": "exact", "max_window_requests": 5_000})}
+    )
+    usage = DesEngine(exact, {}).option_usage(exact.option("own"))
+    gpu_hours, p95_ms = whole_month(s)
+    assert usage.fleet is not None and usage.latency is not None
+    assert usage.fleet.gpu_hours[0] == pytest.approx(gpu_hours, rel=0.03)
+    chat = usage.latency["chat"]
+    assert chat.ttft_p95_ms == pytest.approx(p95_ms, rel=0.03)
+    # 150,000 kept outcomes: the p95's sampling error is a few milliseconds, not the windows' tens.
+    assert 0 < chat.error_95["ttft_p95_ms"] < 0.01 * chat.ttft_p95_ms
 
 
 # One month, two load levels, one 7-minute window each: a DES run of a large load in seconds.

@@ -6,6 +6,12 @@ sampled month's 168 weekly hours are grouped into `load_bins` load levels; one w
 every hour of the level, weighted by the requests the level carries. Months between the sampled
 ones take interpolated shares and GPU-hours. Every option sees the same request frames.
 
+`simulation.mode: exact` plays each sampled month whole instead, every request of every hour in
+order (hour h at weekly slot h mod 168), a day at a time: each day's frame starts with the hour
+before it as warm-up, on the fleet the day before ended with, and is dropped once played, so memory
+holds one day's requests and a sample of at most `max_window_requests` of each day's outcomes for
+the percentiles.
+
 Inside a window: requests are routed at arrival to the ready replica with the fewest outstanding
 tokens; replicas batch continuously (`replica.Replica`); rented fleets that autoscale add a
 replica when queues build (it serves after `startup_s`, and is billed from the request) and retire
@@ -33,10 +39,18 @@ from simulator.perf.fit import Fitted
 from simulator.perf.step import StepModel
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
 from simulator.usage import OptionUsage
-from simulator.workload import SECONDS_PER_WEEK_SLOT_PER_MONTH, Frame, generate_frame, requests_by_local_hour
+from simulator.workload import (
+    HOURS_PER_WEEK,
+    SECONDS_PER_WEEK_SLOT_PER_MONTH,
+    Frame,
+    generate_frame,
+    requests_by_local_hour,
+)
 
 ENGINE_NAME = "des"
 SLICE_STREAM = 2**31 - 1  # seed stream of the slice draws, apart from the per-class streams of a frame
+EXACT_STREAM = 2**31 - 2  # seed stream of an exact month's days
+EXACT_DAY_HOURS = 24
 MIN_SLICE_REQUESTS = 10_000  # a slice of a fleet keeps this many of a window's requests, for steady p95/p99
 
 
@@ -65,6 +79,19 @@ class Bin:
     rates_per_s: dict[str, float]
 
 
+@dataclass
+class Played:
+    """A simulated window and what of its month it stands for."""
+
+    window: WindowResult
+    carried: np.ndarray
+    """Requests a month of each class the window stands for."""
+    hours: float
+    """Hours of the month it stands for."""
+    window_s: float
+    """Seconds it simulated after its warm-up."""
+
+
 class DesEngine:
     name = ENGINE_NAME
 
@@ -77,6 +104,7 @@ class DesEngine:
         self.window_s = units.minutes_to_seconds(sim.window_minutes)
         count = min(sim.sampled_months, self.months)
         self.sampled = sorted({round(x) for x in np.linspace(0, self.months - 1, count)})
+        self.exact = sim.mode == "exact"
         self.classes = scenario.workload.classes
         self.class_names = [c.name for c in self.classes]
         self._frames: dict[tuple[int, int], Frame] = {}
@@ -150,17 +178,28 @@ class DesEngine:
 
     # --- one window ---------------------------------------------------------------------------
 
-    def _simulate(self, frame: Frame, served: Served, replicas: int, path: np.ndarray, share: float) -> WindowResult:
+    def _simulate(
+        self,
+        frame: Frame,
+        served: Served,
+        replicas: int,
+        path: np.ndarray,
+        share: float,
+        span_s: tuple[float, float] | None = None,
+    ) -> WindowResult:
         """Play one window; `path` says where each request starts (in-house, API or deferred).
 
         `share` < 1: the frame is that slice of the window's requests and `replicas` that slice of
         the fleet; autoscaling bounds and API rate limits are sliced alike, and the fleet's totals
         (GPU-seconds, throughput, queue, replicas at the end) are scaled back to the whole.
+        `span_s`: (warm-up, window) seconds of a frame played once and dropped (an exact month's day);
+        else the scenario's, and the frame lives as long as the engine.
         """
+        warmup_s, window_s = span_s or (self.warmup_s, self.window_s)
         n = len(frame)
         result = WindowResult(frame.cls, path, np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan))
         if served.step is not None and served.own is not None and (path == IN_HOUSE).any():
-            self._in_house(frame, served, replicas, share, result)
+            self._in_house(frame, served, replicas, share, result, warmup_s, warmup_s + window_s, span_s is None)
         to_api = path == API
         if served.api is not None and to_api.any():
             idx = np.nonzero(to_api)[0]
@@ -179,13 +218,24 @@ class DesEngine:
         decode_tokens = frame.output_tokens - frame.reasoning_tokens - 1
         with np.errstate(invalid="ignore", divide="ignore"):
             result.tpot_s = np.where(decode_tokens > 0, (result.e2e_s - result.ttft_s) / decode_tokens, np.nan)
-        keep = frame.arrival_s >= self.warmup_s
+        keep = frame.arrival_s >= warmup_s
         result.cls, result.path = frame.cls[keep], result.path[keep]
         result.ttft_s, result.tpot_s, result.e2e_s = result.ttft_s[keep], result.tpot_s[keep], result.e2e_s[keep]
         return result
 
-    def _in_house(self, frame: Frame, served: Served, replicas: int, share: float, result: WindowResult) -> None:
-        """Serve the window's in-house requests on the fleet; a hybrid's overflow moves to the API path."""
+    def _in_house(
+        self,
+        frame: Frame,
+        served: Served,
+        replicas: int,
+        share: float,
+        result: WindowResult,
+        count_from_s: float,
+        end_s: float,
+        kept: bool,
+    ) -> None:
+        """Serve the window's in-house requests on the fleet; a hybrid's overflow moves to the API path.
+        A `kept` frame lives as long as the engine, so options that serve it alike share one run."""
         step, option, path = served.step, served.own, result.path
         assert step is not None and option is not None
         r = Requests(frame.arrival_s, frame.prompt_tokens, frame.cached_tokens, frame.output_tokens)
@@ -199,12 +249,13 @@ class DesEngine:
             p.chunk_tokens,
             self._autoscale(option, served.plan, frame, path, replicas, share) if served.plan else None,
         )
-        end_s = self.warmup_s + self.window_s
         h = served.hybrid
-        if h is None:  # frames live as long as the engine, so their ids name them
+        if h is None and not kept:
+            outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, count_from_s)
+        elif h is None:  # kept frames live as long as the engine, so their ids name them
             key = (id(frame), step, settings, path.tobytes())
             if key not in self._fleet_runs:
-                outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, self.warmup_s)
+                outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, count_from_s)
                 self._fleet_runs[key] = outcome, r
             outcome, r = self._fleet_runs[key]
         else:
@@ -212,7 +263,7 @@ class DesEngine:
             def divert(i: int, fleet: list[Replica], up: list[int]) -> bool:
                 return not served.pinned[frame.cls[i]] and self._overflows(fleet, up, h, step, r, i)
 
-            outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, self.warmup_s, divert)
+            outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, count_from_s, divert)
         path[outcome.diverted] = API
         in_house = path == IN_HOUSE
         result.ttft_s[in_house] = r.first_token_s[in_house] - frame.arrival_s[in_house]
@@ -220,7 +271,7 @@ class DesEngine:
         # Totals over the whole fleet: a slice's, divided by its share.
         result.gpu_seconds = outcome.replica_seconds * step.gpus_per_replica / share
         result.saturation_tok_per_s_seconds = outcome.replica_seconds * saturation / share
-        in_window = (frame.arrival_s >= self.warmup_s) & in_house
+        in_window = (frame.arrival_s >= count_from_s) & in_house
         result.output_tokens_in_house = float(frame.output_tokens[in_window].sum()) / share
         result.waiting_requests_mean = outcome.waiting_requests_mean / share
         result.replicas_end = math.ceil(outcome.replicas_end / share - 1e-9)
@@ -268,30 +319,80 @@ class DesEngine:
             ]
         )
         eligible = np.array([base.class_tokens["in_house"].get(c, 0.0) > 0 for c in self.class_names])
-        results: dict[int, list[WindowResult]] = {}
-        for m in self.sampled:
-            results[m] = []
-            levels = self.bins[m]
-            carried = 0  # levels run from quiet to busy; an autoscaled fleet keeps what it grew to
-            for b, level in enumerate(levels):
-                replicas = max(self._replicas(served, base, m, level), carried) if served.step is not None else 0
-                sampled = self.sampled_share(m, b)
-                if replicas:
-                    sliced = self._sliced_replicas(replicas, len(self.frame(m, b)) / sampled, sampled)
-                    share = sliced / replicas
-                else:
-                    sliced, share = 0, sampled
-                frame = self.slice(m, b, share)
-                if served.step is None:
-                    path = np.full(len(frame), API, dtype=np.int8)
-                else:
-                    path = np.where(eligible[frame.cls], IN_HOUSE, API).astype(np.int8)
-                    if b >= len(levels) / 2:  # peak levels: deferrable work waits for the off-peak windows
-                        path[deferred[frame.cls]] = DEFERRED
-                window = self._simulate(frame, served, sliced, path, share)
-                carried = window.replicas_end if served.autoscale else 0
-                results[m].append(window)
-        return self._usage(served, base, results)
+        play = self._exact_month if self.exact else self._sampled_month
+        return self._usage(served, base, {m: play(m, served, base, eligible, deferred) for m in self.sampled})
+
+    def _paths(self, frame: Frame, served: Served, eligible: np.ndarray, deferred: np.ndarray) -> np.ndarray:
+        """Where each request starts: in-house if its class may be, else the API; `deferred` (per
+        request) waits for the off-peak hours."""
+        if served.step is None:
+            return np.full(len(frame), API, dtype=np.int8)
+        path = np.where(eligible[frame.cls], IN_HOUSE, API).astype(np.int8)
+        path[deferred] = DEFERRED
+        return path
+
+    def _sampled_month(
+        self, m: int, served: Served, base: OptionUsage, eligible: np.ndarray, deferred: np.ndarray
+    ) -> list[Played]:
+        """One window per load level, each standing for the level's hours."""
+        played = []
+        levels = self.bins[m]
+        weights = self._bin_requests(m)
+        carried = 0  # levels run from quiet to busy; an autoscaled fleet keeps what it grew to
+        for b, level in enumerate(levels):
+            replicas = max(self._replicas(served, base, m, level), carried) if served.step is not None else 0
+            sampled = self.sampled_share(m, b)
+            if replicas:
+                sliced = self._sliced_replicas(replicas, len(self.frame(m, b)) / sampled, sampled)
+                share = sliced / replicas
+            else:
+                sliced, share = 0, sampled
+            frame = self.slice(m, b, share)
+            peak = b >= len(levels) / 2  # peak levels: deferrable work waits for the off-peak windows
+            path = self._paths(frame, served, eligible, deferred[frame.cls] & peak)
+            window = self._simulate(frame, served, sliced, path, share)
+            carried = window.replicas_end if served.autoscale else 0
+            played.append(Played(window, weights[b], len(level.slots) * SLOT_HOURS, self.window_s))
+        return played
+
+    def _exact_month(
+        self, m: int, served: Served, base: OptionUsage, eligible: np.ndarray, deferred: np.ndarray
+    ) -> list[Played]:
+        """Every hour of the month in order, a day a frame; an autoscaled fleet starts each day at the
+        size the day before ended with."""
+        hours = int(units.HOURS_PER_MONTH)
+        stands_for = units.HOURS_PER_MONTH / hours  # the month's hours one played hour stands for
+        levels = self.bins[m]
+        peak_slot = np.zeros(HOURS_PER_WEEK, dtype=bool)
+        for b, level in enumerate(levels):
+            peak_slot[level.slots] = b >= len(levels) / 2  # as in the sampled windows
+        budget = self.scenario.simulation.max_window_requests
+        played: list[Played] = []
+        carried = 0
+        for day, first in enumerate(range(0, hours, EXACT_DAY_HOURS)):
+            slots = np.arange(first - 1, min(first + EXACT_DAY_HOURS, hours)) % HOURS_PER_WEEK  # warm-up hour first
+            frame = generate_frame(
+                self.scenario.workload,
+                {c: self.fluid.rates[c][m, slots] for c in self.class_names},
+                units.SECONDS_PER_HOUR,
+                self.scenario.seed,
+                (m, day, EXACT_STREAM),
+            )
+            replicas = 0
+            if served.step is not None:
+                first_hour = Bin(slots[1:2], {c: float(self.fluid.rates[c][m, slots[1]]) for c in self.class_names})
+                replicas = carried or self._replicas(served, base, m, first_hour)
+            hour = np.minimum(frame.arrival_s // units.SECONDS_PER_HOUR, len(slots) - 1).astype(np.int64)
+            path = self._paths(frame, served, eligible, deferred[frame.cls] & peak_slot[slots[hour]])
+            window_s = (len(slots) - 1) * units.SECONDS_PER_HOUR
+            window = self._simulate(frame, served, replicas, path, 1.0, (units.SECONDS_PER_HOUR, window_s))
+            carried = window.replicas_end if served.autoscale else 0
+            requests = np.bincount(window.cls, minlength=len(self.classes)) * stands_for
+            if len(window.cls) > budget:  # every request was played; a seeded sample keeps its outcomes
+                seed = np.random.SeedSequence(self.scenario.seed, spawn_key=(m, day, EXACT_STREAM))
+                window = window.kept(np.random.default_rng(seed).random(len(window.cls)) < budget / len(window.cls))
+            played.append(Played(window, requests, (len(slots) - 1) * stands_for, window_s))
+        return played
 
     def _served(self, option: ApiOption | SelfHostOption | HybridOption, base: OptionUsage) -> Served:
         api: ApiOption | None = None
@@ -339,24 +440,23 @@ class DesEngine:
         load = sum(level.rates_per_s[c] * plan.work_s.get(c, 0.0) for c in self.class_names)
         return max(own.min_replicas, 1, math.ceil(load / own.perf.target_utilisation - 1e-9))
 
-    def _usage(self, served: Served, base: OptionUsage, results: dict[int, list[WindowResult]]) -> OptionUsage:
+    def _usage(self, served: Served, base: OptionUsage, results: dict[int, list[Played]]) -> OptionUsage:
         """Scale the windows up to months: shares per class and path, GPU-hours, latency."""
         classes = len(self.class_names)
         sampled_share = {}  # month -> (classes, paths) share of requests
         sampled_gpu_hours = {}
-        for m, windows in results.items():
-            weights = self._bin_requests(m)  # (bins, classes)
+        for m, played in results.items():
             share = np.zeros((classes, 3))
             counted = np.zeros(classes)
             gpu_hours = 0.0
-            for b, w in enumerate(windows):
+            for p in played:
+                w = p.window
                 for k in range(classes):
                     paths = np.bincount(w.path[w.cls == k], minlength=4)[:3]  # deferred ones count where they run
                     if paths.sum():
-                        share[k] += weights[b, k] * paths / paths.sum()
-                        counted[k] += weights[b, k]
-                hours_in_bin = len(self.bins[m][b].slots) * SLOT_HOURS
-                gpu_hours += w.gpu_seconds / self.window_s * hours_in_bin
+                        share[k] += p.carried[k] * paths / paths.sum()
+                        counted[k] += p.carried[k]
+                gpu_hours += w.gpu_seconds / p.window_s * p.hours
             sampled_share[m] = share / np.maximum(counted[:, None], 1e-12)
             sampled_gpu_hours[m] = gpu_hours
         months = np.arange(self.months)
@@ -391,14 +491,14 @@ class DesEngine:
                     [sampled_gpu_hours[m] / max(base.fleet.gpu_hours[m], 1e-12) for m in self.sampled],
                 )
                 usage.fleet.gpu_hours = base.fleet.gpu_hours * ratio
-        weighted = [
-            (w, carried) for m, ws in results.items() for w, carried in zip(ws, self._bin_requests(m), strict=True)
-        ]
-        usage.latency, usage.slo_attainment = summarise(self.classes, weighted)
+        windows = [p.window for played in results.values() for p in played]
+        usage.latency, usage.slo_attainment = summarise(
+            self.classes, [(p.window, p.carried) for played in results.values() for p in played]
+        )
         usage.class_attainment = {c: v.slo_attainment for c, v in usage.latency.items()}
         usage.slo_reasons = slo_shortfalls(self.scenario, usage.class_attainment)
-        sat = sum(w.saturation_tok_per_s_seconds for ws in results.values() for w in ws)
+        sat = sum(w.saturation_tok_per_s_seconds for w in windows)
         if sat:
-            usage.utilisation = sum(w.output_tokens_in_house for ws in results.values() for w in ws) / sat
-        usage.queue_mean = float(np.mean([w.waiting_requests_mean for ws in results.values() for w in ws]))
+            usage.utilisation = sum(w.output_tokens_in_house for w in windows) / sat
+        usage.queue_mean = float(np.mean([w.waiting_requests_mean for w in windows]))
         return usage

@@ -3,6 +3,7 @@ percentiles weighted by the requests each simulated one stands for."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -33,6 +34,17 @@ class WindowResult:
     waiting_requests_mean: float = 0.0
     """Requests waiting in-house, averaged over the window's control ticks."""
     replicas_end: int = 0
+
+    def kept(self, mask: np.ndarray) -> WindowResult:
+        """The requests of `mask` with the window's totals: a sample that stands for all of them."""
+        return dataclasses.replace(
+            self,
+            cls=self.cls[mask],
+            path=self.path[mask],
+            ttft_s=self.ttft_s[mask],
+            tpot_s=self.tpot_s[mask],
+            e2e_s=self.e2e_s[mask],
+        )
 
 
 PERCENTILES = (50.0, 95.0, 99.0)

@@ -156,6 +156,14 @@ class Simulation(Section):
         description="fluid: analytic and instant; des: SimPy discrete-event simulation.",
         examples=["des"],
     )
+    mode: Literal["sampled", "exact"] = Field(
+        default="sampled",
+        description=(
+            "sampled: each sampled month's hours stand behind one window per load level; exact: each sampled "
+            "month is played request by request, every hour in order, a day at a time (DES)."
+        ),
+        examples=["exact"],
+    )
     window_minutes: float = Field(
         le=1440, default=15, gt=0, description="Length of each simulated window after warm-up (DES).", examples=[30]
     )
