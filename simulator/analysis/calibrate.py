@@ -218,33 +218,28 @@ def _load_level(p: CalibrationPoint) -> float:
 
 
 @functools.cache
-def _highest_load() -> dict[tuple[object, ...], float]:
-    highest: dict[tuple[object, ...], float] = {}
+def _loads() -> dict[tuple[object, ...], list[float]]:
+    """Every load each configuration publishes, per kind of run, in order."""
+    levels: dict[tuple[object, ...], list[float]] = {}
     for p in catalog.calibration().points:
-        key = (*_configuration(p), _load_kind(p))
-        highest[key] = max(highest.get(key, 0.0), _load_level(p))
-    return highest
+        levels.setdefault((*_configuration(p), _load_kind(p)), []).append(_load_level(p))
+    return {key: sorted(v) for key, v in levels.items()}
 
 
-@functools.cache
-def _lowest_load() -> dict[tuple[object, ...], float]:
-    lowest: dict[tuple[object, ...], float] = {}
-    for p in catalog.calibration().points:
-        key = (*_configuration(p), _load_kind(p))
-        lowest[key] = min(lowest.get(key, math.inf), _load_level(p))
-    return lowest
+def _loads_of(p: CalibrationPoint) -> list[float]:
+    return _loads()[(*_configuration(p), _load_kind(p))]
 
 
 def lightest(p: CalibrationPoint) -> bool:
     """The lightest load its configuration publishes in its kind of run (one client, the lowest rate)."""
-    return _load_level(p) == _lowest_load()[(*_configuration(p), _load_kind(p))]
+    return _load_level(p) == _loads_of(p)[0]
 
 
 def at_saturation(p: CalibrationPoint) -> bool:
     """The heaviest load its configuration publishes in its kind of run (every request at once, the
     largest batch, most clients or highest rate): the throughput a serving benchmark reports as the
     server's."""
-    return _load_level(p) == _highest_load()[(*_configuration(p), _load_kind(p))]
+    return _load_level(p) == _loads_of(p)[-1]
 
 
 def judged(p: CalibrationPoint, metric: str) -> str | None:

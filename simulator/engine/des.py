@@ -104,7 +104,6 @@ class DesEngine:
         self.window_s = units.minutes_to_seconds(sim.window_minutes)
         count = min(sim.sampled_months, self.months)
         self.sampled = sorted({round(x) for x in np.linspace(0, self.months - 1, count)})
-        self.exact = sim.mode == "exact"
         self.classes = scenario.workload.classes
         self.class_names = [c.name for c in self.classes]
         self._frames: dict[tuple[int, int], Frame] = {}
@@ -250,14 +249,14 @@ class DesEngine:
             self._autoscale(option, served.plan, frame, path, replicas, share) if served.plan else None,
         )
         h = served.hybrid
-        if h is None and not kept:
-            outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, count_from_s)
-        elif h is None:  # kept frames live as long as the engine, so their ids name them
-            key = (id(frame), step, settings, path.tobytes())
-            if key not in self._fleet_runs:
-                outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, count_from_s)
-                self._fleet_runs[key] = outcome, r
-            outcome, r = self._fleet_runs[key]
+        if h is None:
+            key = (id(frame), step, settings, path.tobytes())  # a kept frame lives as long as the engine
+            run = self._fleet_runs.get(key) if kept else None
+            if run is None:
+                run = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, count_from_s), r
+                if kept:
+                    self._fleet_runs[key] = run
+            outcome, r = run
         else:
 
             def divert(i: int, fleet: list[Replica], up: list[int]) -> bool:
@@ -319,7 +318,7 @@ class DesEngine:
             ]
         )
         eligible = np.array([base.class_tokens["in_house"].get(c, 0.0) > 0 for c in self.class_names])
-        play = self._exact_month if self.exact else self._sampled_month
+        play = self._exact_month if self.scenario.simulation.mode == "exact" else self._sampled_month
         return self._usage(served, base, {m: play(m, served, base, eligible, deferred) for m in self.sampled})
 
     def _paths(self, frame: Frame, served: Served, eligible: np.ndarray, deferred: np.ndarray) -> np.ndarray:

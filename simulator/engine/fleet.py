@@ -106,9 +106,9 @@ class _FleetRun:
         # Per replica, for routing: (tokens outstanding at its last boundary, stretch start,
         # 1 / first step of the stretch, steps in it, sequences it decodes).
         self.state = [(0.0, 0.0, 0.0, 0, 0)] * len(self.fleet)
-        self.ready = [True] * len(self.fleet)
         self.live = list(range(len(self.fleet)))
-        """Ready replicas, in order: those routing may choose."""
+        """Ready replicas, in order: those routing may choose (a new list on each change, so a caller's
+        copy stays as it read it)."""
         self.waiting_samples: list[int] = []
         self.draining: list[int] = []
         self.served_per_tick: list[int] = []
@@ -186,8 +186,7 @@ class _FleetRun:
         return self.step.ttft_alone_s(ahead, 0.0)
 
     def _set_ready(self, k: int, ready: bool) -> None:
-        self.ready[k] = ready
-        self.live = [j for j in range(len(self.fleet)) if self.ready[j]]
+        self.live = sorted([*self.live, k]) if ready else [j for j in self.live if j != k]
 
     def _one_replica(self) -> Generator[simpy.Event, Any, None]:
         # One fixed replica needs no routing: hand it each arrival directly.
@@ -263,7 +262,6 @@ class _FleetRun:
                 self.up_since.append(env.now)
                 self.retired_at.append(None)
                 self.state.append((0.0, 0.0, 0.0, 0, 0))
-                self.ready.append(False)
                 env.process(self._start(len(fleet) - 1, auto.startup_s))
             elif (
                 not waiting
