@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import simpy
@@ -40,7 +41,7 @@ from simulator.engine.replica import Requests
 from simulator.perf.serving import serving
 from simulator.perf.step import StepModel, roofline
 from simulator.scenario import load_scenario
-from simulator.workload import SECONDS_PER_WEEK_SLOT_PER_MONTH
+from simulator.workload import requests_by_local_hour
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE_RPS = 10.0  # about 70% of this replica's throughput at these lengths
@@ -177,24 +178,30 @@ def main() -> None:
         )
 
 
-def fresh(scenario: Path, overrides: list[str]) -> tuple[float, float, dict]:
-    """Wall time (s), peak memory (MB) and the JSON answer of one `run --engine des` in a new process."""
+def in_fresh_process(work: str, args: list[str]) -> tuple[float, float, Any]:
+    """Wall time (s), peak memory (MB) and `answer` of `work`, Python that sets it, run in a new process
+    with `args` as sys.argv[1:]."""
     # VmHWM, the peak resident set of this process image: getrusage's ru_maxrss would carry the
     # parent's peak across fork and exec.
     script = (
-        "import json, re, sys; from pathlib import Path; from simulator.analysis.run import run; "
-        "from simulator.scenario import load_scenario; "
-        "r = run(load_scenario(sys.argv[1], sys.argv[2:]), 'des'); "
+        f"import json, re, sys; from pathlib import Path; {work}; "
         "rss_kb = int(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1)); "
-        "print(json.dumps({'rss_kb': rss_kb, 'result': r.model_dump(mode='json')}))"
+        "print(json.dumps({'rss_kb': rss_kb, 'answer': answer}))"
     )
     start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(scenario), *overrides], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, check=True)
     wall = time.perf_counter() - start
     doc = json.loads(out.stdout)
-    return wall, doc["rss_kb"] / 1024, doc["result"]
+    return wall, doc["rss_kb"] / 1024, doc["answer"]
+
+
+def fresh(scenario: Path, overrides: list[str]) -> tuple[float, float, dict]:
+    """Wall time (s), peak memory (MB) and the JSON answer of one `run --engine des` in a new process."""
+    return in_fresh_process(
+        "from simulator.analysis.run import run; from simulator.scenario import load_scenario; "
+        "answer = run(load_scenario(sys.argv[1], sys.argv[2:]), 'des').model_dump(mode='json')",
+        [str(scenario), *overrides],
+    )
 
 
 def volume() -> None:
@@ -226,21 +233,17 @@ def exact_month() -> None:
     print(" peak memory (MB) | a 126M-request month at that rate (min) |")
     print("|---|---|---|---|---|---|")
     path, option = ROOT / "scenarios" / "regulated-rag.yaml", "llama-70b-on-premises"
-    script = (
-        "import re, sys; from pathlib import Path; from simulator.engine.des import DesEngine; "
-        "from simulator.scenario import load_scenario; "
+    wall, mb, _ = in_fresh_process(
+        "from simulator.engine.des import DesEngine; from simulator.scenario import load_scenario; "
         "s = load_scenario(sys.argv[1], ['simulation.mode=exact', 'simulation.sampled_months=1']); "
-        "DesEngine(s, {}).option_usage(s.option(sys.argv[2])); "
-        "print(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1))"
+        "DesEngine(s, {}).option_usage(s.option(sys.argv[2])); answer = None",
+        [str(path), option],
     )
-    start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", script, str(path), option], capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - start
     rates = FluidEngine(load_scenario(path), {}).rates
-    month = sum(float(r[0].sum()) for r in rates.values()) * SECONDS_PER_WEEK_SLOT_PER_MONTH
+    month = sum(float(requests_by_local_hour(r)[0].sum()) for r in rates.values())
     print(
         f"| regulated-rag's first month, {option} | {month:,.0f} | {wall:.1f} | {month / wall:,.0f} | "
-        f"{int(out.stdout) / 1024:,.0f} | {126e6 / (month / wall) / 60:.0f} |"
+        f"{mb:,.0f} | {126e6 / (month / wall) / 60:.0f} |"
     )
 
 
