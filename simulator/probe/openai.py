@@ -297,12 +297,13 @@ def probe(
             settings["token_counts"] = "+".join(sorted(counted))
             if on_point is not None:
                 on_point(file(list(points), None, done=False))
-    except Stopped:
-        fault = STOPPED
-    except ServerError as e:
-        fault = str(e)
     except Exception as e:  # a fault mid-sweep must not lose the points measured before it
-        fault = f"{type(e).__name__}: {e}"
+        if isinstance(e, Stopped) or stop.is_set():
+            fault = STOPPED  # a stop cuts the open connections, so what they raise then is the stop's doing
+        elif isinstance(e, ServerError):
+            fault = str(e)
+        else:
+            fault = f"{type(e).__name__}: {e}"
     finally:
         stop.set()  # lets the watcher end
     if not points:
