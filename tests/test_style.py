@@ -3,13 +3,19 @@ labels on log axes, running costs are drawn apart from purchases, and labels are
 
 from __future__ import annotations
 
+import json
 import math
 
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 
+from simulator import catalog
 from simulator.analysis.executors import SerialExecutor
 from simulator.analysis.run import run, run_with_ledger
 from simulator.analysis.sweep import MonteCarlo, TornadoBar, grid
+from simulator.perf import fit as pf
+from simulator.perf import measured as mf
 from simulator.report import figures, style
 from simulator.report.text import times_text
 from simulator.scenario import load_scenario
@@ -25,13 +31,10 @@ def _line_colours(fig) -> dict[str, str]:
     return {t.name: t.line.color for t in fig.data if t.mode == "lines" and t.name in NAMES}
 
 
-def test_an_option_keeps_its_colour_on_every_figure_and_no_two_share_one() -> None:
-    expected = style.option_colours(NAMES)
-    assert len(set(expected.values())) == len(NAMES)
-    volume = grid(SUPPORT, "s", [("workload.scale", [0.5, 1.0, 2.0])], executor=SerialExecutor())
+def _flat_monte_carlo() -> MonteCarlo:
     months = RESULT.horizon_months
     flat = {n: [1000.0] * months for n in NAMES}
-    mc = MonteCarlo(
+    return MonteCarlo(
         samples=10,
         options=NAMES,
         p10_monthly_usd=flat,
@@ -42,6 +45,14 @@ def test_an_option_keeps_its_colour_on_every_figure_and_no_two_share_one() -> No
         p90_total_usd={},
         prob_cheapest_by_month={n: [0.5] * months for n in NAMES},
     )
+
+
+def test_an_option_keeps_its_colour_on_every_figure_and_no_two_share_one() -> None:
+    expected = style.option_colours(NAMES)
+    assert len(set(expected.values())) == len(NAMES)
+    volume = grid(SUPPORT, "s", [("workload.scale", [0.5, 1.0, 2.0])], executor=SerialExecutor())
+    months = RESULT.horizon_months
+    mc = _flat_monte_carlo()
     for fig in (
         figures.cumulative_costs(RESULT),
         figures.cost_versus_volume(RESULT, volume),
@@ -119,7 +130,8 @@ def test_tornado_labels_name_the_input_in_words_with_rounded_bounds() -> None:
     assert fig.data[0].y == ("llama-70b-reserved: Rental rate (USD per GPU-hour) (1.3 to 2.3)",)
 
 
-def test_the_latency_figure_marks_each_class_target() -> None:
+@pytest.fixture(scope="module")
+def two_class_des():
     classes = [
         {
             "name": "chat",
@@ -130,10 +142,45 @@ def test_the_latency_figure_marks_each_class_target() -> None:
         },
         {"name": "jobs", "requests_per_day": 500, "input_tokens": 500, "output_tokens": 100, "latency": "batch"},
     ]
-    r = run(make(workload={"classes": classes}, simulation={"engine": "des", "window_minutes": 5, "sampled_months": 1}))
+    return run(
+        make(workload={"classes": classes}, simulation={"engine": "des", "window_minutes": 5, "sampled_months": 1})
+    )
+
+
+def test_the_latency_figure_marks_each_class_target(two_class_des) -> None:
+    r = two_class_des
     fig = figures.latency(r)
     assert fig is not None
     target = next(t for t in fig.data if t.name == "TTFT target")
     assert dict(zip(target.x, target.y, strict=True)) == {"chat": 500, "jobs": 86_400_000}
     assert list(target.text) == ["target 500 ms", "target 24 h"]
     assert r.latency_targets["chat"].min_attainment == 0.95
+
+
+def test_every_chart_is_what_plotly_validation_makes_of_it(two_class_des) -> None:
+    """Charts are built unvalidated, for speed: each must serialise exactly as its validated self."""
+    volume = grid(SUPPORT, "s", [("workload.scale", [0.5, 1.0, 2.0])], executor=SerialExecutor())
+    months = RESULT.horizon_months
+    mc = _flat_monte_carlo()
+    bar = TornadoBar(
+        field="workload.scale", low=0.5, high=2.0, total_cost_usd_at_low={"x": 1.0}, total_cost_usd_at_high={"x": 3.0}
+    )
+    m = mf.load(ROOT / "measured" / "h200-llama-3.1-8b-proxy-f16-batched-bench.json")
+    charts = [
+        figures.monthly_costs(RESULT, LEDGER),
+        figures.purchases(RESULT),
+        figures.cumulative_costs(RESULT),
+        figures.cost_versus_volume(RESULT, volume),
+        figures.latency(two_class_des),
+        figures.capacity(RESULT),
+        figures.privacy(RESULT),
+        figures.cost_bands(mc, months, RESULT.currency),
+        figures.chance_cheapest(mc, months),
+        figures.tornado({"x": 2.0}, [bar], "x", RESULT.currency),
+        figures.measured_steps(m, pf.against_roofline(m, pf.fit(m), catalog.gpu("h200"))),
+    ]
+    for fig in charts:
+        assert fig is not None
+        assert fig.layout.template.layout.plot_bgcolor == "white"  # plotly_white
+        validated = go.Figure(fig.to_dict())
+        assert json.loads(pio.to_json(fig, validate=False)) == json.loads(pio.to_json(validated, validate=False))

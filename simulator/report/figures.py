@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from simulator import i18n
@@ -23,11 +24,18 @@ from simulator.report.text import rounded_text, times_text, tokens_text
 from simulator.units import Currency
 
 LAYOUT = {
-    "template": "plotly_white",
+    "template": pio.templates["plotly_white"],
     "height": 420,
     "margin": {"l": 60, "r": 20, "t": 60, "b": 50},
     "font": {"family": style.FONT_FAMILY},
 }
+
+
+def _figure(*traces: go.Heatmap) -> go.Figure:
+    """An empty chart on the shared layout, built unvalidated: plotly checks every property it is given,
+    the template's hundreds too (about 30 ms a chart, most of a dashboard's rerun), and these charts are
+    made of checked values. `tests/test_style.py` validates every chart."""
+    return go.Figure(list(traces), layout=LAYOUT, _validate=False)
 
 
 def _colours(result: RunResult) -> dict[str, str]:
@@ -43,7 +51,13 @@ def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
     cols = min(2, len(names))  # two a row keeps six options on one printed page
     rows = -(-len(names) // cols)
     fig = make_subplots(
-        rows=rows, cols=cols, shared_xaxes=True, shared_yaxes="all", subplot_titles=names, vertical_spacing=0.08
+        rows=rows,
+        cols=cols,
+        shared_xaxes=True,
+        shared_yaxes="all",
+        subplot_titles=names,
+        vertical_spacing=0.08,
+        figure=_figure(),
     )
     running = [c for c in style.CATEGORY_COLOURS if c not in style.ONE_OFF_CATEGORIES]
     months = np.arange(1, result.horizon_months + 1)
@@ -73,10 +87,10 @@ def monthly_costs(result: RunResult, ledger: list[LedgerRow]) -> go.Figure:
                 shown.add(category)
     fig.update_layout(
         barmode="relative",
-        title=_("Monthly running cost by category ({currency}, cash view; purchases and resale shown apart)").format(
-            currency=result.currency.code
-        ),
-        **{**LAYOUT, "height": max(260 * rows, 420)},
+        title_text=_(
+            "Monthly running cost by category ({currency}, cash view; purchases and resale shown apart)"
+        ).format(currency=result.currency.code),
+        height=max(260 * rows, 420),
     )
     return fig
 
@@ -86,7 +100,7 @@ def purchases(result: RunResult) -> go.Figure | None:
     owners = [o for o in result.options if any(o.cost_by_category_usd.get(c) for c in style.ONE_OFF_CATEGORIES)]
     if not owners:
         return None
-    fig = go.Figure()
+    fig = _figure()
     for category in style.ONE_OFF_CATEGORIES:
         fig.add_bar(
             x=[o.name for o in owners],
@@ -95,18 +109,17 @@ def purchases(result: RunResult) -> go.Figure | None:
             marker_color=style.CATEGORY_COLOURS[category],
         )
     fig.update_layout(
-        title=_("Purchases and resale over the horizon ({currency}; resale is a credit)").format(
+        title_text=_("Purchases and resale over the horizon ({currency}; resale is a credit)").format(
             currency=result.currency.code
         ),
         barmode="relative",
-        **LAYOUT,
     )
     return fig
 
 
 def cumulative_costs(result: RunResult) -> go.Figure:
     """Cumulative cash cost of each option, with each self-hosted option's payback month marked."""
-    fig = go.Figure()
+    fig = _figure()
     colour = _colours(result)
     months = np.arange(1, result.horizon_months + 1)
     for o in result.options:
@@ -126,17 +139,16 @@ def cumulative_costs(result: RunResult) -> go.Figure:
             )
     code = result.currency.code
     fig.update_layout(
-        title=_("Cumulative cost ({currency})").format(currency=code),
-        xaxis_title=_("month"),
-        yaxis_title=code,
-        **LAYOUT,
+        title_text=_("Cumulative cost ({currency})").format(currency=code),
+        xaxis_title_text=_("month"),
+        yaxis_title_text=code,
     )
     return fig
 
 
 def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
     """Horizon cost against volume in multiples of today's, with today and every break-even labelled."""
-    fig = go.Figure()
+    fig = _figure()
     colour = _colours(result)
     today = result.workload_scale
     times = [p.values["workload.scale"] / today for p in points]
@@ -177,12 +189,11 @@ def cost_versus_volume(result: RunResult, points: list[GridPoint]) -> go.Figure:
     marked = [*times, 1.0, *(b.scale / today for b in result.break_even if b.scale)]
     decades = [10.0**k for k in range(math.floor(math.log10(min(marked))), math.ceil(math.log10(max(marked))) + 1)]
     fig.update_layout(
-        title=_("Horizon cost against volume"),
-        xaxis_title=_("volume, multiple of today's (log)"),
-        yaxis_title=_("{currency} over the horizon (log)").format(currency=result.currency.code),
+        title_text=_("Horizon cost against volume"),
+        xaxis_title_text=_("volume, multiple of today's (log)"),
+        yaxis_title_text=_("{currency} over the horizon (log)").format(currency=result.currency.code),
         xaxis={"type": "log", "tickvals": decades, "ticktext": [times_text(d) for d in decades]},
         yaxis={"type": "log", "dtick": 1, "tickformat": "~s", "tickprefix": result.currency.symbol},
-        **LAYOUT,
     )
     return fig
 
@@ -192,7 +203,7 @@ def latency(result: RunResult) -> go.Figure | None:
     options = [o for o in result.options if o.latency]
     if not options:
         return None
-    fig = go.Figure()
+    fig = _figure()
     colour = _colours(result)
     for o in options:
         assert o.latency is not None
@@ -212,7 +223,7 @@ def latency(result: RunResult) -> go.Figure | None:
         textposition="top center",
         name=_("TTFT target"),
     )
-    fig.update_layout(title=_("p95 time to first token (ms, log)"), yaxis_type="log", barmode="group", **LAYOUT)
+    fig.update_layout(title_text=_("p95 time to first token (ms, log)"), yaxis_type="log", barmode="group")
     return fig
 
 
@@ -229,6 +240,7 @@ def capacity(result: RunResult) -> go.Figure | None:
         subplot_titles=[_("replicas at the month's peak")]
         + ([_("share of requests sent to the API")] if hybrids else []),
         vertical_spacing=0.12,
+        figure=_figure(),
     )
     months = np.arange(1, result.horizon_months + 1)
     colour = _colours(result)
@@ -256,7 +268,7 @@ def capacity(result: RunResult) -> go.Figure | None:
     if hybrids:
         fig.update_yaxes(range=[0, 1], tickformat=".0%", row=2, col=1)
     fig.update_xaxes(title_text=_("month"), row=2 if hybrids else 1, col=1)
-    fig.update_layout(title=_("Capacity over the horizon"), **{**LAYOUT, "height": 560 if hybrids else 420})
+    fig.update_layout(title_text=_("Capacity over the horizon"), height=560 if hybrids else 420)
     return fig
 
 
@@ -264,7 +276,7 @@ def privacy(result: RunResult) -> go.Figure:
     """Privacy and control scores (0-100) per criterion and option."""
     criteria = [c.criterion for c in result.options[0].privacy_criteria]
     z = [[c.score for c in o.privacy_criteria] for o in result.options]
-    fig = go.Figure(
+    fig = _figure(
         go.Heatmap(
             z=z,
             x=[style.label(c) for c in criteria],
@@ -276,14 +288,14 @@ def privacy(result: RunResult) -> go.Figure:
             texttemplate="%{text}",
         )
     )
-    fig.update_layout(title=_("Privacy and control (0-100, higher keeps more control)"), **LAYOUT)
+    fig.update_layout(title_text=_("Privacy and control (0-100, higher keeps more control)"))
     return fig
 
 
 def cost_bands(mc: MonteCarlo, months: int, currency: Currency) -> go.Figure:
     """P10-P90 band and median of each option's cumulative cost, the band in its line's colour (the
     Monte Carlo lists the options in the scenario's order, which fixes each one's colour)."""
-    fig = go.Figure()
+    fig = _figure()
     colour = style.option_colours(mc.options)
     x = np.arange(1, months + 1)
     for name in mc.options:
@@ -303,30 +315,28 @@ def cost_bands(mc: MonteCarlo, months: int, currency: Currency) -> go.Figure:
         )
         fig.add_scatter(x=x, y=mid, mode="lines", name=name, legendgroup=name, line_color=colour[name])
     fig.update_layout(
-        title=ngettext(
+        title_text=ngettext(
             "Cumulative cost, median and P10-P90 over {n} sample ({currency})",
             "Cumulative cost, median and P10-P90 over {n} samples ({currency})",
             mc.samples,
         ).format(n=i18n.number(mc.samples), currency=currency.code),
-        xaxis_title=_("month"),
-        **LAYOUT,
+        xaxis_title_text=_("month"),
     )
     return fig
 
 
 def chance_cheapest(mc: MonteCarlo, months: int) -> go.Figure:
-    fig = go.Figure()
+    fig = _figure()
     colour = style.option_colours(mc.options)
     for name, p in mc.prob_cheapest_by_month.items():
         fig.add_scatter(x=np.arange(1, months + 1), y=p, mode="lines", name=name, line_color=colour[name])
     fig.update_layout(
-        title=_(
+        title_text=_(
             "Probability of being the cheapest by each month (of those meeting the targets; owned "
             "hardware's resale is credited in the last month)"
         ),
-        xaxis_title=_("month"),
+        xaxis_title_text=_("month"),
         yaxis_range=[0, 1],
-        **LAYOUT,
     )
     return fig
 
@@ -342,7 +352,7 @@ def input_label(field: str) -> str:
 
 def tornado(base: dict[str, float], bars: list[TornadoBar], option: str, currency: Currency) -> go.Figure:
     """How far each uncertain input moves one option's horizon cost from its base."""
-    fig = go.Figure()
+    fig = _figure()
     labels = [
         _("{input} ({low} to {high})").format(
             input=input_label(b.field), low=rounded_text(b.low, 3), high=rounded_text(b.high, 3)
@@ -364,11 +374,11 @@ def tornado(base: dict[str, float], bars: list[TornadoBar], option: str, currenc
         marker_color=style.OPTION_PALETTE[5],
     )
     fig.update_layout(
-        title=_("Sensitivity of {option}'s horizon cost ({currency} from its base)").format(
+        title_text=_("Sensitivity of {option}'s horizon cost ({currency} from its base)").format(
             option=option, currency=currency.code
         ),
         barmode="overlay",
-        **{**LAYOUT, "margin": {"l": 320, "r": 20, "t": 60, "b": 50}},
+        margin={"l": 320, "r": 20, "t": 60, "b": 50},
     )
     return fig
 
@@ -380,7 +390,7 @@ def measured_steps(measured: Measured, roofline: RooflineCheck | None = None) ->
     batches = [b for b, _ms, _context in points]
     measured_ms = [ms for _b, ms, _context in points]
     fit_ms = [ms - residual for ms, residual in zip(measured_ms, fitted.residuals_ms, strict=True)]
-    fig = go.Figure()
+    fig = _figure()
     fig.add_scatter(x=batches, y=measured_ms, mode="markers", name=_("measured"), marker={"size": 10})
     fig.add_scatter(
         x=batches,
@@ -399,11 +409,11 @@ def measured_steps(measured: Measured, roofline: RooflineCheck | None = None) ->
             ),
         )
     fig.update_layout(
-        title=_("Decode step time: {model} on {backend}").format(
+        title_text=_("Decode step time: {model} on {backend}").format(
             model=measured.model.name, backend=measured.backend.name
         ),
-        xaxis_title=_("sequences decoded together"),
-        yaxis_title=_("step time (ms)"),
-        **{**LAYOUT, "legend": {"orientation": "h", "y": -0.2}},
+        xaxis_title_text=_("sequences decoded together"),
+        yaxis_title_text=_("step time (ms)"),
+        legend={"orientation": "h", "y": -0.2},
     )
     return fig
