@@ -597,3 +597,19 @@ def test_sampling_errors_by_hand() -> None:
     assert summary.error_95["ttft_p50_ms"] == 0.0
     # Halving the weight of half the requests leaves (sum w)^2 / sum w^2 = 750^2 / 625 effective ones.
     assert effective_count(np.where(np.arange(1000) < 500, 1.0, 0.5)) == pytest.approx(750**2 / 625)
+
+
+def test_the_des_tells_of_each_window_and_of_each_day_of_an_exact_month() -> None:
+    from simulator.analysis.run import run
+
+    classes = [{"name": "chat", "requests_per_day": 200, "input_tokens": 200, "output_tokens": 50}]
+    simulation = {"engine": "des", "load_bins": 2, "sampled_months": 2, "window_minutes": 5}
+    steps: list[str] = []
+    run(make(workload={"classes": classes}, simulation=simulation, options=[L4_RENTED]), progress=steps.append)
+    windows = [s for s in steps if s.startswith("simulating own: ")]
+    assert windows == [f"simulating own: month {m}, load level {b} of 2" for m in (1, 12) for b in (1, 2)]
+    steps.clear()
+    exact = {**simulation, "mode": "exact", "sampled_months": 1}
+    run(make(workload={"classes": classes}, simulation=exact, options=[L4_RENTED]), progress=steps.append)
+    days = [s for s in steps if s.startswith("simulating own: ")]
+    assert days == [f"simulating own: month 1, day {d} of 31" for d in range(1, 32)]  # 730 hours

@@ -59,6 +59,13 @@ def measured_fits(scenario: Scenario) -> dict[str, Fitted]:
 ENGINES: dict[str, type[FluidEngine] | type[DesEngine]] = {"fluid": FluidEngine, "des": DesEngine}
 
 
+def _within(progress: Callable[[str], None] | None, option: str) -> Callable[[str], None] | None:
+    """`progress` told of the steps inside one option's simulation."""
+    if progress is None:
+        return None
+    return lambda step: progress(_("simulating {option}: {step}").format(option=option, step=step))
+
+
 class Evaluator:
     """Horizon costs of options at any volume; what break-even searches call many times."""
 
@@ -91,7 +98,7 @@ class Evaluator:
                     _usages.move_to_end(key)
             if usage is None:
                 engine = engine or self.engine(scaled, self.fits, self.shapes)
-                usage = engine.option_usage(scaled.option(name))
+                usage = engine.option_usage(scaled.option(name), _within(progress, name))
                 with _usages_lock:
                     _usages[key] = usage
                     if len(_usages) > USAGE_CACHE_ENTRIES:

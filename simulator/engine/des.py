@@ -23,7 +23,7 @@ queueing or rejecting, and answers at the provider's published latency.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +35,7 @@ from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, slo_shortfalls, summarise
 from simulator.engine.plan import Plan, ReplicaPlans, autoscaled, pinned_classes
 from simulator.engine.replica import Replica, Requests
+from simulator.i18n import _
 from simulator.perf.fit import Fitted
 from simulator.perf.step import StepModel
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
@@ -308,7 +309,10 @@ class DesEngine:
 
     # --- an option over the horizon -----------------------------------------------------------
 
-    def option_usage(self, option: ApiOption | SelfHostOption | HybridOption) -> OptionUsage:
+    def option_usage(
+        self, option: ApiOption | SelfHostOption | HybridOption, progress: Callable[[str], None] | None = None
+    ) -> OptionUsage:
+        """The option over the horizon; `progress` hears of each window (exact: each day) as it starts."""
         base = self.fluid.option_usage(option)
         served = self._served(option, base)
         deferred = np.array(
@@ -319,7 +323,8 @@ class DesEngine:
         )
         eligible = np.array([base.class_tokens["in_house"].get(c, 0.0) > 0 for c in self.class_names])
         play = self._exact_month if self.scenario.simulation.mode == "exact" else self._sampled_month
-        return self._usage(served, base, {m: play(m, served, base, eligible, deferred) for m in self.sampled})
+        tell = progress or (lambda _step: None)
+        return self._usage(served, base, {m: play(m, served, base, eligible, deferred, tell) for m in self.sampled})
 
     def _paths(self, frame: Frame, served: Served, eligible: np.ndarray, deferred: np.ndarray) -> np.ndarray:
         """Where each request starts: in-house if its class may be, else the API; `deferred` (per
@@ -331,7 +336,13 @@ class DesEngine:
         return path
 
     def _sampled_month(
-        self, m: int, served: Served, base: OptionUsage, eligible: np.ndarray, deferred: np.ndarray
+        self,
+        m: int,
+        served: Served,
+        base: OptionUsage,
+        eligible: np.ndarray,
+        deferred: np.ndarray,
+        tell: Callable[[str], None],
     ) -> list[Played]:
         """One window per load level, each standing for the level's hours."""
         played = []
@@ -339,6 +350,8 @@ class DesEngine:
         weights = self._bin_requests(m)
         carried = 0  # levels run from quiet to busy; an autoscaled fleet keeps what it grew to
         for b, level in enumerate(levels):
+            said = _("month {month}, load level {level} of {levels}")
+            tell(said.format(month=m + 1, level=b + 1, levels=len(levels)))
             replicas = max(self._replicas(served, base, m, level), carried) if served.step is not None else 0
             sampled = self.sampled_share(m, b)
             if replicas:
@@ -355,7 +368,13 @@ class DesEngine:
         return played
 
     def _exact_month(
-        self, m: int, served: Served, base: OptionUsage, eligible: np.ndarray, deferred: np.ndarray
+        self,
+        m: int,
+        served: Served,
+        base: OptionUsage,
+        eligible: np.ndarray,
+        deferred: np.ndarray,
+        tell: Callable[[str], None],
     ) -> list[Played]:
         """Every hour of the month in order, a day a frame; an autoscaled fleet starts each day at the
         size the day before ended with."""
@@ -368,7 +387,9 @@ class DesEngine:
         budget = self.scenario.simulation.max_window_requests
         played: list[Played] = []
         carried = 0
+        days = math.ceil(hours / EXACT_DAY_HOURS)
         for day, first in enumerate(range(0, hours, EXACT_DAY_HOURS)):
+            tell(_("month {month}, day {day} of {days}").format(month=m + 1, day=day + 1, days=days))
             slots = np.arange(first - 1, min(first + EXACT_DAY_HOURS, hours)) % HOURS_PER_WEEK  # warm-up hour first
             frame = generate_frame(
                 self.scenario.workload,

@@ -8,7 +8,7 @@ their peak.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -49,7 +49,10 @@ class FluidEngine:
         self.planner = Planner(scenario, self.rates, fits, shapes)
         self.tokens = self.planner.tokens
 
-    def option_usage(self, option: ApiOption | SelfHostOption | HybridOption) -> OptionUsage:
+    def option_usage(
+        self, option: ApiOption | SelfHostOption | HybridOption, progress: Callable[[str], None] | None = None
+    ) -> OptionUsage:
+        """The option over the horizon, in milliseconds: `progress` (the engines' common signature) hears nothing."""
         if isinstance(option, ApiOption):
             usage = self._api(option)
         elif isinstance(option, SelfHostOption):
