@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -52,6 +54,7 @@ LENGTH_STEPS = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0]
 SCENARIO_ENV = "RENT_OR_OWN_SCENARIO"
 LANGUAGE_PARAMETER = "lang"
 PROCUREMENTS = {"rent": N_("rent"), "buy": N_("buy")}
+PROGRESS_EVERY_S = 0.5
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -107,9 +110,27 @@ def _cached(spinner: str, max_entries: int) -> Callable[[Callable[Concatenate[st
 
 @_cached(N_("Simulating…"), max_entries=64)
 def evaluate(lang: str, scenario_json: str, engine: str) -> tuple[RunResult, list[LedgerRow]]:
-    """Cached on the scenario itself: a slider move reruns only when what it changes changes."""
-    ran = api.run(Scenario.model_validate_json(scenario_json), engine)
+    """Cached on the scenario itself: a slider move reruns only when what it changes changes. While it
+    runs, a line names the step in progress (a DES run takes seconds)."""
+    # Made in here: a cached function's drawing is replayed on a hit, into blocks of its own only.
+    line = st.empty()
+    ran = api.run(Scenario.model_validate_json(scenario_json), engine, progress=_every(PROGRESS_EVERY_S, line.caption))
+    line.empty()
     return ran.summary, ran.ledger
+
+
+def _every(seconds: float, show: Callable[[str], object]) -> Callable[[str], None]:
+    """`show` at most once every `seconds`: each line shown is replayed on every cache hit."""
+    shown_at = -math.inf
+
+    def tell(step: str) -> None:
+        nonlocal shown_at
+        now = time.monotonic()
+        if now - shown_at >= seconds:
+            shown_at = now
+            show(step)
+
+    return tell
 
 
 @_cached(N_("Costing volumes…"), max_entries=32)

@@ -168,7 +168,12 @@ def test_every_page_reads_in_japanese(tmp_path: Path) -> None:
             if url_path == "latency":  # the fluid engine's page says where latency comes from; the DES shows it
                 found["latency (fluid)"] = _english_runs(page.evaluate(VISIBLE_TEXT, LEFT_OUT), kept)
                 page.get_by_test_id("stSidebar").get_by_text("des", exact=True).click()
+                # Its first run takes seconds: a line says what it is simulating, and goes when it is done.
+                simulating = ja.gettext("simulating {option}").replace("{option}", "")
+                progress = page.get_by_test_id("stCaptionContainer").filter(has_text=simulating)
+                progress.first.wait_for(timeout=browser.UPDATE_TIMEOUT_MS)
                 browser.settled(page, "document.querySelectorAll('[data-testid=\"stPlotlyChart\"]').length >= 2")
+                assert progress.count() == 0
             assert browser.exceptions(page) == [], url_path
             found[url_path] = _english_runs(page.evaluate(VISIBLE_TEXT, LEFT_OUT), kept)
         page.get_by_role("combobox", name="Language / 言語").click()
