@@ -144,13 +144,7 @@ class _FleetRun:
 
     def _touched(self, k: int) -> None:
         rep = self.fleet[k]
-        self.state[k] = (
-            rep.outstanding_tokens(),
-            rep.now,
-            1 / rep.stretch_a if rep.stretch_a else 0.0,
-            rep.stretch_steps,
-            len(rep.running) if rep.decoding else 0,
-        )
+        self.state[k] = rep.routing_state()
         if rep.stretch_steps:
             heapq.heappush(self.boundaries, (rep.stretch_end, k))
         elif not rep.idle:  # work submitted at its last boundary: plan it at the next arrival
@@ -216,20 +210,23 @@ class _FleetRun:
                 self._catch_up(env.now)
                 self.waiting_samples.append(sum(len(fleet[k].waiting) for k in self.live))
             horizon = env.now + tick
-            self.served_per_tick.append(0)
+            served = 0
+            divert, routed = self.divert, len(fleet) > 1  # the fleet changes only between ticks
             while i < n and arrival[i] < horizon:
                 if serve[i]:
-                    self.served_per_tick[-1] += 1
+                    served += 1
                     t = arrival[i]
                     self._catch_up(t)
-                    if self.divert is not None and self.divert(i, fleet, self.live):
+                    if divert is not None and divert(i, fleet, self.live):
                         self.diverted[i] = True
                     else:
-                        k = self._least_loaded(t) if len(fleet) > 1 else 0
-                        fleet[k].advance_to(t)
-                        fleet[k].submit(i, t)
+                        k = self._least_loaded(t) if routed else 0
+                        rep = fleet[k]
+                        rep.advance_to(t)
+                        rep.submit(i, t)
                         self._touched(k)
                 i += 1
+            self.served_per_tick.append(served)
             yield env.timeout(tick)
 
     def _start(self, k: int, startup_s: float) -> Generator[simpy.Event, Any, None]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -122,8 +123,8 @@ class Replica:
         self.stretch_a = 0.0
         self.stretch_c = 0.0
         self.stretch_end = 0.0
-        self._pending_prefill: list[int] = []  # prompts finishing in the prefill step in progress
-        self._pending_chunk: list[tuple[int, int, bool]] = []  # (request, tokens, finishes) of a chunked step
+        self._pending_prefill: Sequence[int] = ()  # prompts finishing in the prefill step in progress
+        self._pending_chunk: Sequence[tuple[int, int, bool]] = ()  # (request, tokens, finishes) of a chunked step
 
     # --- what a router reads ------------------------------------------------------------------
 
@@ -131,10 +132,15 @@ class Replica:
         """Prompt and output tokens assigned here and not yet processed, as of the last step boundary."""
         return self.waiting_tokens + self.prefill_tokens + self.finish_sum - self.decode_steps * len(self.running)
 
-    @property
-    def decoding(self) -> bool:
-        """A decode-only stretch is in progress (its steps advance every running sequence)."""
-        return self.stretch_steps > 0 and not self._pending_prefill and not self._pending_chunk
+    def routing_state(self) -> tuple[int, float, float, int, int]:
+        """What a router reads, in one call (it is read after every boundary): outstanding tokens as of
+        the last boundary, the stretch's start, 1 / its first step, its steps, and the sequences each of
+        its steps advances when it decodes only (0 while a prompt runs)."""
+        d = len(self.running)
+        steps = self.stretch_steps
+        decoding = d if steps and not self._pending_prefill and not self._pending_chunk else 0
+        outstanding = self.waiting_tokens + self.prefill_tokens + self.finish_sum - self.decode_steps * d
+        return outstanding, self.now, 1 / self.stretch_a if self.stretch_a else 0.0, steps, decoding
 
     @property
     def idle(self) -> bool:
@@ -199,8 +205,6 @@ class Replica:
 
     def _admit(self) -> list[int]:
         admitted: list[int] = []
-        if not self.waiting:
-            return admitted
         in_batch = len(self.running) + len(self.prefilling)
         while self.waiting and in_batch + len(admitted) < self.max_batch:
             i = self.waiting[0]
@@ -215,16 +219,16 @@ class Replica:
 
     def _start_next(self) -> bool:
         """Plan the next step or stretch from `now`; False when there is nothing to run."""
-        admitted = self._admit()
+        admitted = self._admit() if self.waiting else []
         prompt, cached = self.prompt, self.cached
-        if self.policy == "prefill_first" and admitted:
+        if admitted and self.policy == "prefill_first":
             fresh, pairs = 0, 0.0
             for i in admitted:
                 fresh += prompt[i] - cached[i]
                 pairs += (prompt[i] * prompt[i] - cached[i] * cached[i]) / 2
             self._plan_single(self._step_s(fresh, pairs, 0, 0))
             self._pending_prefill = admitted
-            self._pending_chunk = []
+            self._pending_chunk = ()
             return True
         if self.policy == "chunked_prefill":
             self.prefilling.extend(admitted)
@@ -244,7 +248,7 @@ class Replica:
                     budget -= take
                     chunk.append((i, take, take == left))
                 self._plan_single(self._step_s(prompt_tokens, pairs, len(self.running), self.kv_tokens))
-                self._pending_prefill = []
+                self._pending_prefill = ()
                 self._pending_chunk = chunk
                 return True
         if not self.running:
@@ -257,8 +261,7 @@ class Replica:
         self.stretch_c = self._bk * d
         self.stretch_steps = self.running[0][0] - self.decode_steps
         self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, self.stretch_steps)
-        self._pending_prefill = []
-        self._pending_chunk = []
+        self._pending_prefill = self._pending_chunk = ()
         return True
 
     def _plan_single(self, seconds: float) -> None:
