@@ -6,7 +6,7 @@ timed (default: this one); with several, their runs alternate, so a drifting mac
 alike. Prints a Markdown table.
 
 Run: python benchmarks/bench_run.py [--tree DIR ...] [--repeats N]
-The README's "before" column: git worktree add /tmp/before 8747b2a, then --tree /tmp/before --tree .
+The README's "before" column: git worktree add /tmp/before a7ba961, then --tree /tmp/before --tree .
 """
 
 from __future__ import annotations

@@ -74,6 +74,18 @@ class Served:
         return self.plan is not None
 
 
+@dataclass(frozen=True)
+class Playing:
+    """An option as its months are played: what serves it, its fluid usage, per class whether it may
+    run in-house and whether it waits for the off-peak hours, and who hears of each window or day."""
+
+    served: Served
+    base: OptionUsage
+    eligible: np.ndarray
+    deferred: np.ndarray
+    tell: Callable[[str], None]
+
+
 @dataclass
 class Bin:
     slots: np.ndarray
@@ -323,27 +335,19 @@ class DesEngine:
         )
         eligible = np.array([base.class_tokens["in_house"].get(c, 0.0) > 0 for c in self.class_names])
         play = self._exact_month if self.scenario.simulation.mode == "exact" else self._sampled_month
-        tell = progress or (lambda _step: None)
-        return self._usage(served, base, {m: play(m, served, base, eligible, deferred, tell) for m in self.sampled})
+        o = Playing(served, base, eligible, deferred, progress or (lambda _step: None))
+        return self._usage(served, base, {m: play(m, o) for m in self.sampled})
 
-    def _paths(self, frame: Frame, served: Served, eligible: np.ndarray, deferred: np.ndarray) -> np.ndarray:
+    def _paths(self, frame: Frame, o: Playing, deferred: np.ndarray) -> np.ndarray:
         """Where each request starts: in-house if its class may be, else the API; `deferred` (per
         request) waits for the off-peak hours."""
-        if served.step is None:
+        if o.served.step is None:
             return np.full(len(frame), API, dtype=np.int8)
-        path = np.where(eligible[frame.cls], IN_HOUSE, API).astype(np.int8)
+        path = np.where(o.eligible[frame.cls], IN_HOUSE, API).astype(np.int8)
         path[deferred] = DEFERRED
         return path
 
-    def _sampled_month(
-        self,
-        m: int,
-        served: Served,
-        base: OptionUsage,
-        eligible: np.ndarray,
-        deferred: np.ndarray,
-        tell: Callable[[str], None],
-    ) -> list[Played]:
+    def _sampled_month(self, m: int, o: Playing) -> list[Played]:
         """One window per load level, each standing for the level's hours."""
         played = []
         levels = self.bins[m]
@@ -351,8 +355,8 @@ class DesEngine:
         carried = 0  # levels run from quiet to busy; an autoscaled fleet keeps what it grew to
         for b, level in enumerate(levels):
             said = _("month {month}, load level {level} of {levels}")
-            tell(said.format(month=m + 1, level=b + 1, levels=len(levels)))
-            replicas = max(self._replicas(served, base, m, level), carried) if served.step is not None else 0
+            o.tell(said.format(month=m + 1, level=b + 1, levels=len(levels)))
+            replicas = max(self._replicas(o.served, o.base, m, level), carried) if o.served.step is not None else 0
             sampled = self.sampled_share(m, b)
             if replicas:
                 sliced = self._sliced_replicas(replicas, len(self.frame(m, b)) / sampled, sampled)
@@ -361,21 +365,13 @@ class DesEngine:
                 sliced, share = 0, sampled
             frame = self.slice(m, b, share)
             peak = b >= len(levels) / 2  # peak levels: deferrable work waits for the off-peak windows
-            path = self._paths(frame, served, eligible, deferred[frame.cls] & peak)
-            window = self._simulate(frame, served, sliced, path, share)
-            carried = window.replicas_end if served.autoscale else 0
+            path = self._paths(frame, o, o.deferred[frame.cls] & peak)
+            window = self._simulate(frame, o.served, sliced, path, share)
+            carried = window.replicas_end if o.served.autoscale else 0
             played.append(Played(window, weights[b], len(level.slots) * SLOT_HOURS, self.window_s))
         return played
 
-    def _exact_month(
-        self,
-        m: int,
-        served: Served,
-        base: OptionUsage,
-        eligible: np.ndarray,
-        deferred: np.ndarray,
-        tell: Callable[[str], None],
-    ) -> list[Played]:
+    def _exact_month(self, m: int, o: Playing) -> list[Played]:
         """Every hour of the month in order, a day a frame; an autoscaled fleet starts each day at the
         size the day before ended with."""
         hours = int(units.HOURS_PER_MONTH)
@@ -389,7 +385,7 @@ class DesEngine:
         carried = 0
         days = math.ceil(hours / EXACT_DAY_HOURS)
         for day, first in enumerate(range(0, hours, EXACT_DAY_HOURS)):
-            tell(_("month {month}, day {day} of {days}").format(month=m + 1, day=day + 1, days=days))
+            o.tell(_("month {month}, day {day} of {days}").format(month=m + 1, day=day + 1, days=days))
             slots = np.arange(first - 1, min(first + EXACT_DAY_HOURS, hours)) % HOURS_PER_WEEK  # warm-up hour first
             frame = generate_frame(
                 self.scenario.workload,
@@ -399,14 +395,14 @@ class DesEngine:
                 (m, day, EXACT_STREAM),
             )
             replicas = 0
-            if served.step is not None:
+            if o.served.step is not None:
                 first_hour = Bin(slots[1:2], {c: float(self.fluid.rates[c][m, slots[1]]) for c in self.class_names})
-                replicas = carried or self._replicas(served, base, m, first_hour)
+                replicas = carried or self._replicas(o.served, o.base, m, first_hour)
             hour = np.minimum(frame.arrival_s // units.SECONDS_PER_HOUR, len(slots) - 1).astype(np.int64)
-            path = self._paths(frame, served, eligible, deferred[frame.cls] & peak_slot[slots[hour]])
+            path = self._paths(frame, o, o.deferred[frame.cls] & peak_slot[slots[hour]])
             window_s = (len(slots) - 1) * units.SECONDS_PER_HOUR
-            window = self._simulate(frame, served, replicas, path, 1.0, (units.SECONDS_PER_HOUR, window_s))
-            carried = window.replicas_end if served.autoscale else 0
+            window = self._simulate(frame, o.served, replicas, path, 1.0, (units.SECONDS_PER_HOUR, window_s))
+            carried = window.replicas_end if o.served.autoscale else 0
             requests = np.bincount(window.cls, minlength=len(self.classes)) * stands_for
             if len(window.cls) > budget:  # every request was played; a seeded sample keeps its outcomes
                 seed = np.random.SeedSequence(self.scenario.seed, spawn_key=(m, day, EXACT_STREAM))
