@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 import os
 import tempfile
 import time
@@ -120,8 +119,9 @@ def evaluate(lang: str, scenario_json: str, engine: str) -> tuple[RunResult, lis
 
 
 def _every(seconds: float, show: Callable[[str], object]) -> Callable[[str], None]:
-    """`show` at most once every `seconds`: each line shown is replayed on every cache hit."""
-    shown_at = -math.inf
+    """`show` once the run has taken `seconds`, then at most once every `seconds`: a quick run draws
+    nothing, and each line shown is replayed on every cache hit."""
+    shown_at = time.monotonic()
 
     def tell(step: str) -> None:
         nonlocal shown_at

@@ -191,9 +191,9 @@ def test_a_move_of_prices_costs_the_options_again_without_simulating_them(monkey
     simulated: list[str] = []
     real = FluidEngine.option_usage
 
-    def counted(self, option):
+    def counted(self, option, progress=None):
         simulated.append(option.name)
-        return real(self, option)
+        return real(self, option, progress)
 
     monkeypatch.setattr(FluidEngine, "option_usage", counted)
     run(scenario, "fluid")
