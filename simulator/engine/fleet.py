@@ -266,7 +266,7 @@ class _FleetRun:
                 and len(up) > max(auto.min_replicas, 1)
                 and busy_replicas < (len(up) - 1) * auto.target_utilisation
             ):
-                k = min(up, key=lambda k: fleet[k].outstanding_tokens())
+                k = min(up, key=lambda k: self.state[k][0])  # the fewest outstanding tokens
                 self._set_ready(k, False)
                 self.draining.append(k)
             for k in list(self.draining):

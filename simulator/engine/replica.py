@@ -128,14 +128,11 @@ class Replica:
 
     # --- what a router reads ------------------------------------------------------------------
 
-    def outstanding_tokens(self) -> int:
-        """Prompt and output tokens assigned here and not yet processed, as of the last step boundary."""
-        return self.waiting_tokens + self.prefill_tokens + self.finish_sum - self.decode_steps * len(self.running)
-
     def routing_state(self) -> tuple[int, float, float, int, int]:
-        """What a router reads, in one call (it is read after every boundary): outstanding tokens as of
-        the last boundary, the stretch's start, 1 / its first step, its steps, and the sequences each of
-        its steps advances when it decodes only (0 while a prompt runs)."""
+        """What a router reads, in one call (it is read after every boundary): the prompt and output
+        tokens assigned here and not yet processed as of the last boundary, the stretch's start, 1 / its
+        first step, its steps, and the sequences each of its steps advances when it decodes only (0
+        while a prompt runs)."""
         d = len(self.running)
         steps = self.stretch_steps
         decoding = d if steps and not self._pending_prefill and not self._pending_chunk else 0
