@@ -31,11 +31,11 @@ LAYOUT = {
 }
 
 
-def _figure(*traces: go.Heatmap) -> go.Figure:
+def _figure() -> go.Figure:
     """An empty chart on the shared layout, built unvalidated: plotly checks every property it is given,
     the template's hundreds too (about 30 ms a chart, most of a dashboard's rerun), and these charts are
     made of checked values. `tests/test_style.py` validates every chart."""
-    return go.Figure(list(traces), layout=LAYOUT, _validate=False)
+    return go.Figure(layout=LAYOUT, _validate=False)
 
 
 def _colours(result: RunResult) -> dict[str, str]:
@@ -276,7 +276,8 @@ def privacy(result: RunResult) -> go.Figure:
     """Privacy and control scores (0-100) per criterion and option."""
     criteria = [c.criterion for c in result.options[0].privacy_criteria]
     z = [[c.score for c in o.privacy_criteria] for o in result.options]
-    fig = _figure(
+    fig = _figure()
+    fig.add_trace(
         go.Heatmap(
             z=z,
             x=[style.label(c) for c in criteria],
