@@ -30,11 +30,18 @@ import numpy as np
 
 from simulator import units
 from simulator.engine.api_path import api_times
-from simulator.engine.fleet import Autoscale, FleetOutcome, FleetSettings, saturation_tok_per_s, simulate_fleet
+from simulator.engine.fleet import (
+    Autoscale,
+    FleetOutcome,
+    FleetSettings,
+    Overflow,
+    saturation_tok_per_s,
+    simulate_fleet,
+)
 from simulator.engine.fluid import SLOT_HOURS, FluidEngine
 from simulator.engine.latency import API, DEFERRED, IN_HOUSE, REJECTED, WindowResult, slo_shortfalls, summarise
 from simulator.engine.plan import Plan, ReplicaPlans, autoscaled, pinned_classes
-from simulator.engine.replica import Replica, Requests
+from simulator.engine.replica import Requests
 from simulator.i18n import _
 from simulator.perf.fit import Fitted
 from simulator.perf.step import StepModel
@@ -271,11 +278,9 @@ class DesEngine:
                     self._fleet_runs[key] = run
             outcome, r = run
         else:
-
-            def divert(i: int, fleet: list[Replica], up: list[int]) -> bool:
-                return not served.pinned[frame.cls[i]] and self._overflows(fleet, up, h, step, r, i)
-
-            outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, count_from_s, divert)
+            ttft_s = None if h.overflow_ttft_ms is None else units.ms_to_seconds(h.overflow_ttft_ms)
+            overflow = Overflow(h.overflow_queue_per_replica, ttft_s, ~served.pinned[frame.cls])
+            outcome = simulate_fleet(step, r, path == IN_HOUSE, settings, end_s, count_from_s, overflow)
         path[outcome.diverted] = API
         in_house = path == IN_HOUSE
         result.ttft_s[in_house] = r.first_token_s[in_house] - frame.arrival_s[in_house]
@@ -304,20 +309,6 @@ class DesEngine:
             work / max(counts.sum(), 1),
             None if ttft_s is None else units.ms_to_seconds(ttft_s),
         )
-
-    def _overflows(
-        self, fleet: list[Replica], ready: list[int], h: HybridOption, step: StepModel, requests: Requests, i: int
-    ) -> bool:
-        waiting = sum([len(fleet[k].waiting) for k in ready])
-        if waiting > h.overflow_queue_per_replica * len(ready):
-            return True
-        if h.overflow_ttft_ms is None:
-            return False
-        # Predicted TTFT: the prompts queued ahead on the least-loaded replica, then this one.
-        ahead = min(sum(requests.prompt[j] - requests.cached[j] for j in fleet[k].waiting) for k in ready)
-        new = requests.prompt[i] - requests.cached[i]
-        predicted_s = step.ttft_alone_s(ahead + new, 0.0)
-        return predicted_s > units.ms_to_seconds(h.overflow_ttft_ms)
 
     # --- an option over the horizon -----------------------------------------------------------
 

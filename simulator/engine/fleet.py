@@ -13,8 +13,8 @@ counting the decode steps already run inside the stretch in progress.
 from __future__ import annotations
 
 import heapq
-import math
-from collections.abc import Callable, Generator
+import sys
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,8 +26,19 @@ from simulator.perf.serving import Policy
 from simulator.perf.step import StepModel
 
 CONTROL_INTERVAL_S = 10.0
-Divert = Callable[[int, list[Replica], list[int]], bool]
-"""A hybrid's rule, asked at each arrival: send request i elsewhere, given the fleet and its ready replicas."""
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """A hybrid's rule, asked at the arrival of each request that may leave: send it elsewhere when the
+    ready replicas hold more than `queue_per_replica` waiting requests each, or when its predicted
+    time to first token (the prompts queued at the least-loaded replica, then its own, in one step)
+    would pass `ttft_s`."""
+
+    queue_per_replica: float
+    ttft_s: float | None
+    may_leave: np.ndarray
+    """Per request: whether its class may leave the fleet."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,7 @@ class FleetOutcome:
     waiting_requests_mean: float
     """Requests waiting for admission, averaged over the control ticks after `count_from_s`."""
     diverted: np.ndarray
-    """Requests the `divert` rule sent elsewhere."""
+    """Requests the `overflow` rule sent elsewhere."""
     replicas_max: int
     replicas_end: int
     """Replicas serving or starting when the run ended."""
@@ -75,10 +86,10 @@ def simulate_fleet(
     settings: FleetSettings,
     end_s: float,
     count_from_s: float = 0.0,
-    divert: Divert | None = None,
+    overflow: Overflow | None = None,
 ) -> FleetOutcome:
     """Serve the requests marked in `serve` (arrival order) and write their times into `r`."""
-    return _FleetRun(step, r, serve, settings, end_s, count_from_s, divert).run()
+    return _FleetRun(step, r, serve, settings, end_s, count_from_s, overflow).run()
 
 
 class _FleetRun:
@@ -92,11 +103,11 @@ class _FleetRun:
         settings: FleetSettings,
         end_s: float,
         count_from_s: float,
-        divert: Divert | None,
+        overflow: Overflow | None,
     ) -> None:
         self.env = simpy.Environment()
         self.step, self.r, self.serve, self.settings = step, r, serve, settings
-        self.end_s, self.count_from_s, self.divert = end_s, count_from_s, divert
+        self.end_s, self.count_from_s, self.overflow = end_s, count_from_s, overflow
         self.tick = settings.control_interval_s
         self.fleet = [self._make() for _ in range(max(settings.replicas, 1))]
         self.up_since = [0.0] * len(self.fleet)
@@ -105,7 +116,7 @@ class _FleetRun:
         self.boundaries: list[tuple[float, int]] = []
         # Per replica, for routing: (tokens outstanding at its last boundary, stretch start,
         # 1 / first step of the stretch, steps in it, sequences it decodes).
-        self.state = [(0.0, 0.0, 0.0, 0, 0)] * len(self.fleet)
+        self.state: list[tuple[int, float, float, int, int]] = [(0, 0.0, 0.0, 0, 0)] * len(self.fleet)
         self.live = list(range(len(self.fleet)))
         """Ready replicas, in order: those routing may choose (a new list on each change, so a caller's
         copy stays as it read it)."""
@@ -115,7 +126,7 @@ class _FleetRun:
 
     def run(self) -> FleetOutcome:
         auto = self.settings.autoscale
-        single = len(self.fleet) == 1 and auto is None and self.divert is None
+        single = len(self.fleet) == 1 and auto is None and self.overflow is None
         self.env.process(self._one_replica() if single else self._arrivals())
         if auto is not None:
             self.env.process(self._autoscaler(auto))
@@ -162,7 +173,7 @@ class _FleetRun:
     def _least_loaded(self, t: float) -> int:
         # Decode steps run since each stretch began, counted at the stretch's first (shortest) step:
         # exact while the KV term is zero, and within a step of it otherwise.
-        best, best_k = math.inf, 0
+        best, best_k = sys.maxsize, 0
         state = self.state
         for k in self.live:
             out, start, inv_a, steps, decoding = state[k]
@@ -173,11 +184,20 @@ class _FleetRun:
                 best, best_k = out, k
         return best_k
 
-    def _predicted_ttft_s(self, up: list[int]) -> float:
-        """Prefill of the prompts waiting at the least-loaded replica, then one step."""
-        r = self.r
-        ahead = min(sum(r.prompt[j] - r.cached[j] for j in self.fleet[k].waiting) for k in up)
-        return self.step.ttft_alone_s(ahead, 0.0)
+    def _prompts_ahead(self, up: list[int]) -> int:
+        """Prompt tokens waiting at the least-loaded replica (by that count)."""
+        prompt, cached, fleet = self.r.prompt, self.r.cached, self.fleet
+        return min(sum([prompt[j] - cached[j] for j in fleet[k].waiting]) for k in up)
+
+    def _overflows(self, i: int, rule: Overflow) -> bool:
+        up = self.live
+        fleet = self.fleet
+        if sum([len(fleet[k].waiting) for k in up]) > rule.queue_per_replica * len(up):
+            return True
+        if rule.ttft_s is None:
+            return False
+        new = self.r.prompt[i] - self.r.cached[i]
+        return self.step.ttft_alone_s(self._prompts_ahead(up) + new, 0.0) > rule.ttft_s
 
     def _set_ready(self, k: int, ready: bool) -> None:
         self.live = sorted([*self.live, k]) if ready else [j for j in self.live if j != k]
@@ -185,7 +205,8 @@ class _FleetRun:
     def _one_replica(self) -> Generator[simpy.Event, Any, None]:
         # One fixed replica needs no routing: hand it each arrival directly.
         env, rep, tick = self.env, self.fleet[0], self.tick
-        arrival, wanted = self.r.arrival_s.tolist(), self.serve.tolist()
+        arrival: list[float] = self.r.arrival_s.tolist()
+        wanted: list[bool] = self.serve.tolist()
         n, i = len(arrival), 0
         while i < n:
             if env.now >= self.count_from_s:
@@ -203,7 +224,10 @@ class _FleetRun:
     def _arrivals(self) -> Generator[simpy.Event, Any, None]:
         env, fleet, tick = self.env, self.fleet, self.tick
         # Plain lists: indexing numpy arrays one element at a time costs more than the routing.
-        arrival, serve = self.r.arrival_s.tolist(), self.serve.tolist()
+        arrival: list[float] = self.r.arrival_s.tolist()
+        serve: list[bool] = self.serve.tolist()
+        overflow = self.overflow
+        may_leave: list[bool] = overflow.may_leave.tolist() if overflow is not None else []
         i, n = 0, len(arrival)
         while i < n:
             if env.now >= self.count_from_s:  # sample the line before this tick's arrivals join it
@@ -211,13 +235,13 @@ class _FleetRun:
                 self.waiting_samples.append(sum(len(fleet[k].waiting) for k in self.live))
             horizon = env.now + tick
             served = 0
-            divert, routed = self.divert, len(fleet) > 1  # the fleet changes only between ticks
+            routed = len(fleet) > 1  # the fleet changes only between ticks
             while i < n and arrival[i] < horizon:
                 if serve[i]:
                     served += 1
                     t = arrival[i]
                     self._catch_up(t)
-                    if divert is not None and divert(i, fleet, self.live):
+                    if overflow is not None and may_leave[i] and self._overflows(i, overflow):
                         self.diverted[i] = True
                     else:
                         k = self._least_loaded(t) if routed else 0
@@ -252,13 +276,13 @@ class _FleetRun:
                 auto.scale_up_ttft_s is not None
                 and active == len(up)
                 and up
-                and self._predicted_ttft_s(up) > auto.scale_up_ttft_s
+                and self.step.ttft_alone_s(self._prompts_ahead(up), 0.0) > auto.scale_up_ttft_s
             )
             if (queued or slow) and active < auto.max_replicas:
                 fleet.append(self._make())
                 self.up_since.append(env.now)
                 self.retired_at.append(None)
-                self.state.append((0.0, 0.0, 0.0, 0, 0))
+                self.state.append((0, 0.0, 0.0, 0, 0))
                 env.process(self._start(len(fleet) - 1, auto.startup_s))
             elif (
                 not waiting

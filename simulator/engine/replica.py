@@ -23,7 +23,6 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,11 +41,14 @@ class Requests:
     output_tokens: np.ndarray
     first_token_s: np.ndarray = field(init=False)
     done_s: np.ndarray = field(init=False)
+    # Plain lists for the hot path, made once and shared by every replica of a fleet.
+    prompt: list[int] = field(init=False)
+    cached: list[int] = field(init=False)
+    output: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
         self.first_token_s = np.full(len(self.arrival_s), np.nan)
         self.done_s = np.full(len(self.arrival_s), np.nan)
-        # Plain lists for the hot path, made once and shared by every replica of a fleet.
         self.prompt = self.prompt_tokens.tolist()
         self.cached = self.cached_tokens.tolist()
         self.output = self.output_tokens.tolist()
@@ -98,6 +100,7 @@ class Replica:
         self._bp, self._ba, self._bd, self._bk = step.b_prefill_s, step.b_attn_s, step.b_decode_s, step.b_kv_s
         self._overhead, self._per_token, self._per_seq = step.overhead_s, step.b_comm_s, step.b_seq_s
         self._sharpness, self._request = step.overlap_sharpness, step.request_s
+        self._kv_capacity = step.kv_capacity_tokens
         self._decode_s: dict[int, float] = {}  # a decode step of d sequences, less its KV reads
         self.policy = policy
         self.max_batch = max_batch
@@ -123,8 +126,8 @@ class Replica:
         self.stretch_a = 0.0
         self.stretch_c = 0.0
         self.stretch_end = 0.0
-        self._pending_prefill: Sequence[int] = ()  # prompts finishing in the prefill step in progress
-        self._pending_chunk: Sequence[tuple[int, int, bool]] = ()  # (request, tokens, finishes) of a chunked step
+        self._pending_prefill: list[int] = []  # prompts finishing in the prefill step in progress
+        self._pending_chunk: list[tuple[int, int, bool]] = []  # (request, tokens, finishes) of a chunked step
 
     # --- what a router reads ------------------------------------------------------------------
 
@@ -206,7 +209,7 @@ class Replica:
         while self.waiting and in_batch + len(admitted) < self.max_batch:
             i = self.waiting[0]
             need = self.prompt[i] + self.output[i]
-            if self.kv_reserved + need > self.step.kv_capacity_tokens and (self.running or admitted or self.prefilling):
+            if self.kv_reserved + need > self._kv_capacity and (self.running or admitted or self.prefilling):
                 break  # wait for memory; a request alone always runs
             self.waiting.popleft()
             self.waiting_tokens -= self._tokens(i)
@@ -225,7 +228,7 @@ class Replica:
                 pairs += (prompt[i] * prompt[i] - cached[i] * cached[i]) / 2
             self._plan_single(self._step_s(fresh, pairs, 0, 0))
             self._pending_prefill = admitted
-            self._pending_chunk = ()
+            self._pending_chunk = []
             return True
         if self.policy == "chunked_prefill":
             self.prefilling.extend(admitted)
@@ -245,7 +248,7 @@ class Replica:
                     budget -= take
                     chunk.append((i, take, take == left))
                 self._plan_single(self._step_s(prompt_tokens, pairs, len(self.running), self.kv_tokens))
-                self._pending_prefill = ()
+                self._pending_prefill = []
                 self._pending_chunk = chunk
                 return True
         if not self.running:
@@ -258,7 +261,7 @@ class Replica:
         self.stretch_c = self._bk * d
         self.stretch_steps = self.running[0][0] - self.decode_steps
         self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, self.stretch_steps)
-        self._pending_prefill = self._pending_chunk = ()
+        self._pending_prefill, self._pending_chunk = [], []
         return True
 
     def _plan_single(self, seconds: float) -> None:
