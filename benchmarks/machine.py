@@ -7,9 +7,12 @@ import os
 import platform
 from pathlib import Path
 
+from simulator.engine import replica
+
 
 def machine() -> str:
-    """The CPU model, its cores and the Python that ran the benchmark."""
+    """The CPU model, its cores, the Python that ran the benchmark and whether the engine's hot path ran
+    compiled (setup.py)."""
     model = platform.processor() or platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -17,7 +20,8 @@ def machine() -> str:
             line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
         ]
         model = names[0] if names else model
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    build = "Python" if (replica.__file__ or "").endswith(".py") else "compiled by mypyc"
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, engine {build}"
 
 
 def header(method: str, target: str) -> None:

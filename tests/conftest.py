@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from simulator.engine import fleet, replica
+
 from helpers import LANGUAGE_VARIABLES
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A module compiled before its source last changed would test old code (setup.py compiles them)."""
+    for module in (replica, fleet):
+        built = Path(module.__file__ or "")
+        source = built.parent / f"{module.__name__.rsplit('.', 1)[1]}.py"
+        if built != source and source.stat().st_mtime > built.stat().st_mtime:
+            pytest.exit(
+                f"{source} changed after it was compiled: run `pip install -e .` again, or delete {built} to test "
+                "it as Python",
+                returncode=2,
+            )
 
 
 @pytest.fixture(autouse=True)

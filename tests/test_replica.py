@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
+import sysconfig
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_replica import requests, simulate
 
+from simulator.engine import fleet, replica
 from simulator.engine.replica import Replica, series_s, steps_to_cover
 from simulator.perf.step import StepModel
 
@@ -122,3 +126,13 @@ def test_lone_decode_time_is_the_arithmetic_series() -> None:
 def test_steps_to_cover_is_the_least_sufficient_count(a: float, c: float, span: float) -> None:
     n = steps_to_cover(a, c, span)
     assert series_s(a, c, n) >= span and series_s(a, c, n - 1) < span
+
+
+@pytest.mark.skipif(
+    shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) is None,
+    reason="no C compiler: the engine runs as Python",
+)
+def test_installing_compiles_the_hot_path() -> None:
+    """`pip install` compiles the replica and the fleet with mypyc (setup.py); these tests then test that build."""
+    for module in (replica, fleet):
+        assert not (module.__file__ or "").endswith(".py"), f"{module.__name__} runs as Python: pip install -e ."
