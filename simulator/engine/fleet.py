@@ -3,7 +3,7 @@
 SimPy keeps the clock: the arrival process hands each request to a replica at its arrival time
 and yields every `control_interval_s`, the autoscaler acts on the same ticks, and a replica the
 autoscaler asks for becomes ready after its start-up delay. Replicas are advanced only when one of
-their step boundaries has passed (a heap holds each replica's next boundary), so a request costs
+their step boundaries has passed (a list holds each replica's next boundary), so a request costs
 the events it causes, not one per replica.
 
 Routing sends each request to the ready replica with the fewest outstanding tokens at its arrival,
@@ -12,7 +12,7 @@ counting the decode steps already run inside the stretch in progress.
 
 from __future__ import annotations
 
-import heapq
+import math
 import sys
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -113,7 +113,8 @@ class _FleetRun:
         self.up_since = [0.0] * len(self.fleet)
         self.retired_at: list[float | None] = [None] * len(self.fleet)
         self.diverted = np.zeros(len(r.arrival_s), dtype=bool)
-        self.boundaries: list[tuple[float, int]] = []
+        self.next_boundary = [math.inf] * len(self.fleet)
+        """Per replica, the time of the next step boundary to process (infinite while it has nothing to run)."""
         # Per replica, for routing: (tokens outstanding at its last boundary, stretch start,
         # 1 / first step of the stretch, steps in it, sequences it decodes).
         self.state: list[tuple[int, float, float, int, int]] = [(0, 0.0, 0.0, 0, 0)] * len(self.fleet)
@@ -157,17 +158,19 @@ class _FleetRun:
         rep = self.fleet[k]
         self.state[k] = rep.routing_state()
         if rep.stretch_steps:
-            heapq.heappush(self.boundaries, (rep.stretch_end, k))
+            self.next_boundary[k] = rep.stretch_end
         elif not rep.idle:  # work submitted at its last boundary: plan it at the next arrival
-            heapq.heappush(self.boundaries, (rep.now, k))
+            self.next_boundary[k] = rep.now
+        else:
+            self.next_boundary[k] = math.inf
 
     def _catch_up(self, t: float) -> None:
-        boundaries = self.boundaries
-        while boundaries and boundaries[0][0] < t:
-            end, k = heapq.heappop(boundaries)
-            rep = self.fleet[k]
-            if (rep.stretch_end == end) if rep.stretch_steps else not rep.idle:
-                rep.advance_to(t)
+        # Replicas advance independently, so the order they are caught up in does not matter; a scan of
+        # the fleet costs what routing's does.
+        boundary = self.next_boundary
+        for k in range(len(boundary)):
+            if boundary[k] < t:
+                self.fleet[k].advance_to(t)
                 self._touched(k)
 
     def _least_loaded(self, t: float) -> int:
@@ -283,6 +286,7 @@ class _FleetRun:
                 self.up_since.append(env.now)
                 self.retired_at.append(None)
                 self.state.append((0, 0.0, 0.0, 0, 0))
+                self.next_boundary.append(math.inf)
                 env.process(self._start(len(fleet) - 1, auto.startup_s))
             elif (
                 not waiting

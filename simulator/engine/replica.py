@@ -110,10 +110,12 @@ class Replica:
         self.waiting: deque[int] = deque()
         self.prefilling: deque[int] = deque()  # admitted, prompt not finished (chunked prefill)
         self.prefilled: dict[int, int] = {}  # prompt tokens already run, per prefilling request
-        # Running sequences as a heap of (decode step count at which they finish, request): one stretch
-        # of n steps then costs O(1) plus O(log batch) per completion, whatever the batch size.
+        # Running sequences as a heap of (decode step count at which they finish, request), each pair
+        # packed in one integer, finish * `_per_finish` + request, which orders alike and compares
+        # faster: one stretch of n steps then costs O(1) plus O(log batch) per completion.
         self.decode_steps = 0
-        self.running: list[tuple[int, int]] = []
+        self.running: list[int] = []
+        self._per_finish = len(requests.prompt)
         self.finish_sum = 0  # sum of the finish counts in `running`
         self.waiting_tokens = 0
         self.prefill_tokens = 0  # tokens (prompt left plus output) of requests in `prefilling`
@@ -259,7 +261,7 @@ class Replica:
             decode_s = self._decode_s[d] = self._step_s(0, 0.0, d, 0)
         self.stretch_a = decode_s + self._bk * self.kv_tokens
         self.stretch_c = self._bk * d
-        self.stretch_steps = self.running[0][0] - self.decode_steps
+        self.stretch_steps = self.running[0] // self._per_finish - self.decode_steps
         self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, self.stretch_steps)
         self._pending_prefill, self._pending_chunk = [], []
         return True
@@ -283,8 +285,9 @@ class Replica:
             self.kv_tokens += n * d
             self.output_tokens_done += n * d
             self.decode_steps += n
-            while self.running and self.running[0][0] <= self.decode_steps:
-                finish, i = heapq.heappop(self.running)
+            until = (self.decode_steps + 1) * self._per_finish  # keys of sequences finishing by now
+            while self.running and self.running[0] < until:
+                finish, i = divmod(heapq.heappop(self.running), self._per_finish)
                 self.finish_sum -= finish
                 self._complete(i, end, decoding=True)
         for i, take, finished in self._pending_chunk:
@@ -303,7 +306,7 @@ class Replica:
             self._complete(i, t, decoding=False)
             return
         finish = self.decode_steps + self.output[i] - 1
-        heapq.heappush(self.running, (finish, i))
+        heapq.heappush(self.running, finish * self._per_finish + i)
         self.finish_sum += finish
         self.kv_tokens += self.prompt[i] + 1
 
