@@ -115,9 +115,6 @@ class _FleetRun:
         self.diverted = np.zeros(len(r.arrival_s), dtype=bool)
         self.next_boundary = [math.inf] * len(self.fleet)
         """Per replica, the time of the next step boundary to process (infinite while it has nothing to run)."""
-        # Per replica, for routing: (tokens outstanding at its last boundary, stretch start,
-        # 1 / first step of the stretch, steps in it, sequences it decodes).
-        self.state: list[tuple[int, float, float, int, int]] = [(0, 0.0, 0.0, 0, 0)] * len(self.fleet)
         self.live = list(range(len(self.fleet)))
         """Ready replicas, in order: those routing may choose (a new list on each change, so a caller's
         copy stays as it read it)."""
@@ -156,7 +153,7 @@ class _FleetRun:
 
     def _touched(self, k: int) -> None:
         rep = self.fleet[k]
-        self.state[k] = rep.routing_state()
+        rep.update_route()
         if rep.stretch_steps:
             self.next_boundary[k] = rep.stretch_end
         elif not rep.idle:  # work submitted at its last boundary: plan it at the next arrival
@@ -177,11 +174,13 @@ class _FleetRun:
         # Decode steps run since each stretch began, counted at the stretch's first (shortest) step:
         # exact while the KV term is zero, and within a step of it otherwise.
         best, best_k = sys.maxsize, 0
-        state = self.state
+        fleet = self.fleet
         for k in self.live:
-            out, start, inv_a, steps, decoding = state[k]
+            rep = fleet[k]
+            out, decoding, start = rep.route_tokens, rep.route_decoding, rep.route_start
             if decoding and t > start:
-                done = int((t - start) * inv_a)  # whole steps run: a floor, the product being positive
+                done = int((t - start) * rep.route_inv_a)  # whole steps run: a floor, the product being positive
+                steps = rep.route_steps
                 out -= (done if done < steps else steps) * decoding
             if out < best:
                 best, best_k = out, k
@@ -285,7 +284,6 @@ class _FleetRun:
                 fleet.append(self._make())
                 self.up_since.append(env.now)
                 self.retired_at.append(None)
-                self.state.append((0, 0.0, 0.0, 0, 0))
                 self.next_boundary.append(math.inf)
                 env.process(self._start(len(fleet) - 1, auto.startup_s))
             elif (
@@ -294,7 +292,7 @@ class _FleetRun:
                 and len(up) > max(auto.min_replicas, 1)
                 and busy_replicas < (len(up) - 1) * auto.target_utilisation
             ):
-                k = min(up, key=lambda k: self.state[k][0])  # the fewest outstanding tokens
+                k = min(up, key=lambda k: fleet[k].route_tokens)  # the fewest outstanding tokens
                 self._set_ready(k, False)
                 self.draining.append(k)
             for k in list(self.draining):

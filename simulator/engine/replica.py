@@ -109,7 +109,9 @@ class Replica:
         """Time of the last step boundary processed."""
         self.waiting: deque[int] = deque()
         self.prefilling: deque[int] = deque()  # admitted, prompt not finished (chunked prefill)
-        self.prefilled: dict[int, int] = {}  # prompt tokens already run, per prefilling request
+        # A chunk runs prompts in admission order and ends inside at most one, the next chunk's first:
+        # only the head of `prefilling` has run part of its prompt.
+        self.head_prefilled = 0  # prompt tokens the head of `prefilling` has run
         # Running sequences as a heap of (decode step count at which they finish, request), each pair
         # packed in one integer, finish * `_per_finish` + request, which orders alike and compares
         # faster: one stretch of n steps then costs O(1) plus O(log batch) per completion.
@@ -129,20 +131,26 @@ class Replica:
         self.stretch_c = 0.0
         self.stretch_end = 0.0
         self._pending_prefill: list[int] = []  # prompts finishing in the prefill step in progress
-        self._pending_chunk: list[tuple[int, int, bool]] = []  # (request, tokens, finishes) of a chunked step
+        # The chunk in the step in progress: the requests at the head of `prefilling` whose prompts it
+        # finishes, the prompt tokens it runs, and those of the one it ends inside (0: none).
+        self._chunk_done = self._chunk_tokens = self._chunk_partial = 0
+        self.route_tokens, self.route_start, self.route_inv_a, self.route_steps, self.route_decoding = 0, 0.0, 0.0, 0, 0
 
     # --- what a router reads ------------------------------------------------------------------
 
-    def routing_state(self) -> tuple[int, float, float, int, int]:
-        """What a router reads, in one call (it is read after every boundary): the prompt and output
-        tokens assigned here and not yet processed as of the last boundary, the stretch's start, 1 / its
-        first step, its steps, and the sequences each of its steps advances when it decodes only (0
-        while a prompt runs)."""
+    def update_route(self) -> None:
+        """Record what a router reads, after every boundary: `route_tokens`, the prompt and output
+        tokens assigned here and not yet processed; `route_start`, the stretch's start; `route_inv_a`,
+        1 / its first step; `route_steps`, its steps; and `route_decoding`, the sequences each of its
+        steps advances when it decodes only (0 while a prompt runs)."""
         d = len(self.running)
         steps = self.stretch_steps
-        decoding = d if steps and not self._pending_prefill and not self._pending_chunk else 0
-        outstanding = self.waiting_tokens + self.prefill_tokens + self.finish_sum - self.decode_steps * d
-        return outstanding, self.now, 1 / self.stretch_a if self.stretch_a else 0.0, steps, decoding
+        chunk = self._chunk_done or self._chunk_partial
+        self.route_decoding = d if steps and not self._pending_prefill and not chunk else 0
+        self.route_tokens = self.waiting_tokens + self.prefill_tokens + self.finish_sum - self.decode_steps * d
+        self.route_start = self.now
+        self.route_inv_a = 1 / self.stretch_a if self.stretch_a else 0.0
+        self.route_steps = steps
 
     @property
     def idle(self) -> bool:
@@ -230,28 +238,32 @@ class Replica:
                 pairs += (prompt[i] * prompt[i] - cached[i] * cached[i]) / 2
             self._plan_single(self._step_s(fresh, pairs, 0, 0))
             self._pending_prefill = admitted
-            self._pending_chunk = []
+            self._chunk_done = self._chunk_tokens = self._chunk_partial = 0
             return True
         if self.policy == "chunked_prefill":
             self.prefilling.extend(admitted)
             for i in admitted:
-                self.prefilled[i] = 0
                 self.prefill_tokens += self._tokens(i)
             if self.prefilling:
-                chunk, budget, prompt_tokens, pairs = [], self.chunk_tokens - len(self.running), 0, 0.0
+                budget, prompt_tokens, pairs = self.chunk_tokens - len(self.running), 0, 0.0
+                done, partial, run = 0, 0, self.head_prefilled
                 for i in self.prefilling:
                     if budget <= 0:
                         break
-                    left = prompt[i] - cached[i] - self.prefilled[i]
+                    left = prompt[i] - cached[i] - run
                     take = min(left, budget)
-                    start = cached[i] + self.prefilled[i]
+                    start = cached[i] + run
                     pairs += ((start + take) * (start + take) - start * start) / 2
                     prompt_tokens += take
                     budget -= take
-                    chunk.append((i, take, take == left))
+                    if take < left:  # the budget ends inside this prompt
+                        partial = take
+                        break
+                    done += 1
+                    run = 0
                 self._plan_single(self._step_s(prompt_tokens, pairs, len(self.running), self.kv_tokens))
                 self._pending_prefill = []
-                self._pending_chunk = chunk
+                self._chunk_done, self._chunk_tokens, self._chunk_partial = done, prompt_tokens, partial
                 return True
         if not self.running:
             return False
@@ -263,7 +275,8 @@ class Replica:
         self.stretch_c = self._bk * d
         self.stretch_steps = self.running[0] // self._per_finish - self.decode_steps
         self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, self.stretch_steps)
-        self._pending_prefill, self._pending_chunk = [], []
+        self._pending_prefill = []
+        self._chunk_done = self._chunk_tokens = self._chunk_partial = 0
         return True
 
     def _plan_single(self, seconds: float) -> None:
@@ -290,14 +303,13 @@ class Replica:
                 finish, i = divmod(heapq.heappop(self.running), self._per_finish)
                 self.finish_sum -= finish
                 self._complete(i, end, decoding=True)
-        for i, take, finished in self._pending_chunk:
-            self.prefilled[i] += take
-            self.prefill_tokens -= take
-            if finished:
-                self.prefilling.remove(i)
-                del self.prefilled[i]
-                self.prefill_tokens -= self.output[i]
-                self._first_token(i, end)
+        done = self._chunk_done
+        self.prefill_tokens -= self._chunk_tokens
+        for _ in range(done):
+            i = self.prefilling.popleft()
+            self.prefill_tokens -= self.output[i]
+            self._first_token(i, end)
+        self.head_prefilled = (0 if done else self.head_prefilled) + self._chunk_partial
 
     def _first_token(self, i: int, t: float) -> None:
         self.first_token_s[i] = t + self._request
