@@ -525,14 +525,17 @@ def test_weighted_percentiles_are_numpys_inverted_cdf_and_weights_repeat_values(
     rng = np.random.default_rng(5)
     values = rng.lognormal(0, 1, 1001)
     values[::97] = np.nan  # requests without the figure (a single token has no TPOT) are left out
-    ones = np.ones_like(values)
     kept = values[~np.isnan(values)]
-    for q, got in zip((50.0, 95.0, 99.0), weighted_percentiles(values, ones, (50.0, 95.0, 99.0)), strict=True):
+    qs = (0.0, 50.0, 95.0, 99.0, 100.0)
+    for q, got in zip(qs, weighted_percentiles([(values[:500], 1.0), (values[500:], 1.0)], qs), strict=True):
         assert got == np.percentile(kept, q, method="inverted_cdf")
-    # A weight of 3 is the value three times over.
-    small = np.array([1.0, 2.0, 3.0, 4.0])
+    # A weight of w is the value w times over.
+    groups = [(rng.lognormal(0, 1, 300).round(1), float(w)) for w in (1, 2, 3, 5)]  # rounding makes ties
+    every = np.concatenate([np.repeat(v, int(w)) for v, w in groups])
+    for q, got in zip(qs, weighted_percentiles(groups, qs), strict=True):
+        assert got == np.percentile(every, q, method="inverted_cdf")
     repeated = np.array([1.0, 2.0, 2.0, 2.0, 3.0, 4.0])
-    assert weighted_percentiles(small, np.array([1.0, 3.0, 1.0, 1.0]), (50.0, 95.0)) == [
+    assert weighted_percentiles([(np.array([4.0, 1.0, 3.0]), 1.0), (np.array([2.0]), 3.0)], (50.0, 95.0)) == [
         np.percentile(repeated, 50, method="inverted_cdf"),
         np.percentile(repeated, 95, method="inverted_cdf"),
     ]

@@ -57,29 +57,43 @@ def effective_count(weights: np.ndarray) -> float:
     return total * total / float(np.square(weights).sum()) if total > 0 else 0.0
 
 
-def percentiles_with_error(values: np.ndarray, weights: np.ndarray) -> tuple[list[float], list[float]]:
+Weighted = list[tuple[np.ndarray, float]]
+"""Values in groups that share one weight: requests carry one per window and class."""
+
+
+def percentiles_with_error(groups: Weighted) -> tuple[list[float], list[float]]:
     """PERCENTILES of weighted values and the half-width of each one's 95% interval: the values at the
     ranks q +- z sqrt(q (1 - q) / n) of the n effective requests (the order-statistic interval)."""
-    keep = ~np.isnan(values)
-    n = effective_count(weights[keep])
+    kept = [(v[~np.isnan(v)], w) for v, w in groups]
+    counts = np.array([len(v) for v, _ in kept], dtype=float)
+    weights = np.array([w for _, w in kept], dtype=float)
+    total = float(counts @ weights)
+    n = total * total / float(counts @ np.square(weights)) if total > 0 else 0.0  # Kish's effective count
     qs = [q / 100 for q in PERCENTILES]
     spread = [Z_95 * math.sqrt(q * (1 - q) / n) if n else 0.0 for q in qs]
     bounds = [(100 * max(q - d, 0.0), 100 * min(q + d, 1.0)) for q, d in zip(qs, spread, strict=True)]
-    got = weighted_percentiles(values, weights, (*PERCENTILES, *(x for pair in bounds for x in pair)))
+    got = weighted_percentiles(kept, (*PERCENTILES, *(x for pair in bounds for x in pair)))
     k = len(PERCENTILES)
     return got[:k], [(got[k + 2 * i + 1] - got[k + 2 * i]) / 2 for i in range(k)]
 
 
-def weighted_percentiles(values: np.ndarray, weights: np.ndarray, qs: tuple[float, ...]) -> list[float]:
-    """The qs-th percentiles (0-100) of values carrying these weights (inverted CDF), from one sort."""
-    keep = ~np.isnan(values)
-    values, weights = values[keep], weights[keep]
+def weighted_percentiles(groups: Weighted, qs: tuple[float, ...]) -> list[float]:
+    """The qs-th percentiles (0-100) of weighted values (inverted CDF): for each q, the smallest value
+    whose weight at or below it reaches q% of the whole. Each group is sorted apart and the weight at
+    or below a value is its count there times the group's weight, found by bisection over all values:
+    a plain sort, several times faster than sorting the values with their weights."""
+    parts = [(np.sort(v[~np.isnan(v)]), w) for v, w in groups]
+    values = np.sort(np.concatenate([v for v, _ in parts])) if parts else np.empty(0)
     if len(values) == 0:
         return [math.nan] * len(qs)
-    order = np.argsort(values, kind="stable")
-    cdf = np.cumsum(weights[order])
-    at = np.minimum(np.searchsorted(cdf, np.asarray(qs) / 100 * cdf[-1]), len(values) - 1)
-    return [float(v) for v in values[order][at]]
+    target = np.asarray(qs) / 100 * sum(len(v) * w for v, w in parts)
+    lo, hi = np.zeros(len(qs), dtype=np.int64), np.full(len(qs), len(values) - 1)
+    while (lo < hi).any():
+        mid = (lo + hi) // 2
+        at_or_below = sum(w * np.searchsorted(v, values[mid], side="right") for v, w in parts)
+        reached = at_or_below >= target
+        hi, lo = np.where(reached, mid, hi), np.where(reached, lo, mid + 1)
+    return [float(v) for v in values[lo]]
 
 
 def within_targets(target: LatencyTarget, ttft_s: np.ndarray, tpot_s: np.ndarray) -> np.ndarray:
@@ -115,7 +129,7 @@ def summarise(
     """Latency percentiles and SLO attainment per class, and attainment over all classes, of windows
     whose requests each stand for a share of the requests their window carries per class
     (`(window, requests it carries by class)`)."""
-    cls, ttft, tpot, e2e, weight, rejected = [], [], [], [], [], []
+    cls, ttft, tpot, e2e, weight, rejected, per_class = [], [], [], [], [], [], []
     for w, carried in windows:
         offered = w.path != DEFERRED  # rejected requests count, as misses
         counts = np.bincount(w.cls[offered], minlength=len(classes)).astype(float)
@@ -126,7 +140,8 @@ def summarise(
         e2e.append(w.e2e_s[offered])
         weight.append(per_request[w.cls[offered]])
         rejected.append(w.path[offered] == REJECTED)
-    c, ttft_s, tpot_s, e2e_s, wt, dropped = (np.concatenate(x) for x in (cls, ttft, tpot, e2e, weight, rejected))
+        per_class.append(per_request)
+    c, ttft_s, tpot_s, wt, dropped = (np.concatenate(x) for x in (cls, ttft, tpot, weight, rejected))
     out: dict[str, LatencySummary] = {}
     met_weight = 0.0
     for k, rc in enumerate(classes):
@@ -138,8 +153,10 @@ def summarise(
         met_weight += float(w[ok].sum())
         errors: dict[str, float] = {}
         figures: dict[str, list[float]] = {}
-        for name, x in (("ttft", ttft_s), ("tpot", tpot_s), ("e2e", e2e_s)):
-            values, half_widths = percentiles_with_error(x[mine], w)
+        in_window = [window_cls == k for window_cls in cls]
+        for name, x in (("ttft", ttft), ("tpot", tpot), ("e2e", e2e)):
+            groups = [(v[m], float(p[k])) for v, m, p in zip(x, in_window, per_class, strict=True) if m.any()]
+            values, half_widths = percentiles_with_error(groups)
             figures[name] = [units.seconds_to_ms(v) for v in values]
             for q, h in zip(PERCENTILES, half_widths, strict=True):
                 errors[f"{name}_p{q:.0f}_ms"] = units.seconds_to_ms(h)
