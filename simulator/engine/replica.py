@@ -300,7 +300,8 @@ class Replica:
             self.decode_steps += n
             until = (self.decode_steps + 1) * self._per_finish  # keys of sequences finishing by now
             while self.running and self.running[0] < until:
-                finish, i = divmod(heapq.heappop(self.running), self._per_finish)
+                key = heapq.heappop(self.running)
+                finish, i = key // self._per_finish, key % self._per_finish
                 self.finish_sum -= finish
                 self._complete(i, end, decoding=True)
         done = self._chunk_done
