@@ -44,8 +44,8 @@ def main() -> None:
     trees = [t.resolve() for t in args.tree or [ROOT]]
     scenarios = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
     header(
-        f"`python -m simulator run SCENARIO --engine E --json` in a fresh process, median of {args.repeats} runs "
-        "after a warm-up, trees alternating.",
+        f"`python -m simulator run SCENARIO --engine E --json` in a fresh process that may write bytecode, median of "
+        f"{args.repeats} runs after a warm-up, trees alternating.",
         "a fluid run as a command under 0.5 s; a 36-month DES run under 10 s.",
     )
     head = " | ".join(f"{e} (s) {t.name}" for e in ENGINES for t in trees)
