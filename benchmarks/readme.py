@@ -66,7 +66,8 @@ def main() -> None:
         body = printed.get(m["command"], m["body"])
         return f"{m.group(1)}{body}{m.group(4)}"
 
-    write_atomic(README, BLOCK.sub(replace, text))
+    # Read again: the README may have been edited while the benchmarks ran.
+    write_atomic(README, BLOCK.sub(replace, README.read_text()))
     print(f"README.md: {len(printed)} block(s) regenerated", file=sys.stderr)
 
 
