@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +15,7 @@ from hypothesis import strategies as st
 from reference_replica import requests, simulate
 
 from simulator.engine import fleet, replica
+from simulator.engine.fleet import Autoscale, FleetSettings, Overflow, simulate_fleet
 from simulator.engine.replica import Replica, series_s, steps_to_cover
 from simulator.perf.step import StepModel
 
@@ -136,3 +140,57 @@ def test_installing_compiles_the_hot_path() -> None:
     """`pip install` compiles the replica and the fleet with mypyc (setup.py); these tests then test that build."""
     for module in (replica, fleet):
         assert not (module.__file__ or "").endswith(".py"), f"{module.__name__} runs as Python: pip install -e ."
+
+
+def play_every_fleet_path() -> dict[str, np.ndarray]:
+    """Each request's times and each run's totals on routed fleets (chunked prefill, a hybrid's
+    overflow, an autoscaler) and on one replica, for a load that queues."""
+    rng = np.random.default_rng(11)
+    n = 3000
+    arrivals = np.cumsum(rng.exponential(1 / 60, n))
+    prompts = rng.integers(50, 3000, n)
+    cached = (prompts * rng.random(n) * 0.5).astype(np.int64)
+    outputs = rng.integers(1, 400, n)
+    may_leave = rng.random(n) < 0.7
+    autoscale = Autoscale(1, 8, 20.0, 2.0, 0.7, 0.05, 0.4)
+    out = {}
+    for name, fleet_settings, overflow in (
+        ("routed", FleetSettings(4, "chunked_prefill", 64, 2048), None),
+        ("overflow", FleetSettings(3, "chunked_prefill", 32, 1024), Overflow(2.0, 0.5, may_leave)),
+        ("autoscaled", FleetSettings(2, "prefill_first", 32, 2048, autoscale), None),
+        ("one", FleetSettings(1, "prefill_first", 16, 2048), None),
+    ):
+        r = requests(arrivals, prompts, cached, outputs)
+        o = simulate_fleet(OVERLAP, r, np.ones(n, dtype=bool), fleet_settings, float(arrivals[-1]), overflow=overflow)
+        out |= {f"{name} first token": r.first_token_s, f"{name} done": r.done_s, f"{name} diverted": o.diverted}
+        out[f"{name} totals"] = np.array([o.replica_seconds, o.waiting_requests_mean, o.replicas_max, o.replicas_end])
+    return out
+
+
+AS_PYTHON = """
+import importlib.util, sys
+from pathlib import Path
+import numpy as np
+import simulator.engine
+here = Path(simulator.engine.__path__[0])
+for name in ("replica", "fleet"):  # from their source, whatever is compiled beside them
+    spec = importlib.util.spec_from_file_location(f"simulator.engine.{name}", here / f"{name}.py")
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+from test_replica import play_every_fleet_path
+np.savez(sys.argv[1], **play_every_fleet_path())
+"""
+
+
+@pytest.mark.skipif(replica.__file__.endswith(".py"), reason="the engine runs as Python: nothing to compare")
+def test_the_compiled_engine_gives_the_python_sources_times_bit_for_bit(tmp_path: Path) -> None:
+    """A machine with a C compiler and one without give the same answers."""
+    compiled = play_every_fleet_path()
+    assert compiled["overflow diverted"].any() and compiled["autoscaled totals"][2] > 2  # the rules acted
+    saved = tmp_path / "python.npz"
+    here = Path(__file__).parent
+    subprocess.run([sys.executable, "-c", AS_PYTHON, str(saved)], cwd=here, check=True)
+    with np.load(saved) as python:
+        assert python["one totals"][0] > 0 and sorted(python.files) == sorted(compiled)
+        for name, values in compiled.items():
+            assert np.array_equal(values, python[name], equal_nan=True), name
