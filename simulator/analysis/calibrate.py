@@ -7,7 +7,7 @@ max_num_seqs and gpu_memory_utilization). Offline and static-batch runs queue
 every request at t = 0 on each replica (replicas = GPUs / tensor-parallel size) and count output
 tokens over the makespan, TPOT as the median request's; runs at a request rate send the published
 number of prompts (else 600 s) to one replica per tensor-parallel group; runs at a concurrency keep
-that many clients per replica each waiting for its answer before sending the next. Points without
+that many clients per replica, started together, each waiting for its answer before sending the next. Points without
 fixed lengths (datasets), other layouts (attention data parallel) and FP4 are left out, with the
 reason.
 """

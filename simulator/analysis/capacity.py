@@ -88,22 +88,17 @@ def _arrivals(rate: float, arrivals: Arrivals) -> tuple[np.ndarray, float, float
 def closed_loop(step: StepModel, requests: Requests, clients: int, limits: Serving) -> None:
     """Serve `requests` in order from `clients` clients that each wait for an answer before sending again.
 
-    The clients start one after another across the time one request takes alone, as clients of a
-    service do; started together, identical requests would stay in lockstep and queue their prompts
-    behind each other forever.
+    The clients start together, as serving benchmarks start them (`vllm bench serve
+    --max-concurrency`, GenAI-Perf's concurrency mode, `probe openai --concurrency`): requests of one
+    length then finish in the same step and come back together, so each round's prompts are run
+    together, as a real server runs them.
     """
     replica = Replica(step, requests, limits.scheduling, limits.max_batch, limits.chunk_tokens)
     n = len(requests.arrival_s)
-    prompt, output = float(requests.prompt_tokens[0]), float(requests.output_tokens[0])
-    alone_s = step.ttft_alone_s(prompt, prompt * prompt / 2) + (output - 1) * float(
-        step.decode_step_s(np.array([1.0]), prompt + output / 2)[0]
-    )
     sent = min(clients, n)
     for i in range(sent):
-        t = alone_s * i / clients
-        requests.arrival_s[i] = t
-        replica.advance_to(t)
-        replica.submit(i, t)
+        requests.arrival_s[i] = 0.0
+        replica.submit(i, 0.0)
     done = 0
     while replica.advance_one():
         finished = int(np.count_nonzero(~np.isnan(requests.done_s[:sent])))
