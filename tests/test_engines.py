@@ -154,8 +154,11 @@ def test_weight_reads_and_flops_meet_in_a_smooth_maximum() -> None:
     assert dataclasses.replace(step, overlap_sharpness=1.0).step_s(0, 0, 100, 0) == pytest.approx(0.020)
     assert smooth_max(0.0, 0.0, 2.0) == 0.0
     assert smooth_max(1e-300, 1e-300, 16.0) == pytest.approx(2 ** (1 / 16) * 1e-300)  # no power underflows
-    vllm = roofline(LLAMA_8B, H100, "fp16", 1, serving(H100, "fp16"))
-    assert vllm.overlap_sharpness == catalog.engine("vllm").costs.overlap_sharpness > 1
+    # The fitted sharpness reaches the step model; vLLM's fit sits at the bound of 1 (a plain sum).
+    for engine in ("vllm", "tensorrt-llm"):
+        fitted = roofline(LLAMA_8B, H100, "fp16", 1, serving(H100, "fp16", engine)).overlap_sharpness
+        assert fitted == catalog.engine(engine).costs.overlap_sharpness >= 1
+    assert catalog.engine("tensorrt-llm").costs.overlap_sharpness > 1
 
 
 def test_one_client_at_a_time_is_the_lone_request_and_clients_obey_littles_law() -> None:
