@@ -51,10 +51,12 @@ PERCENTILES = (50.0, 95.0, 99.0)
 Z_95 = STANDARD_NORMAL.inv_cdf(0.975)
 
 
-def effective_count(weights: np.ndarray) -> float:
-    """Kish's effective sample size of weighted requests: (sum w)^2 / sum w^2."""
-    total = float(weights.sum())
-    return total * total / float(np.square(weights).sum()) if total > 0 else 0.0
+def effective_count(weights: np.ndarray, counts: np.ndarray | None = None) -> float:
+    """Kish's effective sample size of weighted requests, (sum w)^2 / sum w^2, given one weight a
+    request or, with `counts`, one a group of that many requests."""
+    total = float(weights.sum() if counts is None else counts @ weights)
+    squares = float(np.square(weights).sum() if counts is None else counts @ np.square(weights))
+    return total * total / squares if total > 0 else 0.0
 
 
 Weighted = list[tuple[np.ndarray, float]]
@@ -64,15 +66,12 @@ Weighted = list[tuple[np.ndarray, float]]
 def percentiles_with_error(groups: Weighted) -> tuple[list[float], list[float]]:
     """PERCENTILES of weighted values and the half-width of each one's 95% interval: the values at the
     ranks q +- z sqrt(q (1 - q) / n) of the n effective requests (the order-statistic interval)."""
-    kept = [(v[~np.isnan(v)], w) for v, w in groups]
-    counts = np.array([len(v) for v, _ in kept], dtype=float)
-    weights = np.array([w for _, w in kept], dtype=float)
-    total = float(counts @ weights)
-    n = total * total / float(counts @ np.square(weights)) if total > 0 else 0.0  # Kish's effective count
+    counts = np.array([np.count_nonzero(~np.isnan(v)) for v, _ in groups], dtype=float)
+    n = effective_count(np.array([w for _, w in groups], dtype=float), counts)
     qs = [q / 100 for q in PERCENTILES]
     spread = [Z_95 * math.sqrt(q * (1 - q) / n) if n else 0.0 for q in qs]
     bounds = [(100 * max(q - d, 0.0), 100 * min(q + d, 1.0)) for q, d in zip(qs, spread, strict=True)]
-    got = weighted_percentiles(kept, (*PERCENTILES, *(x for pair in bounds for x in pair)))
+    got = weighted_percentiles(groups, (*PERCENTILES, *(x for pair in bounds for x in pair)))
     k = len(PERCENTILES)
     return got[:k], [(got[k + 2 * i + 1] - got[k + 2 * i]) / 2 for i in range(k)]
 
