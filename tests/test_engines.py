@@ -16,7 +16,14 @@ from simulator.analysis.capacity import Arrivals, capacity, closed_loop
 from simulator.cli import main
 from simulator.engine.replica import Requests
 from simulator.perf.serving import serving
-from simulator.perf.step import StepModel, allreduce_s_per_token, kv_bytes_per_token, roofline, smooth_max
+from simulator.perf.step import (
+    StepModel,
+    allreduce_s_per_token,
+    expert_width,
+    kv_bytes_per_token,
+    roofline,
+    smooth_max,
+)
 
 H100, A100, L40S = catalog.gpu("h100-sxm"), catalog.gpu("a100-80gb"), catalog.gpu("l40s")
 LLAMA_8B, LLAMA_70B = catalog.model("llama-3.1-8b-instruct"), catalog.model("llama-3.1-70b-instruct")
@@ -95,6 +102,29 @@ def test_saturation_is_the_heaviest_load_of_a_configuration() -> None:
     # TTFT is fitted only where it is the prompt's steps and the request overhead: one client.
     assert calibrate.lightest(points["ft-h100-llama31-8b-in1024-out128-c1"])
     assert not calibrate.lightest(points["ft-h100-llama31-8b-in1024-out128-c4"])
+
+
+def test_routed_experts_compute_at_a_share_that_falls_with_their_width_a_gpu() -> None:
+    mixtral, qwen = catalog.model("mixtral-8x7b-instruct"), catalog.model("qwen3-235b-a22b")
+    # Mixtral 8x7B: 46.7B parameters, 12.9B active, 2 of 8 experts a token, 32 layers of hidden size
+    # 4,096: (46.7 - 12.9) / (1 - 2/8) = 45.07B in experts, each layer's expert 3 matrices wide 14,326.
+    routed = (46.7 - 12.9) / (1 - 2 / 8) * 1e9
+    assert expert_width(mixtral) == pytest.approx(routed / (8 * 32 * 3 * 4096), rel=1e-12)
+    assert expert_width(LLAMA_8B) == 0.0
+    s = serving(A100, "fp16")
+    half = s.expert_half_width
+    assert half > 0  # vLLM's fit covers two mixtures of experts
+    flops = 4 * 312e12 * s.prefill_compute_efficiency
+    wide = expert_width(mixtral) / 4
+    # Per token on four A100s: the dense active parameters at the fitted share, the 2/8 of the experts'
+    # parameters a token runs at that share times w / (w + w_half).
+    by_hand = 2 * ((12.9e9 - routed * 2 / 8) / flops + routed * 2 / 8 / (flops * wide / (wide + half)))
+    assert roofline(mixtral, A100, "fp16", 4, s).b_prefill_s == pytest.approx(by_hand, rel=1e-12)
+    # Narrower experts on more GPUs run further from the dense share; a dense model keeps it.
+    per_active = [roofline(qwen, A100, "fp16", g, s).b_prefill_s * g / 22e9 for g in (4, 8)]
+    assert per_active[1] > per_active[0]
+    dense = 2 * LLAMA_8B.active_params_b * 1e9 / (312e12 * s.prefill_compute_efficiency)
+    assert roofline(LLAMA_8B, A100, "fp16", 1, s).b_prefill_s == pytest.approx(dense, rel=1e-12)
 
 
 def test_kv_bytes_follow_the_cache_type_not_the_weights() -> None:
@@ -238,5 +268,8 @@ def test_the_fit_reproduces_its_training_points_and_holds_on_the_rest() -> None:
     fitted = catalog.engine_fit()
     assert fitted.calibration_version == catalog.calibration().version
     assert {"vllm", "tensorrt-llm"} <= set(fitted.engines)
+    # A term is fitted where two models show it: vLLM's points cover several mixtures of experts,
+    # TensorRT-LLM's one (Mixtral), so its experts run at the dense share.
+    assert fitted.engines["vllm"].expert_half_width and fitted.engines["tensorrt-llm"].expert_half_width is None
     # SGLang's only points are one early DeepSeek-V3 run: it shares vLLM's fitted costs.
     assert catalog.engine("sglang").costs == catalog.engine("vllm").costs

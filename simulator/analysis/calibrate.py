@@ -28,7 +28,7 @@ from simulator.catalog import CalibrationPoint, EngineName, Precision
 from simulator.catalog.engines import FittedCosts, profiles
 from simulator.engine.replica import Replica, Requests
 from simulator.perf.serving import KvCacheDtype, Policy, Serving, serving
-from simulator.perf.step import StepModel, step_model
+from simulator.perf.step import StepModel, expert_width, step_model
 
 OFFLINE_REQUESTS = 3000  # per replica, where the source gives no count: several full batches
 RATE_DURATION_S = 600.0
@@ -46,12 +46,17 @@ MIN_MODELS_TO_FIT = 2
 BOUNDS = {
     "decode_bandwidth_efficiency": (0.15, 0.9),
     "prefill_compute_efficiency": (0.1, 1.0),
+    "expert_half_width": (0.0, 20000.0),
     "step_overhead_ms": (0.0, 30.0),
     "request_overhead_ms": (0.0, 300.0),
     "allreduce_latency_us": (0.0, 100.0),
     "sequence_overhead_us": (0.0, 300.0),
     "overlap_sharpness": (1.0, 16.0),
 }
+
+
+# Where a fit starts the costs a profile leaves unset: experts of a small model's width at half the share.
+START = {"expert_half_width": 512.0}
 
 
 def engine_of(p: CalibrationPoint) -> EngineName:
@@ -76,6 +81,10 @@ def why_left_out(p: CalibrationPoint) -> str | None:
 
 def _precision(p: CalibrationPoint) -> Precision:
     return "fp16" if p.precision == "bf16" else p.precision  # type: ignore[return-value]
+
+
+def _experts(p: CalibrationPoint) -> bool:
+    return bool(expert_width(catalog.model(str(p.catalogue_model))))
 
 
 def _step(p: CalibrationPoint, limits: Serving) -> StepModel:
@@ -276,7 +285,8 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
 
     Free: the bandwidth and FLOP/s shares, the step overhead, the overhead per running sequence and
     the sharpness of the reads' and FLOPs' overlap; the request overhead where the points include TTFT;
-    the all-reduce latency where they include tensor-parallel runs. TTFT is fitted at each
+    the all-reduce latency where they include tensor-parallel runs; the routed experts' half width
+    where they cover two mixtures of experts (one model's kernels are not an engine's). TTFT is fitted at each
     configuration's lightest load only, where it is the prompt's steps and the request overhead: the
     queueing heavier loads add is what the simulation plays, so there it is judged, never fitted.
     """
@@ -289,9 +299,11 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
         names.append("request_overhead_ms")
     if any((p.tensor_parallel or 1) > 1 for p in points):
         names.append("allreduce_latency_us")
+    if len({p.catalogue_model for p in points if _experts(p)}) >= MIN_MODELS_TO_FIT:
+        names.append("expert_half_width")
     # From the profile's own estimate, never from the last fit: a refit of the same points gives the same costs.
     profile = profiles()[engine].costs
-    start = np.array([min(max(getattr(profile, n), BOUNDS[n][0]), BOUNDS[n][1]) for n in names])
+    start = np.array([min(max(getattr(profile, n) or START.get(n, 0.0), BOUNDS[n][0]), BOUNDS[n][1]) for n in names])
 
     def residuals(x: np.ndarray) -> np.ndarray:
         costs = dict(zip(names, x.tolist(), strict=True))

@@ -335,7 +335,7 @@ class CalibrationPoint(Data):
 
 
 class CalibrationSet(Data):
-    version: Literal[6]
+    version: Literal[7]
     points: list[CalibrationPoint] = Field(min_length=1)
 
 

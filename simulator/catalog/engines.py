@@ -35,6 +35,10 @@ class EngineCosts(Data):
     decode_bandwidth_efficiency: float = Field(gt=0, le=1)
     """Share of the GPU's peak bandwidth the engine reaches streaming weights."""
     prefill_compute_efficiency: float = Field(gt=0, le=1)
+    expert_half_width: float | None = Field(default=None, ge=0, le=1e6)
+    """Width on one GPU (an expert's intermediate size over the replica's GPUs) at which a mixture of
+    experts' routed expert matrix products reach half the dense layers' share of peak FLOP/s: many small
+    matrix products, narrower on more GPUs; None: they reach all of it."""
     step_overhead_ms: float = Field(ge=0, le=1000)
     """Per step, whatever it runs: scheduling, sampling, kernel launches."""
     request_overhead_ms: float = Field(ge=0, le=10_000)
@@ -81,6 +85,8 @@ class EngineProfile(Data):
 class FittedCosts(Data):
     decode_bandwidth_efficiency: float = Field(gt=0, le=1)
     prefill_compute_efficiency: float = Field(gt=0, le=1)
+    expert_half_width: float | None = Field(default=None, ge=0, le=1e6)
+    """Fitted only where the engine's fit points include mixtures of experts."""
     step_overhead_ms: float = Field(ge=0, le=1000)
     request_overhead_ms: float | None = Field(default=None, ge=0, le=10_000)
     """Fitted only where the engine's fit points include TTFT."""

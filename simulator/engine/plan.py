@@ -154,6 +154,9 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
         ]
         if step.gpus_per_replica > 1:
             terms.append(PerfTerm(_("all-reduce latency"), units.seconds_to_us(s.allreduce_latency_s), "us", *costs))
+        if step.expert_share and s.expert_half_width:
+            half = _("routed expert width at half the FLOP/s share")
+            terms.append(PerfTerm(half, s.expert_half_width, _("columns a GPU"), *costs))
         if s.attention_per_sequence_layer_s > 0:
             per_layer_us = units.seconds_to_us(s.attention_per_sequence_layer_s)
             terms.append(PerfTerm(_("attention per sequence and layer"), per_layer_us, "us", *costs))

@@ -24,6 +24,8 @@ class Serving:
     usable_memory_share: float
     decode_bandwidth_efficiency: float
     prefill_compute_efficiency: float
+    expert_half_width: float
+    """Width on one GPU at which routed experts' matrix products reach half the dense share (0: all of it)."""
     step_overhead_s: float
     request_overhead_s: float
     allreduce_latency_s: float
@@ -72,6 +74,7 @@ def serving(
         usable_memory_share=usable_memory_share or p.usable_memory_share,
         decode_bandwidth_efficiency=decode_bandwidth_efficiency or costs.decode_bandwidth_efficiency,
         prefill_compute_efficiency=prefill_compute_efficiency or costs.prefill_compute_efficiency,
+        expert_half_width=costs.expert_half_width or 0.0,
         step_overhead_s=units.ms_to_seconds(costs.step_overhead_ms),
         request_overhead_s=units.ms_to_seconds(costs.request_overhead_ms),
         allreduce_latency_s=units.us_to_seconds(costs.allreduce_latency_us),

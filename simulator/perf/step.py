@@ -12,7 +12,10 @@ K cached tokens, and n = p + d:
 `b0` reads the weights every token needs, `b_experts` all routed experts of a mixture-of-experts
 model, of which a step with n tokens touches hit(n) = 1 - (1 - k/E)^n (0 for dense models), `b_kv`
 reads one cached token of one sequence; `b_prefill` and `b_decode` are the linear layers' FLOPs per
-token and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) pair. A linear
+token and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) pair. A routed
+expert's matrix products are small (its intermediate width split over the replica's GPUs, a few
+tokens each): at width w a GPU they run at w / (w + w_half) of the dense layers' FLOP/s, w_half the
+engine's `expert_half_width`, fitted. A linear
 layer's kernel streams its weights while the tensor cores multiply, so within it the two overlap
 and the slower sets the pace, though not fully near the ridge point, where a kernel reaches neither
 peak: smax_s(x, y) = (x^s + y^s)^(1/s) is the smooth maximum of sharpness s (the engine's
@@ -122,6 +125,17 @@ def prefill_pairs(prompt_tokens: float | np.ndarray, cached_tokens: float | np.n
     return (np.square(prompt_tokens) - np.square(cached_tokens)) / 2
 
 
+def expert_width(model: OpenModel) -> float:
+    """Intermediate size of one routed expert (0 for a dense model): its parameters over experts x layers x
+    3 matrices (gate, up, down) of hidden size x width; a model whose first layers are dense reads a
+    little narrower."""
+    if not model.experts or not model.experts_per_token:
+        return 0.0
+    share = model.experts_per_token / model.experts
+    expert_params = (model.total_params_b - model.active_params_b) / (1 - share) * units.PARAMS_PER_BILLION
+    return expert_params / (model.experts * model.layers * 3 * model.hidden_size)
+
+
 def weight_bytes(model: OpenModel, precision: Precision) -> float:
     return model.total_params_b * units.PARAMS_PER_BILLION * units.BYTES_PER_PARAM[precision]
 
@@ -188,12 +202,18 @@ def roofline(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, servin
     the step is sent to it; compute uses active parameters.
     """
     bandwidth = gpus * gpu.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB * serving.decode_bandwidth_efficiency
-    flops = gpus * gpu.compute_tflops(precision) * units.FLOPS_PER_TFLOPS * serving.prefill_compute_efficiency
-    per_token_flops = 2 * model.active_params_b * units.PARAMS_PER_BILLION
+    peak_flops = gpus * gpu.compute_tflops(precision) * units.FLOPS_PER_TFLOPS
+    flops = peak_flops * serving.prefill_compute_efficiency
     # Causal attention: QK^T and AV, 2 FLOPs each per (query, key) pair, per head dimension and layer.
     per_pair_flops = 4 * model.layers * model.attention_heads * model.head_dim
     share = model.experts_per_token / model.experts if model.experts and model.experts_per_token else 0.0
     expert_params = (model.total_params_b - model.active_params_b) / (1 - share) if share else 0.0
+    # A token's FLOPs: 2 per active parameter, those of its routed experts at their own rate.
+    routed_params = expert_params * share * units.PARAMS_PER_BILLION
+    dense_params = model.active_params_b * units.PARAMS_PER_BILLION - routed_params
+    width = expert_width(model) / gpus
+    expert_flops = flops * width / (width + serving.expert_half_width) if width else flops
+    per_token_s = 2 * (dense_params / flops + routed_params / expert_flops)
     bytes_per_param = units.BYTES_PER_PARAM[precision]
     kv = serving.kv_cache_dtype
     terms = EngineTerms.of(model, gpu, gpus, serving)
@@ -201,9 +221,9 @@ def roofline(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, servin
         b0_s=(model.total_params_b - expert_params) * units.PARAMS_PER_BILLION * bytes_per_param / bandwidth,
         b_experts_s=expert_params * units.PARAMS_PER_BILLION * bytes_per_param / bandwidth,
         expert_share=share,
-        b_prefill_s=per_token_flops / flops,
+        b_prefill_s=per_token_s,
         b_attn_s=per_pair_flops / flops,
-        b_decode_s=per_token_flops / flops,
+        b_decode_s=per_token_s,
         b_kv_s=kv_bytes_per_token(model, kv) / bandwidth,
         kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, serving.usable_memory_share, kv),
         gpus_per_replica=gpus,
