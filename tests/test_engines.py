@@ -13,6 +13,7 @@ import pytest
 from simulator import catalog
 from simulator.analysis import calibrate
 from simulator.analysis.capacity import Arrivals, capacity, closed_loop
+from simulator.analysis.run import run
 from simulator.cli import main
 from simulator.engine.replica import Requests
 from simulator.perf.serving import serving
@@ -24,6 +25,9 @@ from simulator.perf.step import (
     roofline,
     smooth_max,
 )
+from simulator.scenario import load_scenario
+
+from helpers import ROOT
 
 H100, A100, L40S = catalog.gpu("h100-sxm"), catalog.gpu("a100-80gb"), catalog.gpu("l40s")
 LLAMA_8B, LLAMA_70B = catalog.model("llama-3.1-8b-instruct"), catalog.model("llama-3.1-70b-instruct")
@@ -125,6 +129,14 @@ def test_routed_experts_compute_at_a_share_that_falls_with_their_width_a_gpu() -
     assert per_active[1] > per_active[0]
     dense = 2 * LLAMA_8B.active_params_b * 1e9 / (312e12 * s.prefill_compute_efficiency)
     assert roofline(LLAMA_8B, A100, "fp16", 1, s).b_prefill_s == pytest.approx(dense, rel=1e-12)
+
+
+def test_a_mixture_of_experts_lists_its_experts_half_width_among_its_assumptions() -> None:
+    result = run(load_scenario(ROOT / "scenarios" / "coding-assistant.yaml"), "fluid")
+    half = [a for a in result.assumptions if a.item == "routed expert width at half the FLOP/s share"]
+    assert [a.option for a in half] == ["deepseek-v3-owned-h200"]  # the dense Qwen Coder has none
+    vllm = catalog.engine("vllm").costs
+    assert (half[0].value, half[0].source) == (vllm.expert_half_width, vllm.source)
 
 
 def test_kv_bytes_follow_the_cache_type_not_the_weights() -> None:
