@@ -13,16 +13,15 @@ K cached tokens, and n = p + d:
 model, of which a step with n tokens touches hit(n) = 1 - (1 - k/E)^n (0 for dense models), `b_kv`
 reads one cached token of one sequence; `b_prefill` and `b_decode` are the linear layers' FLOPs per
 token and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) pair. A routed
-expert's matrix products are small (its intermediate width split over the replica's GPUs, a few
-tokens each): at width w a GPU they run at w / (w + w_half) of the dense layers' FLOP/s, w_half the
-engine's `expert_half_width`, fitted. A linear
-layer's kernel streams its weights while the tensor cores multiply, so within it the two overlap
-and the slower sets the pace, though not fully near the ridge point, where a kernel reaches neither
-peak: smax_s(x, y) = (x^s + y^s)^(1/s) is the smooth maximum of sharpness s (the engine's
-`overlap_sharpness`, fitted; s = 1 adds the two, a large s is the plain maximum). Attention is a
-kernel of its own after each layer's projections, reading the cached keys and values of every
-decoding sequence and computing the prompts' pairs, so its time adds to the linear layers' rather
-than hiding under them.
+expert's matrix products are small (its intermediate width split over the replica's GPUs, only the
+share of a step's tokens routed to it): at width w a GPU they run at w / (w + w_half) of the dense
+layers' FLOP/s, w_half the engine's `expert_half_width`, fitted. A linear layer's kernel streams its
+weights while the tensor cores multiply, so within it the two overlap and the slower sets the pace,
+though not fully near the ridge point, where a kernel reaches neither peak: smax_s(x, y) = (x^s +
+y^s)^(1/s) is the smooth maximum of sharpness s (the engine's `overlap_sharpness`, fitted; s = 1
+adds the two, a large s is the plain maximum). Attention is a kernel of its own after each layer's
+projections, reading the cached keys and values of every decoding sequence and computing the
+prompts' pairs, so its time adds to the linear layers' rather than hiding under them.
 `overhead` is the engine's fixed cost of a step (scheduling, sampling, kernel launches) plus, on a
 tensor-parallel replica, the latency of its two all-reduces per layer; `b_comm` is the all-reduces'
 bytes per token over the GPUs' link, and `b_seq` what each running sequence adds to a step beyond
@@ -125,15 +124,24 @@ def prefill_pairs(prompt_tokens: float | np.ndarray, cached_tokens: float | np.n
     return (np.square(prompt_tokens) - np.square(cached_tokens)) / 2
 
 
+def routed_experts(model: OpenModel) -> tuple[float, float]:
+    """Experts per token over experts (k/E), and the billions of parameters in all routed experts: a
+    token leaves (1 - k/E) of them unread, the model's total less its active parameters. (0, 0) for a
+    dense model."""
+    if not model.experts or not model.experts_per_token:
+        return 0.0, 0.0
+    share = model.experts_per_token / model.experts
+    return share, (model.total_params_b - model.active_params_b) / (1 - share)
+
+
 def expert_width(model: OpenModel) -> float:
     """Intermediate size of one routed expert (0 for a dense model): its parameters over experts x layers x
     3 matrices (gate, up, down) of hidden size x width; a model whose first layers are dense reads a
     little narrower."""
-    if not model.experts or not model.experts_per_token:
+    if not model.experts:
         return 0.0
-    share = model.experts_per_token / model.experts
-    expert_params = (model.total_params_b - model.active_params_b) / (1 - share) * units.PARAMS_PER_BILLION
-    return expert_params / (model.experts * model.layers * 3 * model.hidden_size)
+    _share, expert_params_b = routed_experts(model)
+    return expert_params_b * units.PARAMS_PER_BILLION / (model.experts * model.layers * 3 * model.hidden_size)
 
 
 def weight_bytes(model: OpenModel, precision: Precision) -> float:
@@ -206,8 +214,7 @@ def roofline(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, servin
     flops = peak_flops * serving.prefill_compute_efficiency
     # Causal attention: QK^T and AV, 2 FLOPs each per (query, key) pair, per head dimension and layer.
     per_pair_flops = 4 * model.layers * model.attention_heads * model.head_dim
-    share = model.experts_per_token / model.experts if model.experts and model.experts_per_token else 0.0
-    expert_params = (model.total_params_b - model.active_params_b) / (1 - share) if share else 0.0
+    share, expert_params = routed_experts(model)
     # A token's FLOPs: 2 per active parameter, those of its routed experts at their own rate.
     routed_params = expert_params * share * units.PARAMS_PER_BILLION
     dense_params = model.active_params_b * units.PARAMS_PER_BILLION - routed_params
