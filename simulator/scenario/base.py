@@ -23,7 +23,7 @@ class Section(BaseModel):
     """A YAML section: unknown fields are errors, infinities and NaN are refused, and every field
     documents itself."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def check_unique(names: list[str], what: str) -> None:
