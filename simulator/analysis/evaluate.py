@@ -6,17 +6,20 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from simulator import i18n
 from simulator.economics.costs import Economics
 from simulator.economics.ledger import OptionCosts
-from simulator.engine.des import DesEngine
 from simulator.engine.fluid import FluidEngine
 from simulator.engine.plan import ReplicaPlans
 from simulator.i18n import _
 from simulator.perf.fit import Fitted, load_fitted
 from simulator.scenario import ApiOption, Scenario, SelfHostOption
 from simulator.usage import OptionUsage
+
+if TYPE_CHECKING:
+    from simulator.engine.des import DesEngine
 
 
 def with_scale(scenario: Scenario, scale: float) -> Scenario:
@@ -56,7 +59,13 @@ def measured_fits(scenario: Scenario) -> dict[str, Fitted]:
     }
 
 
-ENGINES: dict[str, type[FluidEngine] | type[DesEngine]] = {"fluid": FluidEngine, "des": DesEngine}
+def engine_class(name: str) -> type[FluidEngine] | type[DesEngine]:
+    """The engine called `name`; the discrete-event one (and SimPy) loads only when a run asks for it."""
+    if name == "des":
+        from simulator.engine.des import DesEngine
+
+        return DesEngine
+    return FluidEngine
 
 
 def _within(progress: Callable[[str], None] | None, option: str) -> Callable[[str], None] | None:
@@ -71,7 +80,7 @@ class Evaluator:
 
     def __init__(self, scenario: Scenario, engine: str = "fluid") -> None:
         self.scenario = scenario
-        self.engine = ENGINES[engine]
+        self.engine = engine_class(engine)
         # None of these depends on volume: price tables, measured fits and replica plans are made once
         # for every scale.
         self.engine_name = engine

@@ -20,11 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from simulator import catalog, i18n, units
 from simulator.analysis.results import json_text
-from simulator.cli import render
 from simulator.errors import EXIT_BAD_INPUT, EXIT_OK, InputError
 from simulator.files import check_writable
 from simulator.i18n import _, ngettext
@@ -49,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json_text(result))
     else:
+        from simulator.cli import render
+
         render.summary(result, render.stdout(), args.wide)
     return EXIT_OK
 
@@ -57,6 +56,7 @@ def batch(args: argparse.Namespace) -> int:
     from rich.progress import Progress
 
     from simulator.batch import run_batch
+    from simulator.cli import render
 
     out = args.out or "out"
     with Progress(**_transient_on_terminal()) as progress:
@@ -195,12 +195,15 @@ def catalog_(args: argparse.Namespace) -> int:
         else:
             print(_("no {what} match (see `rent-or-own catalog --help`)").format(what=args.what))
         return EXIT_OK
+    from simulator.cli import render
+
     render.stdout().print(render.catalog_table(args.what, entries))
     return EXIT_OK
 
 
 def capacity(args: argparse.Namespace) -> int:
     from simulator.analysis.capacity import Arrivals, capacity
+    from simulator.cli import render
     from simulator.perf.serving import serving
 
     if args.chunk_tokens is not None and args.max_batch is not None and args.chunk_tokens < args.max_batch:
@@ -280,6 +283,8 @@ def probe(args: argparse.Namespace) -> int:
         imported = ngettext("{file}: {n} point imported from {tool}", "{file}: {n} points imported from {tool}", n)
         print(imported.format(file=out, n=n, tool=measured.kind))
         return EXIT_OK
+    from simulator.cli import render
+
     device = catalog.gpu(args.device, "--device") if args.device else None
     render.measured(mf.load(args.file), render.stdout(), device)
     return EXIT_OK
@@ -288,6 +293,7 @@ def probe(args: argparse.Namespace) -> int:
 def sweep(args: argparse.Namespace) -> int:
     from simulator.analysis import sweep
     from simulator.analysis.executors import make_executor
+    from simulator.cli import render
 
     scenario, source = load_scenario(args.scenario), args.scenario
     if not (args.param or args.tornado or args.samples):
@@ -342,6 +348,8 @@ def report(args: argparse.Namespace) -> int:
 def _transient_on_terminal() -> dict[str, Any]:
     """Progress settings: drawn on stderr and cleared after, only while stderr is a terminal (rich would
     still end with a blank line on a log or a pipe)."""
+    from rich.console import Console
+
     return {"console": Console(stderr=True), "transient": True, "disable": not sys.stderr.isatty()}
 
 
@@ -349,6 +357,9 @@ def _transient_on_terminal() -> dict[str, Any]:
 def _progress() -> Iterator[Callable[[str], None]]:
     """A spinner on stderr naming the step in progress, while there is a terminal to draw it on (it
     leaves nothing behind); elsewhere, nothing."""
+    if not sys.stderr.isatty():  # nothing to draw on: not even rich is loaded
+        yield lambda _step: None
+        return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
