@@ -67,7 +67,7 @@ def main() -> None:
         engine_s = median_seconds(simulated_afresh(lambda s=scenario, n=names: Evaluator(s).costs(n, s.workload.scale)))
         pairs = [(b.option, b.versus) for b in run(scenario).break_even]
         searches = [
-            median_seconds(simulated_afresh(lambda o=o, v=v, s=scenario: break_even_scale(Evaluator(s).gap(o, v))), 3)
+            median_seconds(simulated_afresh(lambda o=o, v=v, s=scenario: break_even_scale(*Evaluator(s).gap(o, v))), 3)
             for o, v in pairs
         ]
         slowest = f"{max(searches) * 1e3:.0f}" if searches else "-"

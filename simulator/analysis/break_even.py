@@ -20,22 +20,28 @@ SCALE_GRID_POINTS = 49
 SCALE_RELATIVE_TOLERANCE = 1e-7
 
 
-def break_even_scale(gap: Callable[[float], float]) -> float | None:
+def break_even_scale(gap: Callable[[float], float], floor: Callable[[float], float] | None = None) -> float | None:
     """Smallest `workload.scale` at which `gap` (option minus API) reaches zero, by grid and bisection.
 
     Self-hosted cost is a step function of volume (whole replicas), so the search brackets the
     first sign change on a log grid and bisects it; at a step the result is the step's edge.
+    `floor(scale)`, where given, is a cheap value `gap` never goes below: wherever it is above
+    zero the gap is too, and the option is not simulated there. It changes no answer.
     """
+
+    def above_zero(s: float) -> bool:
+        return (floor is not None and floor(s) > 0) or gap(s) > 0
+
     grid = np.logspace(*SCALE_SEARCH_DECADES, SCALE_GRID_POINTS)
     previous = None
     for s in grid:
-        if gap(s) <= 0:
+        if not above_zero(s):
             if previous is None:
-                return 0.0 if gap(grid[0] / 10) <= 0 else float(s)
+                return 0.0 if not above_zero(grid[0] / 10) else float(s)
             lo, hi = previous, float(s)
             while hi / lo - 1 > SCALE_RELATIVE_TOLERANCE:
                 mid = math.sqrt(lo * hi)
-                lo, hi = (lo, mid) if gap(mid) <= 0 else (mid, hi)
+                lo, hi = (lo, mid) if not above_zero(mid) else (mid, hi)
             return hi
         previous = float(s)
     return None
@@ -59,7 +65,7 @@ class _AtBase:
 
 @functools.lru_cache(maxsize=256)
 def _break_even_at_base(base: _AtBase, option: str, versus: str) -> float | None:
-    return break_even_scale(Evaluator(base.scenario).gap(option, versus))
+    return break_even_scale(*Evaluator(base.scenario).gap(option, versus))
 
 
 def break_even_of(scenario: Scenario, option: str, versus: str) -> float | None:

@@ -6,7 +6,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from simulator import i18n
 from simulator.economics.costs import Economics
@@ -115,20 +115,33 @@ class Evaluator:
             out[name] = usage, self.economics.costs(usage)
         return out
 
-    def gap(self, option: str, versus: str) -> Callable[[float], float]:
-        """`option`'s horizon cost minus `versus`'s, at any scale."""
+    def gap(self, option: str, versus: str) -> Gap:
+        """`option`'s horizon cost minus `versus`'s at any scale, with a floor under it against an API."""
         if isinstance(self.scenario.option(versus), ApiOption):
             # An API's bill is affine in volume (prices per request, fine-tuning per month), so two
             # runs give it at every scale a search tries.
             one, two = (self.costs([versus], s)[versus][1].total() for s in (1.0, 2.0))
 
-            def against_api(scale: float) -> float:
-                return self.costs([option], scale)[option][1].total() - (2 * one - two + (two - one) * scale)
+            def api(scale: float) -> float:
+                return 2 * one - two + (two - one) * scale
 
-            return against_api
+            def against_api(scale: float) -> float:
+                return self.costs([option], scale)[option][1].total() - api(scale)
+
+            # What the option costs at any volume (a hair less, for the order sums are taken in).
+            fixed = (1 - 1e-9) * self.costs([option], 1.0)[option][1].volume_free_usd()
+            return Gap(against_api, lambda scale: fixed - api(scale))
 
         def f(scale: float) -> float:
             c = self.costs([option, versus], scale)
             return c[option][1].total() - c[versus][1].total()
 
-        return f
+        return Gap(f, None)
+
+
+class Gap(NamedTuple):
+    """One option's horizon cost minus another's at a scale (`at`), and where known a cheap value it
+    never goes below (`floor`): `break_even_scale`'s arguments."""
+
+    at: Callable[[float], float]
+    floor: Callable[[float], float] | None

@@ -19,6 +19,12 @@ CASH = "cash"
 AMORTISED = "amortised"
 VIEWS = (CASH, AMORTISED)
 
+# Categories no volume changes: staff, set-up and fine-tuning runs cost the same whatever is served.
+# Every other category nets to zero or more in the cash view (no price is negative, a GPU draws no
+# less than its idle power, resale never exceeds the purchase), so these are a floor under an
+# option's cash total at every volume.
+VOLUME_FREE_CATEGORIES = ("staff", "setup", "fine_tuning", "api_fine_tuning")
+
 
 class Assumption(BaseModel):
     """One number an option's cost or its verdict rests on, with its provenance."""
@@ -69,6 +75,10 @@ class OptionCosts:
 
     def total(self, view: str = CASH) -> float:
         return float(self.monthly(view).sum())
+
+    def volume_free_usd(self) -> float:
+        """The cash total of `VOLUME_FREE_CATEGORIES`: what the option costs at any volume."""
+        return float(sum(self.cash[c].sum() for c in VOLUME_FREE_CATEGORIES if c in self.cash))
 
     def rows(self, view: str = CASH) -> Iterator[tuple[str, int, str, float]]:
         """Long-form ledger rows (option, month, category, usd); months count from 1."""
