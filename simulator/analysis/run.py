@@ -32,6 +32,8 @@ from simulator.scenario import SENSITIVITY_LEVELS, ApiOption, HybridOption, Scen
 from simulator.usage import TOKEN_KINDS, OptionUsage
 from simulator.workload import offered_tokens
 
+RENT_OR_OWN_VERSION = version("rent-or-own")  # read once: the installed metadata takes milliseconds to find
+
 
 def _quality(scenario: Scenario, option: ApiOption | SelfHostOption | HybridOption) -> QualityFigure | None:
     if isinstance(option, HybridOption):
@@ -269,7 +271,7 @@ def run_with_ledger(
         break_even=break_even,
         assumptions=assumptions,
         currency=currency,
-        versions={"rent_or_own": version("rent-or-own"), "genai_prices": GENAI_PRICES_VERSION},
+        versions={"rent_or_own": RENT_OR_OWN_VERSION, "genai_prices": GENAI_PRICES_VERSION},
     )
     ledger = [
         LedgerRow(option=o, month=m, category=c, usd=u, view=view)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import catalog, units
-from simulator.catalog.api_prices import unit_prices
+from simulator.catalog.api_prices import UnitPrices, unit_prices
 from simulator.economics.ledger import AMORTISED, CASH, Assumption, OptionCosts, given_or, sourced
 from simulator.economics.pricing import API_CATEGORIES, RequestShape, usd_per_request
 from simulator.i18n import _
@@ -89,7 +89,7 @@ class Economics:
         if econ.api_price_multiplier != 1:
             item = _("{provider} price multiplier").format(provider=api.provider)
             costs.assumptions.append(
-                Assumption.of(costs.option, item, econ.api_price_multiplier, _("ratio"), "scenario", "")
+                Assumption(costs.option, item, econ.api_price_multiplier, _("ratio"), "scenario", "")
             )
         for batch, requests in ((False, usage.api.standard), (True, usage.api.batch)):
             for cls, by_local_hour in requests.items():
@@ -105,7 +105,7 @@ class Economics:
                     )
                     for item, value in zip(items, (inp, out), strict=True):
                         costs.assumptions.append(
-                            Assumption.of(
+                            Assumption(
                                 costs.option,
                                 item.format(provider=api.provider, model=model_id),
                                 value,
@@ -130,7 +130,7 @@ class Economics:
             (_("{provider}/{model} time per token spread"), spread.tpot_sd_log, "sd_log", spread.source, spread.as_of),
         ):
             costs.assumptions.append(
-                Assumption.of(
+                Assumption(
                     costs.option, item.format(provider=api.provider, model=api.model), value, unit, source, str(dated)
                 )
             )
@@ -143,12 +143,15 @@ class Economics:
             offset = self.scenario.workload.utc_offset_hours
             table = np.zeros((units.HOURS_PER_DAY, len(API_CATEGORIES)))
             sources = self._price_sources.setdefault((api.name, batch), set())
+            rows: dict[UnitPrices, list[float]] = {}  # most hours share one price
             for h in range(units.HOURS_PER_DAY):
                 hour_utc = int((h - offset) % units.HOURS_PER_DAY)
                 prices, batched = unit_prices(
                     api.provider, api.model, self.scenario.api_prices, econ.price_date, hour_utc, batch
                 )
-                table[h] = list(usd_per_request(self.shapes[cls], prices).values())
+                if prices not in rows:
+                    rows[prices] = list(usd_per_request(self.shapes[cls], prices).values())
+                table[h] = rows[prices]
                 # Time-of-day prices give one entry per distinct price in force.
                 in_out = (prices.input.base_usd_per_mtok, prices.output.base_usd_per_mtok)
                 sources.add((prices.model_id, batched, prices.source, prices.as_of.isoformat(), *in_out))
@@ -162,7 +165,7 @@ class Economics:
         assert fleet is not None
         gpu = catalog.gpu(option.gpu)
         for t in fleet.perf_terms:  # the GPU-hours rest on the replica's speed
-            costs.note(Assumption.of(costs.option, t.item, t.value, t.unit, t.source, t.as_of))
+            costs.note(Assumption(costs.option, t.item, t.value, t.unit, t.source, t.as_of))
         ops = option.operations
         fte = costs.note(staff_fte(option))
         usd_per_fte_year = costs.sourced(
@@ -233,12 +236,12 @@ class Economics:
         )
         server_w = costs.sourced(_("server power"), b.server_power_w_per_gpu, "server_power_w_per_gpu", _("w_per_gpu"))
         costs.assumptions.append(
-            Assumption.of(
+            Assumption(
                 costs.option, f"{gpu.name} TDP", gpu.spec.tdp_w, "w", gpu.spec.source, gpu.spec.as_of.isoformat()
             )
         )
         costs.assumptions.append(
-            Assumption.of(
+            Assumption(
                 costs.option,
                 _("{gpu} idle power").format(gpu=gpu.name),
                 gpu.idle_w.value,

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
 from simulator import catalog
 
@@ -26,10 +25,10 @@ VIEWS = (CASH, AMORTISED)
 VOLUME_FREE_CATEGORIES = ("staff", "setup", "fine_tuning", "api_fine_tuning")
 
 
-class Assumption(BaseModel):
-    """One number an option's cost or its verdict rests on, with its provenance."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    """One number an option's cost or its verdict rests on, with its provenance (a plain record: a
+    break-even search books thousands)."""
 
     option: str
     item: str
@@ -37,10 +36,6 @@ class Assumption(BaseModel):
     unit: str
     source: str
     as_of: str
-
-    @classmethod
-    def of(cls, option: str, item: str, value: float, unit: str, source: str, as_of: str) -> Assumption:
-        return cls(option=option, item=item, value=value, unit=unit, source=source, as_of=as_of)
 
 
 @dataclass
@@ -91,9 +86,9 @@ class OptionCosts:
 def given_or(option: str, item: str, given: float | None, fallback: catalog.Sourced | None, unit: str) -> Assumption:
     """The option's own value for `item`, or the catalogue's `fallback`, with its provenance."""
     if given is not None:
-        return Assumption.of(option, item, given, unit, "scenario", "")
+        return Assumption(option, item, given, unit, "scenario", "")
     assert fallback is not None, "checked by the scenario"
-    return Assumption.of(option, item, fallback.value, unit, fallback.source, fallback.as_of.isoformat())
+    return Assumption(option, item, fallback.value, unit, fallback.source, fallback.as_of.isoformat())
 
 
 def sourced(option: str, item: str, given: float | None, default_key: str, unit: str) -> Assumption:
