@@ -623,12 +623,23 @@ def export() -> None:
             "of every number behind it."
         )
     )
-    page = to_html(data)
-    st.download_button(_("HTML report"), page, file_name=f"{r.scenario}.html", mime="text/html")
+    language = i18n.language()
+
+    def on_click(build: Callable[[ReportData], R]) -> Callable[[], R]:
+        """`build(data)` when its button is clicked (Streamlit calls it outside the page's run, so the
+        page's language goes with it): opening the page builds no file."""
+
+        def built() -> R:
+            with i18n.using(language):
+                return build(data)
+
+        return built
+
+    st.download_button(_("HTML report"), on_click(to_html), file_name=f"{r.scenario}.html", mime="text/html")
     st.caption(_("One self-contained page with interactive charts: opens offline in any browser."))
-    st.download_button(_("XLSX for finance"), to_xlsx(data), file_name=f"{r.scenario}.xlsx")
+    st.download_button(_("XLSX for finance"), on_click(to_xlsx), file_name=f"{r.scenario}.xlsx")
     st.caption(_("The options, monthly totals with a chart, the whole cost ledger and the assumptions, as numbers."))
-    st.download_button(_("Markdown"), to_markdown(data), file_name=f"{r.scenario}.md")
+    st.download_button(_("Markdown"), on_click(to_markdown), file_name=f"{r.scenario}.md")
     st.caption(_("The recommendation, the options and the assumptions as text, for a wiki or a pull request."))
     try:
         chromium()
@@ -636,12 +647,12 @@ def export() -> None:
         st.caption(f"PDF: {e}")
         return
 
-    def pdf() -> bytes:  # printed only when asked for: Chromium takes a few seconds
+    def pdf(data: ReportData) -> bytes:  # Chromium takes a few seconds
         with tempfile.TemporaryDirectory() as folder:
             html, out = Path(folder) / "report.html", Path(folder) / "report.pdf"
-            html.write_text(page, encoding="utf-8")
+            html.write_text(to_html(data), encoding="utf-8")
             html_to_pdf(html, out)
             return out.read_bytes()
 
-    st.download_button(_("PDF for stakeholders"), pdf, file_name=f"{r.scenario}.pdf", mime="application/pdf")
+    st.download_button(_("PDF for stakeholders"), on_click(pdf), file_name=f"{r.scenario}.pdf", mime="application/pdf")
     st.caption(_("The HTML report printed for reading and sending: takes a few seconds."))

@@ -185,6 +185,10 @@ def test_every_page_reads_in_japanese(tmp_path: Path) -> None:
                 assert page.get_by_test_id("stCaptionContainer").filter(has_text=simulating).count() == 0
             assert browser.exceptions(page) == [], url_path
             found[url_path] = _english_runs(page.evaluate(VISIBLE_TEXT, LEFT_OUT), kept)
+        # The Export page, last, builds a file when its button is clicked: in the page's language.
+        with page.expect_download() as download:
+            page.get_by_role("button", name=ja.gettext("Markdown")).click()
+        assert "## " + ja.gettext("Assumptions") in Path(download.value.path()).read_text(encoding="utf-8")
         page.get_by_role("combobox", name="Language / 言語").click()
         page.get_by_role("option", name=i18n.LANGUAGES["en"]).click()
         page.get_by_role("heading", name="Export").wait_for(timeout=browser.UPDATE_TIMEOUT_MS)
