@@ -116,6 +116,11 @@ def dashboard(args: argparse.Namespace) -> int:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        # Streamlit collects every generation after each run by default: with the kept results (a few
+        # hundred thousand objects) that took 100 to 250 ms a rerun. Python's own collector still runs,
+        # and every cache is bounded.
+        "--runner.postScriptGC",
+        "false",
     ]
     host = f"[{args.address}]" if ":" in args.address else args.address
     url = f"http://{host}:{args.port}"
