@@ -61,11 +61,13 @@ def measured_fits(scenario: Scenario) -> dict[str, Fitted]:
 
 def engine_class(name: str) -> type[FluidEngine] | type[DesEngine]:
     """The engine called `name`; the discrete-event one (and SimPy) loads only when a run asks for it."""
+    if name == "fluid":
+        return FluidEngine
     if name == "des":
         from simulator.engine.des import DesEngine
 
         return DesEngine
-    return FluidEngine
+    raise ValueError(f"no engine is called {name!r}; the engines are fluid and des")
 
 
 def _within(progress: Callable[[str], None] | None, option: str) -> Callable[[str], None] | None:
