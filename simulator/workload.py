@@ -7,6 +7,7 @@ input tokens are strictly above its start.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -101,8 +102,16 @@ def normalised(weights: list[float]) -> np.ndarray:
 
 
 def hour_of_week_shape(workload: Workload) -> np.ndarray:
-    """Relative rate for each of the week's 168 local hours (Monday 00:00 first), mean 1."""
-    return np.outer(normalised(workload.weekly_weights), normalised(workload.daily_profile)).ravel()
+    """Relative rate for each of the week's 168 local hours (Monday 00:00 first), mean 1 (read-only)."""
+    return _hour_of_week_shape(tuple(workload.weekly_weights), tuple(workload.daily_profile))
+
+
+@functools.lru_cache(maxsize=64)
+def _hour_of_week_shape(weekly: tuple[float, ...], daily: tuple[float, ...]) -> np.ndarray:
+    # Every class of every volume a search tries shares it: made once.
+    shape = np.outer(normalised(list(weekly)), normalised(list(daily))).ravel()
+    shape.flags.writeable = False
+    return shape
 
 
 def burst_volume_factor(workload: Workload) -> float:
