@@ -172,9 +172,8 @@ def main() -> None:
         f"a real dashboard in headless Chromium on {SCENARIO.stem}: every sidebar input moved "
         f"{MOVES['fluid']} times with the fluid engine and {MOVES['des']} with the DES (fewer where it has fewer "
         "choices) from the scenario's own values, each to a value not yet shown, on the Decision page once it has "
-        "settled; timed from the move "
-        "until the page has run again and drawn its charts, and until the script run it caused started; then "
-        "every page opened twice from the navigation, timed until it has run and drawn.",
+        "settled; timed from the move until the page has run again and drawn its charts, and until the script run "
+        "it caused started; then every page opened twice from the navigation, timed until it has run and drawn.",
         "under 300 ms with the fluid engine and under 1 s with the DES (median, after the first visit).",
     )
     rows = [
