@@ -81,9 +81,10 @@ def main() -> None:
         print()
     print("| figure | engine | split | points | mean absolute error | median | target |")
     print("|---|---|---|---|---|---|---|")
-    order = list(TARGETS)
+    order, splits = list(TARGETS), ("fit", "validate", "apart")
     for (figure, group, split), values in sorted(
-        errors.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1] != "every engine", kv[0][1], kv[0][2])
+        errors.items(),
+        key=lambda kv: (order.index(kv[0][0]), kv[0][1] != "every engine", kv[0][1], splits.index(kv[0][2])),
     ):
         row = f"| {figure} | {group} | {split} | {len(values)} | {statistics.mean(values):.0%} |"
         print(f"{row} {statistics.median(values):.0%} | {TARGETS[figure]:.0%} |")

@@ -94,6 +94,9 @@ def test_a_point_runs_with_the_server_settings_of_its_engine_version() -> None:
     assert (v06.scheduling, v06.chunk_tokens, v06.max_batch) == ("chunked_prefill", 512, 256)
     v07 = calibrate.point_serving(points["ft-2xh100-llama33-70b-in1024-out128-c10"])
     assert (v07.scheduling, v07.chunk_tokens) == ("prefill_first", 30000)
+    # TensorRT-LLM caches FP8 with NVIDIA's FP8 checkpoints; Qwen's FP8 checkpoint quantizes no cache.
+    assert calibrate.point_serving(points["trtllm10-l8-h100-tp1-fp8-128-128"]).kv_cache_dtype == "fp8"
+    assert calibrate.point_serving(points["gpustack-qwen3-32b-h100-trtllm-fp8-tp1-2000-100"]).kv_cache_dtype == "auto"
 
 
 def test_saturation_is_the_heaviest_load_of_a_configuration() -> None:
@@ -283,5 +286,7 @@ def test_the_fit_reproduces_its_training_points_and_holds_on_the_rest() -> None:
     # A term is fitted where two models show it: vLLM's points cover several mixtures of experts,
     # TensorRT-LLM's one (Mixtral), so its experts run at the dense share.
     assert fitted.engines["vllm"].expert_half_width and fitted.engines["tensorrt-llm"].expert_half_width is None
-    # SGLang's only points are one early DeepSeek-V3 run: it shares vLLM's fitted costs.
+    # SGLang's fit points are one early DeepSeek-V3 run (its Qwen3-14B runs are held apart): it is not
+    # fitted and shares vLLM's fitted costs.
+    assert calibrate.fit_engine("sglang") is None
     assert catalog.engine("sglang").costs == catalog.engine("vllm").costs

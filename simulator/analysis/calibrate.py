@@ -97,7 +97,8 @@ def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) ->
     """The point's engine on its GPU, with the server settings its source states or its engine version
     defaults to (KV-cache type, most sequences, memory share, scheduling, token budget) and `costs`
     (fitted names) in place of the profile's; a run that streamed nothing pays no per-sequence host work."""
-    kv: KvCacheDtype | None = "fp8" if (p.kv_cache_dtype or "").startswith("fp8") else None
+    stated_kv = p.kv_cache_dtype or ""
+    kv: KvCacheDtype | None = "fp8" if stated_kv.startswith("fp8") else "auto" if stated_kv == "auto" else None
     stated = p.other_metrics or {}
     max_seqs, memory = stated.get("max_num_seqs"), stated.get("gpu_memory_utilization")
     budget, scheduling = stated.get("max_num_batched_tokens"), stated.get("scheduling")

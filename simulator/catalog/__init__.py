@@ -330,12 +330,14 @@ class CalibrationPoint(Data):
     as_of_note: str | None = None
     quote: str
     notes: str | None = None
-    split: Literal["fit", "validate"]
-    """Fit points may tune the step-time model; validate points only judge it."""
+    split: Literal["fit", "validate", "apart"]
+    """Fit points may tune the step-time model; validate points only judge it; points held apart neither tune
+    it nor count toward its targets: runs their own source contradicts (`notes` say how), judged on rows of
+    their own."""
 
 
 class CalibrationSet(Data):
-    version: Literal[7]
+    version: Literal[8]
     points: list[CalibrationPoint] = Field(min_length=1)
 
 
