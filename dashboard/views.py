@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from simulator import api, catalog, i18n
@@ -137,6 +138,20 @@ def _every(seconds: float, show: Callable[[str], object]) -> Callable[[str], Non
 def volume_grid(lang: str, scenario_json: str) -> list[GridPoint]:
     scenario = Scenario.model_validate_json(scenario_json)
     return volume_points(scenario, scenario.name)
+
+
+@_cached(N_("Drawing the charts…"), max_entries=64)
+def costs_charts(lang: str, scenario_json: str, engine: str) -> list[go.Figure]:
+    """The Costs page's charts, built once per run and language (plotly takes 60-90 ms to build the
+    month-by-month panels alone); plotly_chart copies a figure before sending it, so they stay as built."""
+    result, ledger = evaluate(scenario_json, engine)
+    charts = (
+        figures.cost_versus_volume(result, volume_grid(scenario_json)),
+        figures.cumulative_costs(result),
+        figures.monthly_costs(result, ledger),
+        figures.purchases(result),
+    )
+    return [chart for chart in charts if chart is not None]
 
 
 @_cached(N_("Sampling…"), max_entries=16)
@@ -411,14 +426,10 @@ def costs() -> None:
     current = _current()
     if current is None:
         return
-    scenario, r, ledger = current
+    scenario = current[0]
     st.title(_("Costs"))
-    st.plotly_chart(figures.cost_versus_volume(r, volume_grid(scenario.model_dump_json())))
-    st.plotly_chart(figures.cumulative_costs(r))
-    st.plotly_chart(figures.monthly_costs(r, ledger))
-    bought = figures.purchases(r)
-    if bought is not None:
-        st.plotly_chart(bought)
+    for chart in costs_charts(scenario.model_dump_json(), st.session_state.get("engine", "fluid")):
+        st.plotly_chart(chart)
 
 
 def latency() -> None:
