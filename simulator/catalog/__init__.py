@@ -48,6 +48,15 @@ class Interconnect(Data):
     as_of: dt.date
 
 
+class MatmulTflops(Data):
+    """The most TFLOP/s a large matrix product reaches on the GPU, by precision (fp16, fp8, int8): what
+    a step's FLOPs run at before the engine's share. Datasheet peaks assume clocks no kernel holds."""
+
+    tflops: dict[str, float]
+    source: str
+    as_of: dt.date
+
+
 class Gpu(Data):
     name: str
     display_name: str
@@ -56,15 +65,24 @@ class Gpu(Data):
     cpu_cores: int | None = None
     """CPU classes only: the cores a machine of this class has."""
     spec: GpuSpec
+    matmul: MatmulTflops
     interconnect: Interconnect | None = None
     idle_w: Sourced
     purchase_usd: Sourced | None = None
     rental_usd_per_gpu_hour: dict[RentalTier, Sourced]
 
     def compute_tflops(self, precision: Precision) -> float:
-        """Dense TFLOP/s for matrix work at `precision`; weight-only formats compute in fp16."""
-        key = {"bf16": "fp16", "int4": "fp16"}.get(precision, precision)
-        return self.spec.dense_tflops.get(key, self.spec.dense_tflops["fp16"])
+        """The datasheet's dense TFLOP/s for matrix work at `precision`; weight-only formats compute in fp16."""
+        return _by_precision(self.spec.dense_tflops, precision)
+
+    def matmul_tflops(self, precision: Precision) -> float:
+        """The TFLOP/s a matrix product reaches at `precision` (`matmul`), as `compute_tflops` picks its figure."""
+        return _by_precision(self.matmul.tflops, precision)
+
+
+def _by_precision(tflops: dict[str, float], precision: Precision) -> float:
+    key = {"bf16": "fp16", "int4": "fp16"}.get(precision, precision)
+    return tflops.get(key, tflops["fp16"])
 
 
 class Quality(Data):

@@ -35,9 +35,10 @@ class EngineCosts(Data):
     decode_bandwidth_efficiency: float = Field(gt=0, le=1)
     """Share of the GPU's peak bandwidth the engine reaches streaming weights."""
     prefill_compute_efficiency: float = Field(gt=0, le=1)
+    """Share of the GPU's matrix-product FLOP/s (`Gpu.matmul`) the engine's linear layers and attention reach."""
     expert_half_width: float | None = Field(default=None, ge=0, le=1e6)
     """Width on one GPU (an expert's intermediate size over the replica's GPUs) at which a mixture of
-    experts' routed expert matrix products reach half the dense layers' share of peak FLOP/s: many small
+    experts' routed expert matrix products reach half the dense layers' share of FLOP/s: many small
     matrix products, narrower on more GPUs; None: they reach all of it."""
     step_overhead_ms: float = Field(ge=0, le=1000)
     """Per step, whatever it runs: scheduling, sampling, kernel launches."""

@@ -204,14 +204,14 @@ class EngineTerms:
 
 
 def roofline(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, serving: Serving) -> StepModel:
-    """Coefficients from peak bandwidth and FLOP/s scaled by the engine's efficiencies (an estimate).
+    """Coefficients from peak bandwidth and the GPU's matrix-product FLOP/s scaled by the engine's
+    efficiencies (an estimate).
 
     For MoE models the shared weights are read every step and each routed expert when a token of
     the step is sent to it; compute uses active parameters.
     """
     bandwidth = gpus * gpu.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB * serving.decode_bandwidth_efficiency
-    peak_flops = gpus * gpu.compute_tflops(precision) * units.FLOPS_PER_TFLOPS
-    flops = peak_flops * serving.prefill_compute_efficiency
+    flops = gpus * gpu.matmul_tflops(precision) * units.FLOPS_PER_TFLOPS * serving.prefill_compute_efficiency
     # Causal attention: QK^T and AV, 2 FLOPs each per (query, key) pair, per head dimension and layer.
     per_pair_flops = 4 * model.layers * model.attention_heads * model.head_dim
     share, expert_params = routed_experts(model)

@@ -218,7 +218,10 @@ class PerfSettings(Section):
         default=None,
         gt=0,
         le=1,
-        description="Share of peak FLOP/s reached in prefill; the engine's fitted share when left out.",
+        description=(
+            "Share of the GPU's matrix-product FLOP/s (the catalogue's `matmul`) reached in prefill; the engine's "
+            "fitted share when left out."
+        ),
         examples=[0.5],
     )
     kv_cache_dtype: KvCacheDtype | None = Field(
