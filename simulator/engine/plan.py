@@ -145,8 +145,15 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
             PerfTerm(
                 _("prefill FLOP/s share"),
                 s.prefill_compute_efficiency,
-                _("share_of_peak"),
+                _("share_of_matmul"),
                 *own_or(p.prefill_compute_efficiency, *costs),
+            ),
+            PerfTerm(
+                _("GPU matrix-product FLOP/s"),
+                gpu.matmul_tflops(option.precision),
+                "TFLOP/s",
+                gpu.matmul.source,
+                gpu.matmul.as_of.isoformat(),
             ),
             PerfTerm(_("step overhead"), units.seconds_to_ms(s.step_overhead_s), "ms", *costs),
             PerfTerm(_("step overhead per running sequence"), units.seconds_to_us(s.sequence_overhead_s), "us", *costs),
@@ -161,7 +168,8 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
             per_layer_us = units.seconds_to_us(s.attention_per_sequence_layer_s)
             terms.append(PerfTerm(_("attention per sequence and layer"), per_layer_us, "us", *costs))
         derived = (
-            f"derived: roofline of {step.gpus_per_replica} x {gpu.name} at the shares above ({gpu.spec.source})",
+            f"derived: roofline of {step.gpus_per_replica} x {gpu.name} at the shares above ({gpu.spec.source}; "
+            f"{gpu.matmul.source})",
             gpu.spec.as_of.isoformat(),
         )
     else:
