@@ -26,6 +26,7 @@ from machine import header
 
 from simulator import catalog
 from simulator.analysis import calibrate
+from simulator.catalog import Split
 from simulator.catalog.engines import ENGINE_FIT_FILE, EngineName
 from simulator.files import write_atomic
 
@@ -81,7 +82,7 @@ def main() -> None:
         print()
     print("| figure | engine | split | points | mean absolute error | median | target |")
     print("|---|---|---|---|---|---|---|")
-    order, splits = list(TARGETS), ("fit", "validate", "apart")
+    order, splits = list(TARGETS), get_args(Split)
     for (figure, group, split), values in sorted(
         errors.items(),
         key=lambda kv: (order.index(kv[0][0]), kv[0][1] != "every engine", kv[0][1], splits.index(kv[0][2])),

@@ -98,7 +98,7 @@ def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) ->
     defaults to (KV-cache type, most sequences, memory share, scheduling, token budget) and `costs`
     (fitted names) in place of the profile's; a run that streamed nothing pays no per-sequence host work."""
     stated_kv = p.kv_cache_dtype or ""
-    kv: KvCacheDtype | None = "fp8" if stated_kv.startswith("fp8") else "auto" if stated_kv == "auto" else None
+    kv = "fp8" if stated_kv.startswith("fp8") else stated_kv if stated_kv in get_args(KvCacheDtype) else None
     stated = p.other_metrics or {}
     max_seqs, memory = stated.get("max_num_seqs"), stated.get("gpu_memory_utilization")
     budget, scheduling = stated.get("max_num_batched_tokens"), stated.get("scheduling")
@@ -114,7 +114,7 @@ def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) ->
         scheduling=scheduling if scheduling in get_args(Policy) else None,  # type: ignore[arg-type]
         max_batch=int(max_seqs) if isinstance(max_seqs, float) else None,
         chunk_tokens=int(budget) if isinstance(budget, float) else None,
-        kv_cache_dtype=kv,
+        kv_cache_dtype=kv,  # type: ignore[arg-type]
         usable_memory_share=memory if isinstance(memory, float) else None,
         costs=own,
     )

@@ -308,6 +308,9 @@ class CalibrationLoad(Data):
     num_prompts: int | None = Field(default=None, ge=1)
 
 
+Split = Literal["fit", "validate", "apart"]
+
+
 class CalibrationPoint(Data):
     """One published serving measurement, with where it was read."""
 
@@ -348,7 +351,7 @@ class CalibrationPoint(Data):
     as_of_note: str | None = None
     quote: str
     notes: str | None = None
-    split: Literal["fit", "validate", "apart"]
+    split: Split
     """Fit points may tune the step-time model; validate points only judge it; points held apart neither tune
     it nor count toward its targets: runs their own source contradicts (`notes` say how), judged on rows of
     their own."""

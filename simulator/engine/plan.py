@@ -170,7 +170,7 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
         derived = (
             f"derived: roofline of {step.gpus_per_replica} x {gpu.name} at the shares above ({gpu.spec.source}; "
             f"{gpu.matmul.source})",
-            gpu.spec.as_of.isoformat(),
+            max(gpu.spec.as_of, gpu.matmul.as_of).isoformat(),  # as new as the newer of the two
         )
     else:
         derived = (step.source, "")
