@@ -358,7 +358,7 @@ class CalibrationPoint(Data):
 
 
 class CalibrationSet(Data):
-    version: Literal[8]
+    version: Literal[9]
     points: list[CalibrationPoint] = Field(min_length=1)
 
 
