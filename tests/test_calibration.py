@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+import numpy as np
+import pytest
+
 from simulator import catalog
+from simulator.analysis import calibrate
 
 POINTS = catalog.calibration().points
 
@@ -46,3 +50,43 @@ def test_each_configuration_keeps_points_to_judge_with() -> None:
         assert len(points) - len(apart) < 2 or splits == {"fit", "validate"}, group
     split = [p.split for p in POINTS if p.split != "apart"]
     assert 0.4 < split.count("validate") / len(split) < 0.6
+
+
+def test_a_dataset_draws_lengths_its_sampler_keeps() -> None:
+    quantiles = catalog.TokenQuantiles(kind="quantiles", shares=[0, 0.5, 1], tokens=[10, 30, 50])
+    assert quantiles.mean() == 30  # halves uniform on 10-30 and 30-50: 20 and 40 on average
+    answers = catalog.TokenExponential(kind="exponential", mean_tokens=200, min_tokens=4)
+
+    def dataset(max_total: int | None) -> catalog.CalibrationDataset:
+        return catalog.CalibrationDataset(
+            input=quantiles,
+            output=answers,
+            max_total_tokens=max_total,
+            source="-",
+            as_of=dt.date(2026, 1, 1),
+            quote="-",
+        )
+
+    n = 200_000
+    prompt, output = dataset(None).draw(n, np.random.default_rng(7))
+    assert prompt.min() >= 10 and prompt.max() <= 50 and np.median(prompt) == pytest.approx(30, abs=0.5)
+    # Answers are 4 + Exp(196): mean 200, P(answer <= 250) = 1 - exp(-246 / 196) (standard error 0.2% at n).
+    assert output.min() >= 4 and output.mean() == pytest.approx(200, rel=0.01)
+    assert np.mean(output <= 250) == pytest.approx(1 - np.exp(-246.5 / 196), rel=0.01)
+    capped = dataset(100).draw(n, np.random.default_rng(7))
+    assert (capped[0] + capped[1]).max() <= 100  # a pair over the total is drawn again
+    again = dataset(None).draw(n, np.random.default_rng(7))
+    assert np.array_equal(prompt, again[0]) and np.array_equal(output, again[1])  # seeded: the same draw
+
+
+def test_a_run_on_a_dataset_serves_its_rate_times_the_mean_answer() -> None:
+    # Below saturation every request is answered as it comes: output tokens per second are the rate
+    # times the mean answer drawn (Little's law for the tokens), less the last answers' tail.
+    p = next(p for p in POINTS if p.id == "sgl060cmp-sglang-l31-70b-h100x4-tp4-sharegpt-rps4")
+    assert p.dataset and p.load.rate_rps and p.load.num_prompts and calibrate.why_left_out(p) is None
+    sent = calibrate.lengths_of(p)(np.zeros(p.load.num_prompts))
+    assert sent.output_tokens.mean() == pytest.approx(calibrate.mean_output_tokens(p), rel=0.05)
+    got = calibrate.simulate(p)
+    assert got == calibrate.simulate(p)  # the same draw every time
+    expected = p.load.rate_rps * sent.output_tokens.mean()
+    assert got["output_tok_per_s"] == pytest.approx(expected, rel=0.03)

@@ -7,15 +7,16 @@ max_num_seqs and gpu_memory_utilization). Offline and static-batch runs queue
 every request at t = 0 on each replica (replicas = GPUs / tensor-parallel size) and count output
 tokens over the makespan, TPOT as the median request's; runs at a request rate send the published
 number of prompts (else 600 s) to one replica per tensor-parallel group; runs at a concurrency keep
-that many clients per replica, started together, each waiting for its answer before sending the next. Points without
-fixed lengths (datasets), other layouts (attention data parallel) and FP4 are left out, with the
-reason.
+that many clients per replica, started together, each waiting for its answer before sending the next. A run on
+a dataset sends requests drawn from the lengths the set gives it (`datasets`). Points on a dataset the set does
+not describe, other layouts (attention data parallel) and FP4 are left out, with the reason.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import zlib
 from collections.abc import Callable, Iterable
 from typing import get_args
 
@@ -23,7 +24,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from simulator import catalog, units
-from simulator.analysis.capacity import Arrivals, capacity, closed_loop
+from simulator.analysis.capacity import Arrivals, Lengths, alike, closed_loop, load_point
 from simulator.catalog import CalibrationPoint, EngineName, Precision
 from simulator.catalog.engines import FittedCosts, profiles
 from simulator.engine.replica import Replica, Requests
@@ -41,6 +42,8 @@ ENGINE_OF = {"nim": "tensorrt-llm"}
 LOSS_SCALE = 0.2
 KNEE_TTFT_FACTOR = 3.0
 MIN_MODELS_TO_FIT = 2
+# Fit points an engine needs for each cost it fits: a handful of runs drives costs to their bounds.
+MIN_POINTS_PER_COST = 4
 # Bounds of each fitted cost: physical shares (copy kernels reach about 90% of an HBM datasheet's
 # bandwidth, no more), and overheads no tuned engine exceeds.
 BOUNDS = {
@@ -70,13 +73,30 @@ def why_left_out(p: CalibrationPoint) -> str | None:
         return f"{p.precision} is not a precision the model knows"
     if p.parallelism is not None:
         return f"{p.parallelism} layout"
-    if p.input_tokens is None or p.output_tokens is None:
-        return "lengths vary (a dataset)"
+    if (p.input_tokens is None or p.output_tokens is None) and p.dataset is None:
+        return "lengths vary (a dataset the set does not describe)"
     if all(getattr(p, m) is None for m in METRICS):
         return "no throughput or latency published"
-    if _step(p, point_serving(p)).kv_capacity_tokens < p.input_tokens + p.output_tokens:
+    if _step(p, point_serving(p)).kv_capacity_tokens < longest_request(p):
         return "one request does not fit"
     return None
+
+
+def longest_request(p: CalibrationPoint) -> float:
+    """Prompt and output tokens of the point's longest request."""
+    if p.input_tokens is not None and p.output_tokens is not None:
+        return p.input_tokens + p.output_tokens
+    assert p.dataset is not None
+    d = catalog.calibration().datasets[p.dataset]
+    longest = float(d.input.quantile(np.array(1.0)) + d.output.quantile(np.array(1.0)))
+    return min(longest, d.max_total_tokens or math.inf)
+
+
+def mean_output_tokens(p: CalibrationPoint) -> float:
+    if p.output_tokens is not None:
+        return p.output_tokens
+    assert p.dataset is not None
+    return catalog.calibration().datasets[p.dataset].output.mean()
 
 
 def _precision(p: CalibrationPoint) -> Precision:
@@ -120,38 +140,52 @@ def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) ->
     )
 
 
+def lengths_of(p: CalibrationPoint) -> Lengths:
+    """The requests a point's run sent: of its fixed lengths, or drawn from its dataset's lengths (the
+    same draw on every call: seeded by the point's name)."""
+    if p.input_tokens is not None and p.output_tokens is not None:
+        return alike(p.input_tokens, p.output_tokens)
+    assert p.dataset is not None
+    dataset = catalog.calibration().datasets[p.dataset]
+
+    def drawn(arrival_s: np.ndarray) -> Requests:
+        rng = np.random.default_rng(zlib.crc32(p.id.encode()))
+        prompt, output = dataset.draw(len(arrival_s), rng)
+        return Requests(arrival_s, prompt, np.zeros(len(arrival_s), dtype=np.int64), output)
+
+    return drawn
+
+
 def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict[str, float]:
     """Simulated figures of a point that is not left out (see `why_left_out`)."""
-    assert p.catalogue_model and p.input_tokens and p.output_tokens
-    isl, osl = p.input_tokens, p.output_tokens
-    tp = p.tensor_parallel or 1
-    replicas = max(1, p.gpus // tp)
+    replicas = max(1, p.gpus // (p.tensor_parallel or 1))
     limits = point_serving(p, costs)
     step = _step(p, limits)
+    lengths = lengths_of(p)
     load = p.load
     if load.offline or load.max_batch is not None:
         n = load.max_batch or (math.ceil(load.num_prompts / replicas) if load.num_prompts else OFFLINE_REQUESTS)
         batch = load.max_batch or limits.max_batch
-        r = Requests.alike(np.zeros(n), isl, osl)
+        r = lengths(np.zeros(n))
         replica = Replica(step, r, limits.scheduling, batch, max(limits.chunk_tokens, batch))
         for i in range(n):
             replica.submit(i, 0.0)
         replica.run_to_completion()
         # TTFT of a burst is its queue (above any knee); TPOT is the batch's step time.
-        tpot = (r.done_s - r.first_token_s) / max(osl - 1, 1)
+        tpot = (r.done_s - r.first_token_s) / np.maximum(r.output_tokens - 1, 1)
         return {
-            "output_tok_per_s": replicas * n * osl / float(np.max(r.done_s)),
+            "output_tok_per_s": replicas * float(r.output_tokens.sum()) / float(np.max(r.done_s)),
             "tpot_p50_ms": units.seconds_to_ms(float(np.median(tpot))),
         }
     if load.concurrency is not None:
         clients = max(1, load.concurrency // replicas)
         n = math.ceil(load.num_prompts / replicas) if load.num_prompts else CLOSED_LOOP_ROUNDS * clients
-        r = Requests.alike(np.zeros(n), isl, osl)
+        r = lengths(np.zeros(n))
         closed_loop(step, r, clients, limits)
         ttft, e2e = r.first_token_s - r.arrival_s, r.done_s - r.arrival_s
-        tpot = (e2e - ttft) / max(osl - 1, 1)
+        tpot = (e2e - ttft) / np.maximum(r.output_tokens - 1, 1)
         return {
-            "output_tok_per_s": replicas * n * osl / float(np.max(r.done_s)),
+            "output_tok_per_s": replicas * float(r.output_tokens.sum()) / float(np.max(r.done_s)),
             "ttft_p50_ms": units.seconds_to_ms(float(np.median(ttft))),
             "tpot_p50_ms": units.seconds_to_ms(float(np.median(tpot))),
             "ttft_mean_ms": units.seconds_to_ms(float(np.mean(ttft))),
@@ -159,18 +193,8 @@ def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict
         }
     assert load.rate_rps is not None
     prompts = math.ceil(load.num_prompts / replicas) if load.num_prompts else None
-    result = capacity(
-        p.catalogue_model,
-        p.gpu,
-        [load.rate_rps / replicas],
-        isl,
-        osl,
-        tp,
-        _precision(p),
-        Arrivals(num_prompts=prompts) if prompts else Arrivals(duration_s=RATE_DURATION_S),
-        limits,
-    )
-    point = result.points[0]
+    arrivals = Arrivals(num_prompts=prompts) if prompts else Arrivals(duration_s=RATE_DURATION_S)
+    point = load_point(step, load.rate_rps / replicas, lengths, arrivals, limits)
     return {
         "output_tok_per_s": point.output_tok_per_s * replicas,
         "ttft_p50_ms": point.ttft_p50_ms,
@@ -186,7 +210,7 @@ def below_knee(p: CalibrationPoint) -> bool:
     if ttft is None:
         return False
     load = p.load
-    sent = load.rate_rps * p.output_tokens if load.rate_rps is not None and p.output_tokens is not None else None
+    sent = load.rate_rps * mean_output_tokens(p) if load.rate_rps is not None else None
     if sent is not None and p.output_tok_per_s is not None and p.output_tok_per_s < 0.9 * sent:
         return False
     return ttft <= KNEE_TTFT_FACTOR * _lowest_ttft_ms()[_configuration(p)]
@@ -203,6 +227,7 @@ def _configuration(p: CalibrationPoint) -> tuple[object, ...]:
         p.precision,
         p.input_tokens,
         p.output_tokens,
+        p.dataset,
     )
 
 
@@ -282,7 +307,8 @@ def usable(split: str, engine: EngineName | None = None) -> list[CalibrationPoin
 
 def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: None) -> FittedCosts | None:
     """Robust least squares on log(simulated / published) over the engine's fit points; None when they
-    cover fewer than two models (one model's quirks are not an engine's costs).
+    cover fewer than two models (one model's quirks are not an engine's costs) or number fewer than
+    four for each cost fitted.
 
     Free: the bandwidth and FLOP/s shares, the step overhead, the overhead per running sequence and
     the sharpness of the reads' and FLOPs' overlap; the request overhead where the points include TTFT;
@@ -302,6 +328,8 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
         names.append("allreduce_latency_us")
     if len({p.catalogue_model for p in points if _experts(p)}) >= MIN_MODELS_TO_FIT:
         names.append("expert_half_width")
+    if len(points) < MIN_POINTS_PER_COST * len(names):
+        return None
     # From the profile's own estimate, never from the last fit: a refit of the same points gives the same costs.
     profile = profiles()[engine].costs
     start = np.array([min(max(getattr(profile, n) or START.get(n, 0.0), BOUNDS[n][0]), BOUNDS[n][1]) for n in names])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,28 +109,34 @@ def closed_loop(step: StepModel, requests: Requests, clients: int, limits: Servi
         sent, done = min(sent + finished - done, n), finished
 
 
-def _point(
-    step: StepModel, rate: float, input_tokens: int, output_tokens: int, arrivals: Arrivals, limits: Serving
-) -> CapacityPoint:
+Lengths = Callable[[np.ndarray], Requests]
+"""The requests a run sends at the given arrival times: their prompt and output lengths."""
+
+
+def alike(input_tokens: int, output_tokens: int) -> Lengths:
+    return lambda arrival_s: Requests.alike(arrival_s, input_tokens, output_tokens)
+
+
+def load_point(step: StepModel, rate: float, lengths: Lengths, arrivals: Arrivals, limits: Serving) -> CapacityPoint:
+    """One replica at one rate (or `arrivals.concurrency` clients), measured as a serving benchmark
+    measures it: TPOT is each request's time after its first token over its output tokens less one."""
     fixed = arrivals.num_prompts is not None
     if arrivals.concurrency is not None:
-        n = arrivals.num_prompts or arrivals.concurrency
-        r = Requests.alike(np.zeros(n), input_tokens, output_tokens)
+        r = lengths(np.zeros(arrivals.num_prompts or arrivals.concurrency))
         closed_loop(step, r, arrivals.concurrency, limits)
         arrival_s, count_from_s, fixed = r.arrival_s, 0.0, True
     else:
         arrival_s, end_s, count_from_s = _arrivals(rate, arrivals)
-        n = len(arrival_s)
-        r = Requests.alike(arrival_s, input_tokens, output_tokens)
+        r = lengths(arrival_s)
         settings = FleetSettings(1, limits.scheduling, limits.max_batch, limits.chunk_tokens)
-        simulate_fleet(step, r, np.ones(n, dtype=bool), settings, end_s=end_s)
+        simulate_fleet(step, r, np.ones(len(arrival_s), dtype=bool), settings, end_s=end_s)
     measured = arrival_s >= count_from_s
     ttft = r.first_token_s[measured] - arrival_s[measured]
     e2e = r.done_s[measured] - arrival_s[measured]
-    tpot = (e2e - ttft) / max(output_tokens - 1, 1)
+    tpot = (e2e - ttft) / np.maximum(r.output_tokens[measured] - 1, 1)
     if fixed:  # every request completes: throughput over the whole run, first arrival to last answer
         window = float(np.max(r.done_s))
-        finished = np.ones(n, dtype=bool)
+        finished = np.ones(len(arrival_s), dtype=bool)
     else:
         window = end_s - count_from_s
         finished = (r.done_s >= count_from_s) & (r.done_s < end_s)
@@ -137,7 +144,7 @@ def _point(
     return CapacityPoint(
         rate_rps=rate,
         achieved_rps=float(finished.sum() / window),
-        output_tok_per_s=float(finished.sum() * output_tokens / window),
+        output_tok_per_s=float(r.output_tokens[finished].sum() / window),
         ttft_p50_ms=ms(float(np.percentile(ttft, 50))),
         ttft_p95_ms=ms(float(np.percentile(ttft, 95))),
         tpot_p50_ms=ms(float(np.percentile(tpot, 50))),
@@ -177,7 +184,7 @@ def capacity(
         )
 
     def run(rate: float) -> CapacityPoint:
-        return _point(step, rate, input_tokens, output_tokens, arrivals, limits)
+        return load_point(step, rate, alike(input_tokens, output_tokens), arrivals, limits)
 
     def within(p: CapacityPoint) -> bool:
         return (slo_ttft_p95_ms is None or p.ttft_p95_ms <= slo_ttft_p95_ms) and (

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cache
-from typing import Literal
+from itertools import pairwise
+from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+import numpy as np
+from pydantic import Field, TypeAdapter, model_validator
 
 from simulator.catalog.base import Data, read
 from simulator.catalog.engines import EngineCosts as EngineCosts
@@ -330,6 +332,8 @@ class CalibrationPoint(Data):
     input_tokens: int | None = Field(default=None, ge=1)
     output_tokens: int | None = Field(default=None, ge=1)
     """Fixed lengths of a synthetic run; none for datasets of varying length (see `notes`)."""
+    dataset: str | None = None
+    """The set's `datasets` entry whose lengths a run without fixed lengths drew its requests from."""
     load: CalibrationLoad
     output_tok_per_s: float | None = Field(default=None, gt=0)
     ttft_p50_ms: float | None = Field(default=None, gt=0)
@@ -357,9 +361,94 @@ class CalibrationPoint(Data):
     their own."""
 
 
+class TokenQuantiles(Data):
+    """A length distribution by its published quantiles: `tokens[i]` at cumulative share `shares[i]`
+    (from 0 to 1), linear in between."""
+
+    kind: Literal["quantiles"]
+    shares: list[float] = Field(min_length=2)
+    tokens: list[float] = Field(min_length=2)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> TokenQuantiles:
+        if len(self.shares) != len(self.tokens):
+            raise ValueError("shares and tokens must pair up")
+        if self.shares[0] != 0 or self.shares[-1] != 1 or any(b <= a for a, b in pairwise(self.shares)):
+            raise ValueError("shares must rise from 0 to 1")
+        if self.tokens[0] < 1 or any(b < a for a, b in pairwise(self.tokens)):
+            raise ValueError("tokens must be at least 1 and never fall")
+        return self
+
+    def mean(self) -> float:
+        """The mean of the piecewise-uniform distribution the quantiles describe."""
+        return sum((b - a) * (x + y) / 2 for (a, x), (b, y) in pairwise(zip(self.shares, self.tokens, strict=True)))
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        return np.interp(u, self.shares, self.tokens)
+
+
+class TokenExponential(Data):
+    """Where a source gives only a mean: the distribution of most entropy with that mean above a minimum,
+    the minimum plus an exponential (no shape assumed beyond the mean)."""
+
+    kind: Literal["exponential"]
+    mean_tokens: float = Field(gt=1)
+    min_tokens: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _above_minimum(self) -> TokenExponential:
+        if self.mean_tokens <= self.min_tokens:
+            raise ValueError("mean_tokens must be above min_tokens")
+        return self
+
+    def mean(self) -> float:
+        return self.mean_tokens
+
+    def quantile(self, u: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):  # unbounded: the quantile at 1 is infinite
+            return self.min_tokens - (self.mean_tokens - self.min_tokens) * np.log1p(-u)
+
+
+TokenLengths = Annotated[TokenQuantiles | TokenExponential, Field(discriminator="kind")]
+
+
+class CalibrationDataset(Data):
+    """The lengths of the requests a benchmark draws from a dataset, as its sampler keeps them."""
+
+    input: TokenLengths
+    output: TokenLengths
+    max_total_tokens: int | None = Field(default=None, ge=2)
+    """The sampler drops a request whose prompt and output are longer together."""
+    source: str
+    as_of: dt.date
+    quote: str
+    notes: str | None = None
+
+    def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """`n` (prompt, output) lengths, independent draws from the two distributions, a pair the sampler
+        would drop drawn again."""
+        prompt, output = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        left = np.arange(n)
+        while len(left):
+            u = rng.random((2, len(left)))
+            prompt[left] = np.rint(self.input.quantile(u[0]))
+            output[left] = np.rint(self.output.quantile(u[1]))
+            total = prompt[left] + output[left]
+            left = left[total > self.max_total_tokens] if self.max_total_tokens else left[:0]
+        return prompt, output
+
+
 class CalibrationSet(Data):
     version: Literal[9]
+    datasets: dict[str, CalibrationDataset] = Field(default_factory=dict)
     points: list[CalibrationPoint] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _datasets_known(self) -> CalibrationSet:
+        for p in self.points:
+            if p.dataset is not None and p.dataset not in self.datasets:
+                raise ValueError(f"{p.id}: unknown dataset {p.dataset!r}; add it under datasets")
+        return self
 
 
 @cache
