@@ -141,17 +141,17 @@ def volume_grid(lang: str, scenario_json: str) -> list[GridPoint]:
 
 
 @_cached(N_("Drawing the charts…"), max_entries=64)
-def costs_charts(lang: str, scenario_json: str, engine: str) -> list[go.Figure]:
-    """The Costs page's charts, built once per run and language (plotly takes 60-90 ms to build the
-    month-by-month panels alone); plotly_chart copies a figure before sending it, so they stay as built."""
+def costs_charts(lang: str, scenario_json: str, engine: str) -> dict[str, go.Figure]:
+    """The Costs page's charts by name, built once per run and language (plotly takes 60-90 ms to build
+    the month-by-month panels alone); plotly_chart copies a figure before sending it, so they stay as
+    built. The cumulative cost is the Decision page's."""
     result, ledger = evaluate(scenario_json, engine)
-    charts = (
-        figures.cost_versus_volume(result, volume_grid(scenario_json)),
-        figures.cumulative_costs(result),
-        figures.monthly_costs(result, ledger),
-        figures.purchases(result),
-    )
-    return [chart for chart in charts if chart is not None]
+    charts = {
+        _("Cost against volume"): figures.cost_versus_volume(result, volume_grid(scenario_json)),
+        _("Monthly running costs"): figures.monthly_costs(result, ledger),
+        _("Purchases and resale"): figures.purchases(result),
+    }
+    return {name: chart for name, chart in charts.items() if chart is not None}
 
 
 @_cached(N_("Sampling…"), max_entries=16)
@@ -428,8 +428,11 @@ def costs() -> None:
         return
     scenario = current[0]
     st.title(_("Costs"))
-    for chart in costs_charts(scenario.model_dump_json(), st.session_state.get("engine", "fluid")):
-        st.plotly_chart(chart)
+    charts = costs_charts(scenario.model_dump_json(), st.session_state.get("engine", "fluid"))
+    # One chart at a time: a browser draws each in 50-130 ms, and a reader reads one at a time.
+    names = list(charts)
+    shown = st.segmented_control(_("Chart"), names, default=names[0], key="costs_chart")
+    st.plotly_chart(charts[shown if shown in charts else names[0]])
 
 
 def latency() -> None:

@@ -388,6 +388,20 @@ def test_the_costs_page_labels_today_and_each_break_even(monkeypatch: pytest.Mon
     assert any(n.startswith("owned-baseline-plus-flash = gemini-2.5-flash (") for n in notes)
 
 
+def test_the_costs_page_draws_the_chart_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One chart at a time, the chosen one: support-assistant owns GPUs, so it has all three."""
+    at = _page("costs", SUPPORT, monkeypatch)
+    choice = at.segmented_control[0]
+    assert choice.options == ["Cost against volume", "Monthly running costs", "Purchases and resale"]
+    for name, title in (
+        ("Monthly running costs", "Monthly running cost by category"),
+        ("Purchases and resale", "Purchases"),
+    ):
+        choice.set_value(name).run()
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        assert len(charts) == 1 and charts[0]["layout"]["title"]["text"].startswith(title), name
+
+
 def test_relaxing_the_latency_floor_lets_the_api_be_recommended(monkeypatch: pytest.MonkeyPatch) -> None:
     """Gemini 2.5 Flash answers 80.5% of support-assistant's answers within 500 ms: not enough under the
     default 95%, enough under 80%."""
