@@ -90,3 +90,14 @@ def test_a_run_on_a_dataset_serves_its_rate_times_the_mean_answer() -> None:
     assert got == calibrate.simulate(p)  # the same draw every time
     expected = p.load.rate_rps * sent.output_tokens.mean()
     assert got["output_tok_per_s"] == pytest.approx(expected, rel=0.03)
+
+
+def test_a_run_on_cached_prompts_computes_only_their_last_partial_blocks() -> None:
+    # Prefix caching keeps whole 16-token blocks: a 213-token prompt reads 208 cached tokens and computes 5.
+    p = next(p for p in POINTS if p.id == "surajssd-l33-70b-a100-40gb-tp8-bf16-sharegpt-rpsinf")
+    assert p.prompts_cached
+    sent = calibrate.lengths_of(p)(np.zeros(200))
+    assert np.array_equal(sent.cached_tokens, (sent.prompt_tokens - 1) // 16 * 16)
+    assert sent.prompt_tokens.mean() == pytest.approx(p.input_tokens_mean, rel=0.1)  # the run's own mean
+    uncached = calibrate.simulate(p.model_copy(update={"prompts_cached": False}))
+    assert calibrate.simulate(p)["output_tok_per_s"] > uncached["output_tok_per_s"]

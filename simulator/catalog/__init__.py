@@ -334,6 +334,13 @@ class CalibrationPoint(Data):
     """Fixed lengths of a synthetic run; none for datasets of varying length (see `notes`)."""
     dataset: str | None = None
     """The set's `datasets` entry whose lengths a run without fixed lengths drew its requests from."""
+    input_tokens_mean: float | None = Field(default=None, gt=0)
+    output_tokens_mean: float | None = Field(default=None, gt=0)
+    """A dataset run's own mean lengths (its printed totals over its requests): the dataset's shapes are
+    stretched to them, as a sample of a few hundred requests strays from the whole set's means."""
+    prompts_cached: bool = False
+    """The server held the run's prompts in its prefix cache already (an earlier run of the same prompts on a
+    server with prefix caching on): each prompt's whole cache blocks are read, not computed."""
     load: CalibrationLoad
     output_tok_per_s: float | None = Field(default=None, gt=0)
     ttft_p50_ms: float | None = Field(default=None, gt=0)
@@ -386,6 +393,11 @@ class TokenQuantiles(Data):
     def quantile(self, u: np.ndarray) -> np.ndarray:
         return np.interp(u, self.shares, self.tokens)
 
+    def stretched(self, mean: float) -> TokenQuantiles:
+        """The same shape at another mean."""
+        factor = mean / self.mean()
+        return self.model_copy(update={"tokens": [max(1.0, t * factor) for t in self.tokens]})
+
 
 class TokenExponential(Data):
     """Where a source gives only a mean: the distribution of most entropy with that mean above a minimum,
@@ -408,6 +420,10 @@ class TokenExponential(Data):
         with np.errstate(divide="ignore"):  # unbounded: the quantile at 1 is infinite
             return self.min_tokens - (self.mean_tokens - self.min_tokens) * np.log1p(-u)
 
+    def stretched(self, mean: float) -> TokenExponential:
+        """The same minimum at another mean."""
+        return self.model_copy(update={"mean_tokens": mean})
+
 
 TokenLengths = Annotated[TokenQuantiles | TokenExponential, Field(discriminator="kind")]
 
@@ -423,6 +439,15 @@ class CalibrationDataset(Data):
     as_of: dt.date
     quote: str
     notes: str | None = None
+
+    def stretched(self, input_mean: float | None, output_mean: float | None) -> CalibrationDataset:
+        """The lengths at a run's own means, where it gives them."""
+        return self.model_copy(
+            update={
+                "input": self.input.stretched(input_mean) if input_mean else self.input,
+                "output": self.output.stretched(output_mean) if output_mean else self.output,
+            }
+        )
 
     def draw(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """`n` (prompt, output) lengths, independent draws from the two distributions, a pair the sampler
