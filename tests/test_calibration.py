@@ -84,7 +84,7 @@ def test_a_run_on_a_dataset_serves_its_rate_times_the_mean_answer() -> None:
     # times the mean answer drawn (Little's law for the tokens), less the last answers' tail.
     p = next(p for p in POINTS if p.id == "sgl060cmp-sglang-l31-70b-h100x4-tp4-sharegpt-rps4")
     assert p.dataset and p.load.rate_rps and p.load.num_prompts and calibrate.why_left_out(p) is None
-    sent = calibrate.lengths_of(p)(np.zeros(p.load.num_prompts))
+    sent = calibrate.requests_of(p)(np.zeros(p.load.num_prompts))
     assert sent.output_tokens.mean() == pytest.approx(calibrate.mean_output_tokens(p), rel=0.05)
     got = calibrate.simulate(p)
     assert got == calibrate.simulate(p)  # the same draw every time
@@ -96,7 +96,7 @@ def test_a_run_on_cached_prompts_computes_only_their_last_partial_blocks() -> No
     # Prefix caching keeps whole 16-token blocks: a 213-token prompt reads 208 cached tokens and computes 5.
     p = next(p for p in POINTS if p.id == "surajssd-l33-70b-a100-40gb-tp8-bf16-sharegpt-rpsinf")
     assert p.prompts_cached
-    sent = calibrate.lengths_of(p)(np.zeros(200))
+    sent = calibrate.requests_of(p)(np.zeros(200))
     assert np.array_equal(sent.cached_tokens, (sent.prompt_tokens - 1) // 16 * 16)
     assert sent.prompt_tokens.mean() == pytest.approx(p.input_tokens_mean, rel=0.1)  # the run's own mean
     uncached = calibrate.simulate(p.model_copy(update={"prompts_cached": False}))

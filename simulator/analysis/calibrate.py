@@ -24,8 +24,8 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from simulator import catalog, units
-from simulator.analysis.capacity import Arrivals, Lengths, closed_loop, load_point
-from simulator.catalog import CalibrationPoint, EngineName, Precision
+from simulator.analysis.capacity import Arrivals, RequestsFor, closed_loop, load_point
+from simulator.catalog import CalibrationDataset, CalibrationPoint, EngineName, Precision
 from simulator.catalog.engines import FittedCosts, profiles
 from simulator.engine.replica import Replica, Requests
 from simulator.perf.serving import KvCacheDtype, Policy, Serving, serving
@@ -94,21 +94,23 @@ def why_left_out(p: CalibrationPoint) -> str | None:
     return None
 
 
+def dataset_of(p: CalibrationPoint) -> CalibrationDataset:
+    """The lengths a point's run drew from: its dataset's, at the run's own means where it gives them."""
+    assert p.dataset is not None
+    return catalog.calibration().datasets[p.dataset].stretched(p.input_tokens_mean, p.output_tokens_mean)
+
+
 def longest_request(p: CalibrationPoint) -> float:
     """Prompt and output tokens of the point's longest request."""
     if p.input_tokens is not None and p.output_tokens is not None:
         return p.input_tokens + p.output_tokens
-    assert p.dataset is not None
-    d = catalog.calibration().datasets[p.dataset]
+    d = dataset_of(p)
     longest = float(d.input.quantile(np.array(1.0)) + d.output.quantile(np.array(1.0)))
     return min(longest, d.max_total_tokens or math.inf)
 
 
 def mean_output_tokens(p: CalibrationPoint) -> float:
-    if p.output_tokens is not None:
-        return p.output_tokens
-    assert p.dataset is not None
-    return p.output_tokens_mean or catalog.calibration().datasets[p.dataset].output.mean()
+    return p.output_tokens if p.output_tokens is not None else dataset_of(p).output.mean()
 
 
 def _precision(p: CalibrationPoint) -> Precision:
@@ -152,7 +154,7 @@ def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) ->
     )
 
 
-def lengths_of(p: CalibrationPoint) -> Lengths:
+def requests_of(p: CalibrationPoint) -> RequestsFor:
     """The requests a point's run sent: of its fixed lengths, or drawn from its dataset's lengths (the
     same draw on every call: seeded by the point's name); their prompts cached where the run's were."""
     if p.input_tokens is not None and p.output_tokens is not None:
@@ -162,8 +164,7 @@ def lengths_of(p: CalibrationPoint) -> Lengths:
             return np.full(n, isl), np.full(n, osl)
 
     else:
-        assert p.dataset is not None
-        dataset = catalog.calibration().datasets[p.dataset].stretched(p.input_tokens_mean, p.output_tokens_mean)
+        dataset = dataset_of(p)
 
         def lengths(n: int) -> tuple[np.ndarray, np.ndarray]:
             return dataset.draw(n, np.random.default_rng(zlib.crc32(p.id.encode())))
@@ -182,12 +183,12 @@ def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict
     replicas = max(1, p.gpus // (p.tensor_parallel or 1))
     limits = point_serving(p, costs)
     step = _step(p, limits)
-    lengths = lengths_of(p)
+    sent = requests_of(p)
     load = p.load
     if load.offline or load.max_batch is not None:
         n = load.max_batch or (math.ceil(load.num_prompts / replicas) if load.num_prompts else OFFLINE_REQUESTS)
         batch = load.max_batch or limits.max_batch
-        r = lengths(np.zeros(n))
+        r = sent(np.zeros(n))
         replica = Replica(step, r, limits.scheduling, batch, max(limits.chunk_tokens, batch))
         for i in range(n):
             replica.submit(i, 0.0)
@@ -201,7 +202,7 @@ def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict
     if load.concurrency is not None:
         clients = max(1, load.concurrency // replicas)
         n = math.ceil(load.num_prompts / replicas) if load.num_prompts else CLOSED_LOOP_ROUNDS * clients
-        r = lengths(np.zeros(n))
+        r = sent(np.zeros(n))
         closed_loop(step, r, clients, limits)
         ttft, e2e = r.first_token_s - r.arrival_s, r.done_s - r.arrival_s
         tpot = (e2e - ttft) / np.maximum(r.output_tokens - 1, 1)
@@ -215,7 +216,7 @@ def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict
     assert load.rate_rps is not None
     prompts = math.ceil(load.num_prompts / replicas) if load.num_prompts else None
     arrivals = Arrivals(num_prompts=prompts) if prompts else Arrivals(duration_s=RATE_DURATION_S)
-    point = load_point(step, load.rate_rps / replicas, lengths, arrivals, limits)
+    point = load_point(step, load.rate_rps / replicas, sent, arrivals, limits)
     return {
         "output_tok_per_s": point.output_tok_per_s * replicas,
         "ttft_p50_ms": point.ttft_p50_ms,

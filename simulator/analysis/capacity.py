@@ -109,25 +109,25 @@ def closed_loop(step: StepModel, requests: Requests, clients: int, limits: Servi
         sent, done = min(sent + finished - done, n), finished
 
 
-Lengths = Callable[[np.ndarray], Requests]
+RequestsFor = Callable[[np.ndarray], Requests]
 """The requests a run sends at the given arrival times: their prompt and output lengths."""
 
 
-def alike(input_tokens: int, output_tokens: int) -> Lengths:
+def fixed_lengths(input_tokens: int, output_tokens: int) -> RequestsFor:
     return lambda arrival_s: Requests.alike(arrival_s, input_tokens, output_tokens)
 
 
-def load_point(step: StepModel, rate: float, lengths: Lengths, arrivals: Arrivals, limits: Serving) -> CapacityPoint:
+def load_point(step: StepModel, rate: float, sent: RequestsFor, arrivals: Arrivals, limits: Serving) -> CapacityPoint:
     """One replica at one rate (or `arrivals.concurrency` clients), measured as a serving benchmark
     measures it: TPOT is each request's time after its first token over its output tokens less one."""
     fixed = arrivals.num_prompts is not None
     if arrivals.concurrency is not None:
-        r = lengths(np.zeros(arrivals.num_prompts or arrivals.concurrency))
+        r = sent(np.zeros(arrivals.num_prompts or arrivals.concurrency))
         closed_loop(step, r, arrivals.concurrency, limits)
         arrival_s, count_from_s, fixed = r.arrival_s, 0.0, True
     else:
         arrival_s, end_s, count_from_s = _arrivals(rate, arrivals)
-        r = lengths(arrival_s)
+        r = sent(arrival_s)
         settings = FleetSettings(1, limits.scheduling, limits.max_batch, limits.chunk_tokens)
         simulate_fleet(step, r, np.ones(len(arrival_s), dtype=bool), settings, end_s=end_s)
     measured = arrival_s >= count_from_s
@@ -184,7 +184,7 @@ def capacity(
         )
 
     def run(rate: float) -> CapacityPoint:
-        return load_point(step, rate, alike(input_tokens, output_tokens), arrivals, limits)
+        return load_point(step, rate, fixed_lengths(input_tokens, output_tokens), arrivals, limits)
 
     def within(p: CapacityPoint) -> bool:
         return (slo_ttft_p95_ms is None or p.ttft_p95_ms <= slo_ttft_p95_ms) and (

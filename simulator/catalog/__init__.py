@@ -331,7 +331,7 @@ class CalibrationPoint(Data):
     kv_cache_dtype: str | None = None
     input_tokens: int | None = Field(default=None, ge=1)
     output_tokens: int | None = Field(default=None, ge=1)
-    """Fixed lengths of a synthetic run; none for datasets of varying length (see `notes`)."""
+    """Fixed lengths of a synthetic run; none for a run on a dataset of varying lengths (`dataset`)."""
     dataset: str | None = None
     """The set's `datasets` entry whose lengths a run without fixed lengths drew its requests from."""
     input_tokens_mean: float | None = Field(default=None, gt=0)
