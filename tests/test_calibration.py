@@ -94,7 +94,7 @@ def test_a_run_on_a_dataset_serves_its_rate_times_the_mean_answer() -> None:
 
 def test_a_run_on_cached_prompts_computes_only_their_last_partial_blocks() -> None:
     # Prefix caching keeps whole 16-token blocks: a 213-token prompt reads 208 cached tokens and computes 5.
-    p = next(p for p in POINTS if p.id == "surajssd-l33-70b-a100-40gb-tp8-bf16-sharegpt-rpsinf")
+    p = next(p for p in POINTS if p.id == "surajssd-l33-70b-a100-40gb-tp8-bf16-sharegpt-rps16")
     assert p.prompts_cached
     sent = calibrate.requests_of(p)(np.zeros(200))
     assert np.array_equal(sent.cached_tokens, (sent.prompt_tokens - 1) // 16 * 16)

@@ -87,6 +87,8 @@ def why_left_out(p: CalibrationPoint) -> str | None:
         return f"{p.parallelism} layout"
     if (p.input_tokens is None or p.output_tokens is None) and p.dataset is None:
         return "lengths vary (a dataset the set does not describe)"
+    if p.dataset is not None and p.load.offline:
+        return "every prompt of a dataset at once (the longest answers, whose spread is unpublished, set its end)"
     if all(getattr(p, m) is None for m in METRICS):
         return "no throughput or latency published"
     if _step(p, point_serving(p)).kv_capacity_tokens < longest_request(p):
