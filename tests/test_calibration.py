@@ -101,3 +101,12 @@ def test_a_run_on_cached_prompts_computes_only_their_last_partial_blocks() -> No
     assert sent.prompt_tokens.mean() == pytest.approx(p.input_tokens_mean, rel=0.1)  # the run's own mean
     uncached = calibrate.simulate(p.model_copy(update={"prompts_cached": False}))
     assert calibrate.simulate(p)["output_tok_per_s"] > uncached["output_tok_per_s"]
+
+
+def test_a_dataset_sent_all_at_once_is_left_out() -> None:
+    # Its end is its longest answers, whose spread no source publishes; the same run at a rate is played.
+    at_once = next(p for p in POINTS if p.id == "surajssd-l33-70b-a100-40gb-tp8-bf16-sharegpt-rpsinf")
+    assert at_once.dataset and at_once.load.offline
+    assert (calibrate.why_left_out(at_once) or "").startswith("every prompt of a dataset at once")
+    at_a_rate = next(p for p in POINTS if p.id == "surajssd-l33-70b-a100-40gb-tp8-bf16-sharegpt-rps16")
+    assert calibrate.why_left_out(at_a_rate) is None
