@@ -206,7 +206,6 @@ def main() -> None:
                 print(rows[-1], file=sys.stderr)  # a long run shows how far it has got
             fresh(page, url, engine)
             visits = page_visits(page, SCENARIO.stem)
-            page.evaluate(WATCH_RUNS)
             visits |= {f"Costs, chart: {name}": v for name, v in chart_switches(page).items()}
             assert browser.exceptions(page) == []
         pages += [f"| {engine} | {t} | {1000 * v[0]:.0f} | {1000 * v[1]:.0f} |" for t, v in visits.items()]
