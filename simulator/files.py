@@ -31,6 +31,11 @@ def max_input_mb() -> float:
     return mb
 
 
+def cache_dir() -> Path:
+    """rent-or-own's folder in the user's cache: `$XDG_CACHE_HOME/rent-or-own`, else `~/.cache/rent-or-own`."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rent-or-own"
+
+
 def read_text(path: Path) -> str:
     """A UTF-8 input file's text; a missing, unreadable, binary, oversized or non-regular file (a FIFO or
     a device, which would block or never end) is an `InputError`."""

@@ -24,6 +24,17 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             )
 
 
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def private_cache(monkeypatch: pytest.MonkeyPatch, session_cache: Path) -> None:
+    """The tests, and the commands and servers they start, keep their caches out of the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(session_cache))
+
+
 @pytest.fixture(autouse=True)
 def english_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without --lang the language comes from the environment: tests read English whatever the machine's

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -226,3 +231,57 @@ def test_decimal_oracle_is_really_decimal() -> None:
         ).total_price,
         Decimal,
     )
+
+
+# Prices of a tiered model, a batch price and a time-of-day price, as one line of JSON, and whether the
+# process imported genai-prices to find them.
+PRICES_SCRIPT = """
+import dataclasses, datetime as dt, json, sys
+from simulator.catalog.api_prices import check_api_model, unit_prices
+day = dt.date(2026, 11, 1)
+check_api_model("google", "gemini-2.5-pro", [], "options[0]")
+asked = [("google", "gemini-2.5-pro", 12, False), ("openai", "gpt-4o", 12, True),
+         ("deepseek", "deepseek-chat", 20, False)]
+got = [unit_prices(p, m, [], day, h, b) for p, m, h, b in asked]
+print(json.dumps([[dataclasses.asdict(u) | {"as_of": str(u.as_of)}, applied] for u, applied in got]))
+print("genai_prices" in sys.modules)
+"""
+
+
+def prices_in_a_process(cache: Path) -> tuple[list[object], bool]:
+    env = os.environ | {"XDG_CACHE_HOME": str(cache)}
+    out = subprocess.run(
+        [sys.executable, "-c", PRICES_SCRIPT], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    return json.loads(out[0]), out[1] == "True"
+
+
+def test_prices_read_back_from_the_cache_are_genai_prices_own(tmp_path: Path) -> None:
+    first, asked = prices_in_a_process(tmp_path)
+    assert asked and (tmp_path / "rent-or-own").is_dir()
+    second, asked_again = prices_in_a_process(tmp_path)
+    assert second == first and not asked_again
+    # The oracle: genai-prices' own figures (the tier and the batch price included).
+    tier_start, tier_price = first[0][0]["input"]["tiers"][0]
+    assert (tier_start, tier_price) == (200_000, 2.5)
+    assert first[1][0]["output"]["base_usd_per_mtok"] == 5.0 and first[1][1] is True
+
+
+def test_a_damaged_cache_is_asked_again_and_rewritten(tmp_path: Path) -> None:
+    truth, _ = prices_in_a_process(tmp_path)
+    (path,) = (tmp_path / "rent-or-own").iterdir()
+    cached = json.loads(path.read_text())
+    cached["records"] = [record | {"input": {"base_usd_per_mtok": -1.0, "tiers": []}} for record in cached["records"]]
+    path.write_text(json.dumps(cached))
+    assert prices_in_a_process(tmp_path) == (truth, True)
+    path.write_text("{not json")
+    assert prices_in_a_process(tmp_path) == (truth, True)
+    assert prices_in_a_process(tmp_path) == (truth, False)
+
+
+def test_a_cache_folder_that_cannot_be_written_costs_only_time(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would go")
+    truth, _ = prices_in_a_process(tmp_path / "fresh")
+    assert prices_in_a_process(blocked) == (truth, True)
+    assert prices_in_a_process(blocked) == (truth, True)

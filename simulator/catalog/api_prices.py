@@ -4,24 +4,35 @@ Prices are read offline and always at a fixed timestamp (the scenario's price da
 so that time-of-day prices are honoured); nothing is fetched at run time. The result is a small
 table of USD per million tokens, possibly tiered by the request's input tokens, which the
 economics prices per request.
+
+genai-prices is imported only when a price is not yet in the user's price cache (`_Resolved`): its
+package import brings in the HTTP client of its live updater, which a run never calls, and that was
+a tenth of a fluid command's time.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
+import json
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from functools import cache
-from typing import Protocol
-
-import genai_prices
-from genai_prices import data_snapshot
-from genai_prices.types import ModelInfo, ModelPrice, Provider, TieredPrices
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from simulator.errors import InputError, suggest
+from simulator.files import cache_dir, write_atomic
 
-GENAI_PRICES_VERSION = genai_prices.__version__
+if TYPE_CHECKING:
+    from genai_prices.data_snapshot import DataSnapshot
+    from genai_prices.types import ModelInfo, ModelPrice, Provider, TieredPrices
+
+GENAI_PRICES_VERSION = metadata.version("genai-prices")
 
 
 class PriceOverride(Protocol):
@@ -73,7 +84,121 @@ class UnitPrices:
     as_of: dt.date
 
 
+def _snapshot() -> DataSnapshot:
+    """genai-prices' bundled data."""
+    from genai_prices import data_snapshot
+
+    return data_snapshot.get_snapshot()
+
+
+@dataclass
+class _Resolved:
+    """What genai-prices answered on earlier runs, kept in the user's cache folder, one file per
+    genai-prices version: a version's data never changes, so nothing in it goes stale. The file is
+    written once, at exit, when a run added to it; a folder that cannot be written leaves it unkept,
+    and an entry that does not read back as prices is asked of genai-prices again."""
+
+    path: Path | None
+    records: list[object] = field(default_factory=list)
+    """Distinct prices, as JSON records (most hours of most days share one)."""
+    prices: dict[str, list[int]] = field(default_factory=dict)
+    """[provider, model, hour, batch] -> [its record, whether a batch price applied]."""
+    known: set[str] = field(default_factory=set)
+    """[provider, model] pairs genai-prices prices."""
+    dirty: bool = False
+
+    MAX_PRICES = 20_000
+    """More entries than this (about 2 MB) and the file starts afresh, so it stays quick to read."""
+
+    @staticmethod
+    def key(*parts: object) -> str:
+        return json.dumps(parts)
+
+    @classmethod
+    def load(cls) -> _Resolved:
+        try:
+            path = cache_dir() / f"genai-prices-{GENAI_PRICES_VERSION}.json"
+        except RuntimeError:  # no home folder
+            return cls(None)
+        try:
+            raw = json.loads(path.read_text())
+            if len(raw["prices"]) > cls.MAX_PRICES:
+                return cls(path)
+            return cls(path, list(raw["records"]), dict(raw["prices"]), {str(k) for k in raw["known"]})
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls(path)  # none yet, or unreadable: it is rebuilt
+
+    def price(self, key: str) -> tuple[UnitPrices, bool] | None:
+        try:
+            record, batch_applied = self.prices[key]
+            return _unit_from_json(self.records[record]), bool(batch_applied)
+        except (KeyError, IndexError, ValueError, TypeError):
+            return None
+
+    def add_price(self, key: str, unit: UnitPrices, batch_applied: bool) -> None:
+        record = asdict(unit) | {"as_of": unit.as_of.isoformat()}
+        try:
+            index = self.records.index(record)
+        except ValueError:
+            index = len(self.records)
+            self.records.append(record)
+        self.prices[key] = [index, int(batch_applied)]
+        self._changed()
+
+    def add_known(self, key: str) -> None:
+        self.known.add(key)
+        self._changed()
+
+    def _changed(self) -> None:
+        if not self.dirty and self.path is not None:
+            self.dirty = True
+            atexit.register(self.save)
+
+    def save(self) -> None:
+        assert self.path is not None
+        content = {"records": self.records, "prices": self.prices, "known": sorted(self.known)}
+        with contextlib.suppress(InputError):  # a folder that cannot be written: the next run asks again
+            write_atomic(self.path, json.dumps(content))
+
+
+@cache
+def _resolved() -> _Resolved:
+    return _Resolved.load()
+
+
+def _usd_per_mtok(value: object) -> float:
+    if not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError(f"{value!r} is not a price")
+    return float(value)
+
+
+def _unit_from_json(raw: object) -> UnitPrices:
+    """A cached entry back as prices; ValueError or TypeError where it is not one."""
+    if not isinstance(raw, dict):
+        raise TypeError("not a record")
+
+    def tiered(t: dict[str, object]) -> Tiered:
+        tiers = t["tiers"]
+        if not isinstance(tiers, list):
+            raise TypeError("tiers are not a list")
+        return Tiered(_usd_per_mtok(t["base_usd_per_mtok"]), tuple((int(s), _usd_per_mtok(p)) for s, p in tiers))
+
+    context = raw["context_tokens"]
+    return UnitPrices(
+        input=tiered(raw["input"]),
+        cache_read=tiered(raw["cache_read"]),
+        cache_write=tiered(raw["cache_write"]),
+        output=tiered(raw["output"]),
+        model_id=str(raw["model_id"]),
+        context_tokens=None if context is None else int(context),
+        source=str(raw["source"]),
+        as_of=dt.date.fromisoformat(str(raw["as_of"])),
+    )
+
+
 def _tiered(value: Decimal | TieredPrices | None, fallback: Tiered) -> Tiered:
+    from genai_prices.types import TieredPrices
+
     if value is None:
         return fallback
     if isinstance(value, TieredPrices):
@@ -112,9 +237,10 @@ def _override_for(
 
 
 def check_api_model(provider: str, model: str, overrides: Sequence[PriceOverride], option_field: str) -> None:
-    if _override_for(provider, model, overrides, None) is not None:
+    resolved, key = _resolved(), _Resolved.key(provider, model)
+    if _override_for(provider, model, overrides, None) is not None or key in resolved.known:
         return
-    snapshot = data_snapshot.get_snapshot()
+    snapshot = _snapshot()
     try:
         found = snapshot.find_provider(None, provider, None)
     except LookupError:
@@ -131,6 +257,7 @@ def check_api_model(provider: str, model: str, overrides: Sequence[PriceOverride
             f"genai-prices {GENAI_PRICES_VERSION} has no model {model!r} at {provider}",
             suggest(model, [m.id for m in found.models]) + " or add an api_prices entry",
         )
+    resolved.add_known(key)
 
 
 def _model_unit_prices(provider: Provider, info: ModelInfo, at: dt.datetime, batch: bool) -> tuple[UnitPrices, bool]:
@@ -145,15 +272,21 @@ def _model_unit_prices(provider: Provider, info: ModelInfo, at: dt.datetime, bat
 
 @cache
 def _genai_unit_prices(provider: str, model: str, at: dt.datetime, batch: bool) -> tuple[UnitPrices, bool]:
-    found_provider, info = data_snapshot.get_snapshot().find_provider_model(model, None, provider, None)
-    return _model_unit_prices(found_provider, info, at, batch)
+    resolved, key = _resolved(), _Resolved.key(provider, model, at.isoformat(), batch)
+    cached = resolved.price(key)
+    if cached is not None:
+        return cached
+    found_provider, info = _snapshot().find_provider_model(model, None, provider, None)
+    unit, batch_applied = _model_unit_prices(found_provider, info, at, batch)
+    resolved.add_price(key, unit, batch_applied)
+    return unit, batch_applied
 
 
 def token_priced_models(price_date: dt.date, provider_id: str | None) -> list[tuple[str, UnitPrices]]:
     """Every genai-prices model priced per token on `price_date` (noon UTC), with its provider id."""
     at = dt.datetime.combine(price_date, dt.time(12), tzinfo=dt.UTC)
     out = []
-    for provider in data_snapshot.get_snapshot().providers:
+    for provider in _snapshot().providers:
         if provider_id is not None and provider.id != provider_id:
             continue
         for info in provider.models:
@@ -196,7 +329,7 @@ def unit_prices(
 
 def _known_to_genai(provider: str, model: str) -> bool:
     try:
-        data_snapshot.get_snapshot().find_provider_model(model, None, provider, None)
+        _snapshot().find_provider_model(model, None, provider, None)
     except LookupError:
         return False
     return True
