@@ -1,7 +1,7 @@
 """Wall time of `rent-or-own run` on each bundled scenario, as a whole command, with each engine.
 
 Method: `python -m simulator run SCENARIO --engine E --json` in a fresh process, the median of
-`--repeats` runs after one warm-up. Each `--tree` names a checkout whose `simulator` package is
+`--repeats` runs after one warm-up (which also fills the price cache, as a user's first run does). Each `--tree` names a checkout whose `simulator` package is
 timed (default: this one); with several, their runs alternate, so a drifting machine slows them
 alike. Prints a Markdown table.
 
@@ -45,7 +45,7 @@ def main() -> None:
     scenarios = sorted(p.stem for p in (ROOT / "scenarios").glob("*.yaml"))
     header(
         f"`python -m simulator run SCENARIO --engine E --json` in a fresh process that may write bytecode, median of "
-        f"{args.repeats} runs after a warm-up, trees alternating.",
+        f"{args.repeats} runs after a warm-up that also fills the price cache, trees alternating.",
         "a fluid run as a command under 0.5 s; a 36-month DES run under 10 s.",
     )
     head = " | ".join(f"{e} (s) {t.name}" for e in ENGINES for t in trees)
