@@ -305,7 +305,7 @@ def test_the_fit_reproduces_its_training_points_and_holds_on_the_rest() -> None:
     # A term is fitted where two models show it: vLLM's points cover several mixtures of experts,
     # TensorRT-LLM's one (Mixtral), so its experts run at the dense share.
     assert fitted.engines["vllm"].expert_half_width and fitted.engines["tensorrt-llm"].expert_half_width is None
-    # SGLang's fit points are two early DeepSeek-V3 runs and two SGLang 0.3.0 ShareGPT runs (its Qwen3-14B
-    # runs are held apart), too few for eight costs: it is not fitted and shares vLLM's fitted costs.
+    # SGLang's fit points are two early DeepSeek-V3 runs, two SGLang 0.3.0 ShareGPT runs and a Qwen3-8B run (its
+    # Qwen3-14B runs are held apart), too few for eight costs: it is not fitted and shares vLLM's fitted costs.
     assert calibrate.fit_engine("sglang") is None
     assert catalog.engine("sglang").costs == catalog.engine("vllm").costs

@@ -464,7 +464,7 @@ class CalibrationDataset(Data):
 
 
 class CalibrationSet(Data):
-    version: Literal[9]
+    version: Literal[10]
     datasets: dict[str, CalibrationDataset] = Field(default_factory=dict)
     points: list[CalibrationPoint] = Field(min_length=1)
 
