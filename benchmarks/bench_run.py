@@ -1,9 +1,9 @@
 """Wall time of `rent-or-own run` on each bundled scenario, as a whole command, with each engine.
 
 Method: `python -m simulator run SCENARIO --engine E --json` in a fresh process, the median of
-`--repeats` runs after one warm-up (which also fills the price cache, as a user's first run does). Each `--tree` names a checkout whose `simulator` package is
-timed (default: this one); with several, their runs alternate, so a drifting machine slows them
-alike. Prints a Markdown table.
+`--repeats` runs after one warm-up (which also fills the price cache, as a user's first run does).
+Each `--tree` names a checkout whose `simulator` package is timed (default: this one); with several,
+their runs alternate, so a drifting machine slows them alike. Prints a Markdown table.
 
 Run: python benchmarks/bench_run.py [--tree DIR ...] [--repeats N]
 The README's "before" column: git worktree add /tmp/before a7ba961, then --tree /tmp/before --tree .
