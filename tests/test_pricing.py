@@ -285,3 +285,17 @@ def test_a_cache_folder_that_cannot_be_written_costs_only_time(tmp_path: Path) -
     truth, _ = prices_in_a_process(tmp_path / "fresh")
     assert prices_in_a_process(blocked) == (truth, True)
     assert prices_in_a_process(blocked) == (truth, True)
+
+
+def test_prices_a_host_program_fetched_live_are_not_kept(tmp_path: Path) -> None:
+    script = (
+        "import datetime as dt\n"
+        "from genai_prices import data_snapshot\n"
+        "from simulator.catalog.api_prices import unit_prices\n"
+        "live = data_snapshot.DataSnapshot(data_snapshot.get_snapshot().providers, from_auto_update=True)\n"
+        "data_snapshot.set_custom_snapshot(live)\n"
+        "unit_prices('openai', 'gpt-4o', [], dt.date(2026, 11, 1), 12, False)\n"
+    )
+    env = os.environ | {"XDG_CACHE_HOME": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", script], env=env, check=True)
+    assert not (tmp_path / "rent-or-own").exists()

@@ -276,9 +276,11 @@ def _genai_unit_prices(provider: str, model: str, at: dt.datetime, batch: bool) 
     cached = resolved.price(key)
     if cached is not None:
         return cached
-    found_provider, info = _snapshot().find_provider_model(model, None, provider, None)
+    snapshot = _snapshot()
+    found_provider, info = snapshot.find_provider_model(model, None, provider, None)
     unit, batch_applied = _model_unit_prices(found_provider, info, at, batch)
-    resolved.add_price(key, unit, batch_applied)
+    if not snapshot.from_auto_update:  # prices a host program fetched live are not the pinned version's
+        resolved.add_price(key, unit, batch_applied)
     return unit, batch_applied
 
 
