@@ -299,3 +299,16 @@ def test_prices_a_host_program_fetched_live_are_not_kept(tmp_path: Path) -> None
     env = os.environ | {"XDG_CACHE_HOME": str(tmp_path)}
     subprocess.run([sys.executable, "-c", script], env=env, check=True)
     assert not (tmp_path / "rent-or-own").exists()
+
+
+def test_a_cache_grown_past_its_bound_starts_afresh(tmp_path: Path) -> None:
+    from simulator.catalog.api_prices import _Resolved
+
+    truth, _ = prices_in_a_process(tmp_path)
+    (path,) = (tmp_path / "rent-or-own").iterdir()
+    cached = json.loads(path.read_text())
+    kept = len(cached["prices"])
+    cached["prices"] |= {f'["p", "m{i}", "h", false]': [0, 0] for i in range(_Resolved.MAX_PRICES)}
+    path.write_text(json.dumps(cached))
+    assert prices_in_a_process(tmp_path) == (truth, True)
+    assert len(json.loads(path.read_text())["prices"]) == kept
