@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from simulator import i18n
 from simulator.analysis.evaluate import Evaluator, with_scale
 from simulator.economics.ledger import CASH, OptionCosts
 from simulator.scenario import Scenario
@@ -63,9 +64,16 @@ class _AtBase:
         return isinstance(other, _AtBase) and other.json == self.json
 
 
+@functools.lru_cache(maxsize=16)
+def _evaluator_at_base(base: _AtBase, language: str) -> Evaluator:
+    """One evaluator for every search of a scenario, so its price tables and replica plans are made once
+    (per language: a plan's reasons are in words)."""
+    return Evaluator(base.scenario)
+
+
 @functools.lru_cache(maxsize=256)
 def _break_even_at_base(base: _AtBase, option: str, versus: str) -> float | None:
-    return break_even_scale(*Evaluator(base.scenario).gap(option, versus))
+    return break_even_scale(*_evaluator_at_base(base, i18n.language()).gap(option, versus))
 
 
 def break_even_of(scenario: Scenario, option: str, versus: str) -> float | None:
