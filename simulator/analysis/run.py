@@ -127,8 +127,8 @@ def _option_result(scenario: Scenario, usage: OptionUsage, costs: OptionCosts) -
         feasible=not reasons,
         infeasible_reasons=reasons,
         class_attainment=usage.class_attainment,
-        meets_targets=not usage.slo_reasons,
-        slo_reasons=usage.slo_reasons,
+        meets_targets=not usage.slo_shortfalls,
+        slo_reasons=[s.reason() for s in usage.slo_shortfalls],
         quality=quality,
         privacy_score=privacy.weighted_total(criteria, weights),
         privacy_criteria=[
@@ -188,13 +188,26 @@ def _cheapest(results: list[OptionResult]) -> str | None:
 def run(scenario: Scenario, engine: str | None = None, progress: Callable[[str], None] | None = None) -> RunResult:
     """Evaluate every option with `engine` (default: the scenario's `simulation.engine`); `progress` hears
     of each step (an option simulated, a break-even searched) as it starts."""
-    return run_with_ledger(scenario, engine, progress)[0]
+    return _run(scenario, engine, progress)[0]
 
 
 def run_with_ledger(
     scenario: Scenario, engine: str | None = None, progress: Callable[[str], None] | None = None
 ) -> tuple[RunResult, list[LedgerRow]]:
     """`run`, and the cost ledger behind it in long form, both views."""
+    result, costs = _run(scenario, engine, progress)
+    ledger = [
+        LedgerRow(option=o, month=m, category=c, usd=u, view=view)
+        for option in costs
+        for view in VIEWS
+        for o, m, c, u in option.rows(view)
+    ]
+    return result, ledger
+
+
+def _run(
+    scenario: Scenario, engine: str | None, progress: Callable[[str], None] | None
+) -> tuple[RunResult, list[OptionCosts]]:
     engine = engine or scenario.simulation.engine
     names = [o.name for o in scenario.options]
     evaluated = Evaluator(scenario, engine).costs(names, scenario.workload.scale, progress)
@@ -273,10 +286,4 @@ def run_with_ledger(
         currency=currency,
         versions={"rent_or_own": RENT_OR_OWN_VERSION, "genai_prices": GENAI_PRICES_VERSION},
     )
-    ledger = [
-        LedgerRow(option=o, month=m, category=c, usd=u, view=view)
-        for _usage, costs in evaluated.values()
-        for view in VIEWS
-        for o, m, c, u in costs.rows(view)
-    ]
-    return result, ledger
+    return result, [costs for _usage, costs in evaluated.values()]
