@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel
 
+from simulator import i18n
+from simulator.i18n import _
+
 TOKEN_KINDS = ("input", "cached_input", "output")
 
 
@@ -53,6 +56,29 @@ class FleetUsage:
     perf_terms: list[PerfTerm] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SloShortfall:
+    """A class whose share of requests within its latency targets is below the share it requires; put
+    into words only where shown, since a break-even search costs an option at dozens of volumes."""
+
+    cls: str
+    share: float
+    ttft_ms: float
+    tpot_ms: float
+    floor: float
+
+    def reason(self) -> str:
+        return _(
+            "class {name}: {share} of requests within {ttft} ms TTFT and {tpot} ms TPOT, below the {floor} required"
+        ).format(
+            name=repr(self.cls),
+            share=i18n.percent(self.share, 1),
+            ttft=i18n.number(self.ttft_ms),
+            tpot=i18n.number(self.tpot_ms),
+            floor=i18n.percent(self.floor),
+        )
+
+
 class LatencySummary(BaseModel):
     """Latency of one class over the horizon, milliseconds, and the share of requests within its targets."""
 
@@ -93,7 +119,7 @@ class OptionUsage:
     """Per class, the share of its requests within its latency targets: every class with the des
     engine; with fluid, classes with API traffic (in-house requests count as within, the fleet being
     planned to the targets)."""
-    slo_reasons: list[str] = field(default_factory=list)
+    slo_shortfalls: list[SloShortfall] = field(default_factory=list)
     """Classes whose share within targets is below the scenario's floor."""
     utilisation: float | None = None
     """In-house output tokens over what the replicas could produce at saturation."""
@@ -108,4 +134,4 @@ class OptionUsage:
     @property
     def eligible(self) -> bool:
         """Feasible and within every class's latency targets often enough to be recommended."""
-        return self.feasible and not self.slo_reasons
+        return self.feasible and not self.slo_shortfalls

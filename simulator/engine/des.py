@@ -503,7 +503,7 @@ class DesEngine:
             self.classes, [(p.window, p.carried) for played in results.values() for p in played]
         )
         usage.class_attainment = {c: v.slo_attainment for c, v in usage.latency.items()}
-        usage.slo_reasons = slo_shortfalls(self.scenario, usage.class_attainment)
+        usage.slo_shortfalls = slo_shortfalls(self.scenario, usage.class_attainment)
         sat = sum(w.saturation_tok_per_s_seconds for w in windows)
         if sat:
             usage.utilisation = sum(w.output_tokens_in_house for w in windows) / sat

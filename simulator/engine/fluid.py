@@ -63,7 +63,7 @@ class FluidEngine:
             api = self.scenario.option(usage.api.option)
             assert isinstance(api, ApiOption)
             usage.class_attainment = self._attainment(usage, api)
-            usage.slo_reasons = slo_shortfalls(self.scenario, usage.class_attainment)
+            usage.slo_shortfalls = slo_shortfalls(self.scenario, usage.class_attainment)
         return usage
 
     def _attainment(self, usage: OptionUsage, api: ApiOption) -> dict[str, float]:

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulator import i18n, units
-from simulator.i18n import _
+from simulator import units
 from simulator.scenario import LatencyTarget, RequestClass, Scenario
-from simulator.usage import LatencySummary
+from simulator.usage import LatencySummary, SloShortfall
 from simulator.workload import STANDARD_NORMAL
 
 IN_HOUSE, API, REJECTED, DEFERRED = 0, 1, 2, 3  # DEFERRED: moved to an off-peak window
@@ -101,24 +100,13 @@ def within_targets(target: LatencyTarget, ttft_s: np.ndarray, tpot_s: np.ndarray
     return (ttft_s <= units.ms_to_seconds(target.ttft_ms)) & within_tpot
 
 
-def slo_shortfalls(scenario: Scenario, attainment: dict[str, float]) -> list[str]:
-    """A reason for each class whose share of requests within its targets is below its floor."""
+def slo_shortfalls(scenario: Scenario, attainment: dict[str, float]) -> list[SloShortfall]:
+    """Each class whose share of requests within its targets is below its floor."""
     out = []
     for c in scenario.workload.classes:
         share, floor = attainment.get(c.name), scenario.min_attainment(c)
         if share is not None and share < floor:
-            out.append(
-                _(
-                    "class {name}: {share} of requests within {ttft} ms TTFT and {tpot} ms TPOT, "
-                    "below the {floor} required"
-                ).format(
-                    name=repr(c.name),
-                    share=i18n.percent(share, 1),
-                    ttft=i18n.number(c.latency.ttft_ms),
-                    tpot=i18n.number(c.latency.tpot_ms),
-                    floor=i18n.percent(floor),
-                )
-            )
+            out.append(SloShortfall(c.name, share, c.latency.ttft_ms, c.latency.tpot_ms, floor))
     return out
 
 
