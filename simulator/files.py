@@ -32,8 +32,10 @@ def max_input_mb() -> float:
 
 
 def cache_dir() -> Path:
-    """rent-or-own's folder in the user's cache: `$XDG_CACHE_HOME/rent-or-own`, else `~/.cache/rent-or-own`."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rent-or-own"
+    """rent-or-own's folder in the user's cache: `$XDG_CACHE_HOME/rent-or-own`, else `~/.cache/rent-or-own`
+    (a relative `XDG_CACHE_HOME` is ignored, as the XDG base directory specification asks)."""
+    given = Path(os.environ.get("XDG_CACHE_HOME", ""))
+    return (given if given.is_absolute() else Path.home() / ".cache") / "rent-or-own"
 
 
 def read_text(path: Path) -> str:

@@ -312,3 +312,16 @@ def test_a_cache_grown_past_its_bound_starts_afresh(tmp_path: Path) -> None:
     path.write_text(json.dumps(cached))
     assert prices_in_a_process(tmp_path) == (truth, True)
     assert len(json.loads(path.read_text())["prices"]) == kept
+
+
+def test_the_cache_folder_follows_xdg_and_ignores_a_relative_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from simulator.files import cache_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_dir() == tmp_path / "rent-or-own"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for ignored in ("relative/cache", ""):
+        monkeypatch.setenv("XDG_CACHE_HOME", ignored)
+        assert cache_dir() == tmp_path / "home" / ".cache" / "rent-or-own"
