@@ -9,6 +9,7 @@ Targets: a whole run, break-even searches included, under 50 ms; one break-even 
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -80,8 +81,10 @@ def main() -> None:
         moved_s = median_seconds(lambda s=scenario, moves=moves: run(moved_prices(s, next(moves))))
         print(
             f"| {path.stem} | {len(names)} | {engine_s * 1e3:.1f} | {len(pairs)} | {slowest} | {first_s * 1e3:.0f} "
-            f"| {moved_s * 1e3:.0f} |"
+            f"| {moved_s * 1e3:.0f} |",
+            flush=True,
         )
+        print(f"{path.stem} done", file=sys.stderr, flush=True)  # the whole table takes about half a minute
 
 
 if __name__ == "__main__":
