@@ -16,7 +16,7 @@ from pathlib import Path
 from machine import header
 
 from simulator.analysis import evaluate
-from simulator.analysis.break_even import _break_even_at_base, _evaluator_at_base, break_even_scale
+from simulator.analysis.break_even import _break_even_at_base, break_even_scale
 from simulator.analysis.evaluate import Evaluator
 from simulator.analysis.run import run
 from simulator.scenario import load_scenario
@@ -40,8 +40,9 @@ def simulated_afresh(fn):
 
     def afresh():
         evaluate._usages.clear()
+        evaluate._plans.clear()
+        evaluate._evaluator_at_base.cache_clear()
         _break_even_at_base.cache_clear()
-        _evaluator_at_base.cache_clear()
         return fn()
 
     return afresh

@@ -127,7 +127,16 @@ def burst_peak_factor(workload: Workload) -> float:
 
 
 def growth_factors(workload: Workload, horizon_months: int) -> np.ndarray:
-    return (1.0 + workload.monthly_growth) ** np.arange(horizon_months)
+    """Each month's volume relative to the first (read-only)."""
+    return _growth_factors(workload.monthly_growth, horizon_months)
+
+
+@functools.lru_cache(maxsize=64)
+def _growth_factors(monthly_growth: float, horizon_months: int) -> np.ndarray:
+    # Every class of every volume a search tries shares it: made once.
+    factors = (1.0 + monthly_growth) ** np.arange(horizon_months)
+    factors.flags.writeable = False
+    return factors
 
 
 def class_rate_grid(workload: Workload, cls: RequestClass, horizon_months: int, flat: bool = False) -> np.ndarray:

@@ -242,6 +242,27 @@ def test_a_move_of_prices_costs_the_options_again_without_simulating_them(monkey
     assert cached.model_dump() == fresh.model_dump()  # the same numbers, bit for bit
 
 
+def _forget_every_run(monkeypatch) -> None:
+    """No usage, replica plan, evaluator or break-even kept from an earlier run, as in a new process."""
+    monkeypatch.setattr(evaluate, "_usages", type(evaluate._usages)())
+    monkeypatch.setattr(evaluate, "_plans", type(evaluate._plans)())
+    evaluate._evaluator_at_base.cache_clear()
+    break_even._break_even_at_base.cache_clear()
+
+
+@pytest.mark.parametrize("name", ["regulated-rag", "support-assistant"])
+def test_a_run_after_runs_at_other_volumes_is_a_fresh_runs_bit_for_bit(name: str, monkeypatch) -> None:
+    # Runs of one scenario share replica plans, price tables and searches whatever the volume they
+    # were made at; what a run prints must not depend on which ran before it.
+    path = SCENARIOS[[p.stem for p in SCENARIOS].index(name)]
+    _forget_every_run(monkeypatch)
+    fresh = run(load_scenario(path), "fluid").model_dump_json()
+    _forget_every_run(monkeypatch)
+    for scale in (10**0.5, 0.01, 1e4):
+        run(load_scenario(path, [f"workload.scale={scale}"]), "fluid")
+    assert run(load_scenario(path), "fluid").model_dump_json() == fresh
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -9,8 +9,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from simulator import i18n
-from simulator.analysis.evaluate import Evaluator, with_scale
+from simulator.analysis.evaluate import AtBase, evaluator_at_base
 from simulator.economics.ledger import CASH, OptionCosts
 from simulator.scenario import Scenario
 
@@ -48,32 +47,9 @@ def break_even_scale(gap: Callable[[float], float], floor: Callable[[float], flo
     return None
 
 
-class _AtBase:
-    """A scenario at scale 1 in USD, equal to another when their JSON is: a cache key that keeps the typed
-    copy (the money shown is converted after the search, so a switch of currency reuses it)."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        in_usd = scenario.economics.model_copy(update={"currency": "USD", "exchange_rate": None})
-        self.scenario = with_scale(scenario, 1.0).model_copy(update={"economics": in_usd})
-        self.json = self.scenario.model_dump_json()
-
-    def __hash__(self) -> int:
-        return hash(self.json)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _AtBase) and other.json == self.json
-
-
-@functools.lru_cache(maxsize=16)
-def _evaluator_at_base(base: _AtBase, language: str) -> Evaluator:
-    """One evaluator for every search of a scenario, so its price tables and replica plans are made once
-    (per language: a plan's reasons are in words)."""
-    return Evaluator(base.scenario)
-
-
 @functools.lru_cache(maxsize=256)
-def _break_even_at_base(base: _AtBase, option: str, versus: str) -> float | None:
-    return break_even_scale(*_evaluator_at_base(base, i18n.language()).gap(option, versus))
+def _break_even_at_base(base: AtBase, option: str, versus: str) -> float | None:
+    return break_even_scale(*evaluator_at_base(base).gap(option, versus))
 
 
 def break_even_of(scenario: Scenario, option: str, versus: str) -> float | None:
@@ -82,7 +58,7 @@ def break_even_of(scenario: Scenario, option: str, versus: str) -> float | None:
     Only `workload.scale` differs between a volume sweep's runs or a dashboard's volume moves, and
     the search does not depend on it, so they all reuse one search.
     """
-    return _break_even_at_base(_AtBase(scenario), option, versus)
+    return _break_even_at_base(AtBase(scenario), option, versus)
 
 
 def payback_month(option: OptionCosts, api: OptionCosts) -> int | None:

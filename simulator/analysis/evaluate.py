@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -31,6 +32,24 @@ def with_scale(scenario: Scenario, scale: float) -> Scenario:
 USAGE_CACHE_ENTRIES = 2048
 _usages: OrderedDict[tuple[str, str, str, float, str], OptionUsage] = OrderedDict()
 _usages_lock = threading.Lock()
+
+
+# Replica plans by what they rest on and the language of their reasons: a scenario's runs at every
+# volume and price, and its break-even searches, plan each replica shape once.
+PLAN_CACHE_ENTRIES = 64
+_plans: OrderedDict[tuple[str, str], ReplicaPlans] = OrderedDict()
+
+
+def _replica_plans(scenario: Scenario, inputs: str) -> ReplicaPlans:
+    key = (inputs, i18n.language())
+    with _usages_lock:
+        plans = _plans.get(key)
+        if plans is None:
+            plans = _plans[key] = ReplicaPlans(scenario)
+            if len(_plans) > PLAN_CACHE_ENTRIES:
+                _plans.popitem(last=False)
+        _plans.move_to_end(key)
+    return plans
 
 
 def engine_inputs(scenario: Scenario) -> str:
@@ -88,8 +107,8 @@ class Evaluator:
         self.engine_name = engine
         self.economics = Economics(scenario)
         self.fits = measured_fits(scenario)
-        self.shapes: ReplicaPlans = {}
         self.inputs = engine_inputs(scenario)
+        self.shapes = _replica_plans(scenario, self.inputs)
 
     def costs(
         self, names: list[str], scale: float, progress: Callable[[str], None] | None = None
@@ -147,3 +166,31 @@ class Gap(NamedTuple):
 
     at: Callable[[float], float]
     floor: Callable[[float], float] | None
+
+
+class AtBase:
+    """A scenario at scale 1 in USD, equal to another when their JSON is: a cache key that keeps the typed
+    copy. What engines and economics compute rests on neither today's volume nor the currency money is
+    shown in (converted afterwards), so every volume and currency of a scenario shares it."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        in_usd = scenario.economics.model_copy(update={"currency": "USD", "exchange_rate": None})
+        self.scenario = with_scale(scenario, 1.0).model_copy(update={"economics": in_usd})
+        self.json = self.scenario.model_dump_json()
+
+    def __hash__(self) -> int:
+        return hash(self.json)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AtBase) and other.json == self.json
+
+
+def evaluator_at_base(base: AtBase, engine: str = "fluid") -> Evaluator:
+    """One evaluator for a scenario's runs at every volume and currency and its break-even searches, so its
+    price tables and measured fits are made once (per language: the usages' reasons are in words)."""
+    return _evaluator_at_base(base, engine, i18n.language())
+
+
+@functools.lru_cache(maxsize=16)
+def _evaluator_at_base(base: AtBase, engine: str, language: str) -> Evaluator:
+    return Evaluator(base.scenario, engine)

@@ -13,7 +13,7 @@ import numpy as np
 
 from simulator import catalog, privacy, units
 from simulator.analysis.break_even import break_even_of, payback_month
-from simulator.analysis.evaluate import Evaluator
+from simulator.analysis.evaluate import AtBase, evaluator_at_base
 from simulator.analysis.results import (
     BreakEven,
     ClassTarget,
@@ -210,7 +210,7 @@ def _run(
 ) -> tuple[RunResult, list[OptionCosts]]:
     engine = engine or scenario.simulation.engine
     names = [o.name for o in scenario.options]
-    evaluated = Evaluator(scenario, engine).costs(names, scenario.workload.scale, progress)
+    evaluated = evaluator_at_base(AtBase(scenario), engine).costs(names, scenario.workload.scale, progress)
     results = [_option_result(scenario, usage, costs) for usage, costs in evaluated.values()]
     feasible = [r for r in results if r.feasible]
     eligible = [r for r in feasible if r.meets_targets]

@@ -291,6 +291,7 @@ def api_latency_table() -> ApiLatencyTable:
     return ApiLatencyTable.model_validate(read("api_latency.yaml"))
 
 
+@cache
 def api_latency(provider: str, model: str) -> ApiLatency:
     """Published latency of an API model (by exact name, else the longest listed prefix), else the
     default; its spread is always set, from the table's where the model has none of its own."""

@@ -56,7 +56,8 @@ class Economics:
             for c in scenario.workload.classes
         }
         self._tables: dict[tuple[str, str, bool], np.ndarray] = {}
-        self._price_sources: dict[tuple[str, bool], set[tuple[str, bool, str, str, float, float]]] = {}
+        # The prices each table rests on: (model id, batched, source, as of, input and output USD per Mtok).
+        self._price_sources: dict[tuple[str, str, bool], set[tuple[str, bool, str, str, float, float]]] = {}
 
     def costs(self, usage: OptionUsage) -> OptionCosts:
         option = self.scenario.option(usage.name)
@@ -91,29 +92,30 @@ class Economics:
             costs.assumptions.append(
                 Assumption(costs.option, item, econ.api_price_multiplier, _("ratio"), "scenario", "")
             )
+        billed = np.zeros((self.months, len(API_CATEGORIES)))
         for batch, requests in ((False, usage.api.standard), (True, usage.api.batch)):
             for cls, by_local_hour in requests.items():
-                usd = by_local_hour @ self._price_table(api, cls, batch)  # (months, categories)
-                for k, category in enumerate(API_CATEGORIES):
-                    costs.add(category, usd[:, k] * price_factor)
-            if requests:
-                for model_id, batched, source, as_of, inp, out in sorted(self._price_sources[api.name, batch]):
-                    items = (
-                        (_("{provider}/{model} batch input"), _("{provider}/{model} batch output"))
-                        if batched
-                        else (_("{provider}/{model} input"), _("{provider}/{model} output"))
-                    )
-                    for item, value in zip(items, (inp, out), strict=True):
-                        costs.assumptions.append(
-                            Assumption(
-                                costs.option,
-                                item.format(provider=api.provider, model=model_id),
-                                value,
-                                _("usd_per_mtok"),
-                                source,
-                                as_of,
-                            )
+                billed += (by_local_hour @ self._price_table(api, cls, batch)) * price_factor[:, None]
+            in_force = set().union(*(self._price_sources[api.name, cls, batch] for cls in requests))
+            for model_id, batched, source, as_of, inp, out in sorted(in_force):
+                items = (
+                    (_("{provider}/{model} batch input"), _("{provider}/{model} batch output"))
+                    if batched
+                    else (_("{provider}/{model} input"), _("{provider}/{model} output"))
+                )
+                for item, value in zip(items, (inp, out), strict=True):
+                    costs.assumptions.append(
+                        Assumption(
+                            costs.option,
+                            item.format(provider=api.provider, model=model_id),
+                            value,
+                            _("usd_per_mtok"),
+                            source,
+                            as_of,
                         )
+                    )
+        for k, category in enumerate(API_CATEGORIES):
+            costs.add(category, billed[:, k])
         latency = catalog.api_latency(api.provider, api.model)
         assert latency.spread is not None
         spread = latency.spread
@@ -142,7 +144,7 @@ class Economics:
             econ = self.scenario.economics
             offset = self.scenario.workload.utc_offset_hours
             table = np.zeros((units.HOURS_PER_DAY, len(API_CATEGORIES)))
-            sources = self._price_sources.setdefault((api.name, batch), set())
+            sources = self._price_sources[key] = set()
             rows: dict[UnitPrices, list[float]] = {}  # most hours share one price
             for h in range(units.HOURS_PER_DAY):
                 hour_utc = int((h - offset) % units.HOURS_PER_DAY)

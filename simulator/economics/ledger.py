@@ -62,7 +62,8 @@ class OptionCosts:
     def add(self, category: str, usd: np.ndarray, view: str | None = None) -> None:
         for v, book in ((CASH, self.cash), (AMORTISED, self.amortised)):
             if view in (None, v):
-                book[category] = book.get(category, np.zeros(self.months)) + usd
+                prior = book.get(category)
+                book[category] = usd + np.zeros(self.months) if prior is None else prior + usd
 
     def monthly(self, view: str = CASH) -> np.ndarray:
         book = self.cash if view == CASH else self.amortised

@@ -16,13 +16,12 @@ from simulator import catalog, i18n, units
 from simulator.catalog.api_prices import unit_prices
 from simulator.engine.api_path import api_attainment
 from simulator.engine.latency import slo_shortfalls
-from simulator.engine.plan import Plan, Planner, ReplicaPlans, autoscaled, ceil, perf_terms, pinned_classes
+from simulator.engine.plan import Plan, Planner, ReplicaPlans, autoscaled, ceil, pinned_classes
 from simulator.i18n import _
 from simulator.perf.fit import Fitted
 from simulator.scenario import ApiOption, HybridOption, Scenario, SelfHostOption
 from simulator.usage import ApiUsage, FleetUsage, OptionUsage
 from simulator.workload import (
-    HOURS_PER_WEEK,
     SECONDS_PER_WEEK_SLOT_PER_MONTH,
     burst_peak_factor,
     class_rate_grid,
@@ -44,7 +43,6 @@ class FluidEngine:
         w = scenario.workload
         self.classes = {c.name: c for c in w.classes}
         self.rates = {c.name: class_rate_grid(w, c, self.months) for c in w.classes}
-        self._flat_rates = {c.name: class_rate_grid(w, c, self.months, flat=True) for c in w.classes}
         self.burst_peak = burst_peak_factor(w)
         self.planner = Planner(scenario, self.rates, fits, shapes)
         self.tokens = self.planner.tokens
@@ -180,7 +178,7 @@ class FluidEngine:
             capacity_tok_per_s=plan.batch / plan.step_s,
             batch=plan.batch,
             perf_source=plan.replica.source,
-            perf_terms=perf_terms(option, self.planner.serving(option), plan.replica),
+            perf_terms=plan.terms,
         )
 
     def _self_host(self, option: SelfHostOption) -> OptionUsage:
@@ -190,8 +188,7 @@ class FluidEngine:
         usage.infeasible_reasons += plan.reasons + list(plan.class_reasons.values())
         if plan.replica is None:
             return usage
-        load = sum((self.rates[c] * plan.work_s[c] for c in classes), np.zeros((self.months, HOURS_PER_WEEK)))
-        usage.fleet = self._fleet(option, plan, load, fleet=None)
+        usage.fleet = self._fleet(option, plan, self.planner.load(option, classes, plan), fleet=None)
         for c in classes:
             self.count(usage, c, self.rates[c].sum(axis=1) * SECONDS_PER_WEEK_SLOT_PER_MONTH, via_api=False)
         return usage
@@ -230,7 +227,10 @@ class FluidEngine:
             np.minimum(shared_load, free), shared_load, out=np.zeros_like(shared_load), where=shared_load > 0
         )
         spare = (free - kept_share * shared_load).sum(axis=1)
-        deferred_work = sum((self._flat_rates[c][:, 0] * plan.work_s[c] for c in deferred), np.zeros(self.months))
+        flat_rates = {
+            c: class_rate_grid(self.scenario.workload, self.classes[c], self.months, flat=True) for c in deferred
+        }
+        deferred_work = sum((flat_rates[c][:, 0] * plan.work_s[c] for c in deferred), np.zeros(self.months))
         deferred_share = np.divide(
             np.minimum(spare / capacity.shape[1], deferred_work),
             deferred_work,
@@ -248,7 +248,7 @@ class FluidEngine:
             self.count(usage, c, kept.sum(axis=1) * slot, via_api=False)
             self.send_to_api(usage, api, c, requests_by_local_hour(self.rates[c] - kept))
         for c in deferred:
-            self.count(usage, c, self._flat_rates[c].sum(axis=1) * slot * deferred_share, via_api=False)
-            rest = requests_by_local_hour(self._flat_rates[c]) * (1 - deferred_share)[:, None]
+            self.count(usage, c, flat_rates[c].sum(axis=1) * slot * deferred_share, via_api=False)
+            rest = requests_by_local_hour(flat_rates[c]) * (1 - deferred_share)[:, None]
             self.send_to_api(usage, api, c, rest)
         return usage

@@ -66,6 +66,8 @@ class Plan:
     step_s: float = 0.0
     work_s: dict[str, float] = field(default_factory=dict)
     """Seconds of replica time per request of each class."""
+    terms: list[PerfTerm] = field(default_factory=list)
+    """The engine's limits and costs and the step model's coefficients the replica runs on."""
     reasons: list[str] = field(default_factory=list)
     class_reasons: dict[str, str] = field(default_factory=dict)
 
@@ -187,9 +189,14 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
     return terms
 
 
-ReplicaPlans = dict[tuple[str, tuple[str, ...], int], "Plan"]
-"""Plans by (option, classes, GPUs a replica): a plan rests on the classes' shares of the load, never
-on its volume, so every volume of one scenario can share them (break-even searches, volume grids)."""
+class ReplicaPlans:
+    """What a scenario's replica plans rest on, which every volume of it can share (break-even searches,
+    volume grids): each class's expected tokens, and plans by (option, classes, GPUs a replica), since a
+    plan rests on the classes' shares of the load, never on its volume."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.tokens = {c.name: ClassTokens.of(c) for c in scenario.workload.classes}
+        self.plans: dict[tuple[str, tuple[str, ...], int], Plan] = {}
 
 
 class Planner:
@@ -205,12 +212,13 @@ class Planner:
         shapes: ReplicaPlans | None = None,
     ) -> None:
         self.classes = {c.name: c for c in scenario.workload.classes}
-        self.tokens = {c.name: ClassTokens.of(c) for c in scenario.workload.classes}
+        self._shapes = ReplicaPlans(scenario) if shapes is None else shapes
+        self.tokens = self._shapes.tokens
         self.rates = rates
         self.fits = fits
         self._steps: dict[tuple[str, int], StepModel] = {}
         self._servings: dict[str, Serving] = {}
-        self._shapes: ReplicaPlans = {} if shapes is None else shapes
+        self._loads: dict[tuple[str, tuple[str, ...], int], np.ndarray] = {}
 
     def serving(self, option: SelfHostOption) -> Serving:
         """The option's engine limits and costs, resolved once for every plan and window that needs them."""
@@ -238,26 +246,43 @@ class Planner:
         fitting = [p for p in plans if p.replica is not None]
         if not fitting:
             return plans[-1]
+        # Meeting the targets first (a wider replica prefills a long prompt sooner), then fewest GPUs
+        # billed (whole replicas, at least the minimum: an autoscaled rental's every hour, any other
+        # fleet's peak hour), then least GPU time.
+        best = min((bool(p.reasons), len(p.class_reasons)) for p in fitting)
+        fitting = [p for p in fitting if (bool(p.reasons), len(p.class_reasons)) == best]
         util = option.perf.target_utilisation
 
-        def cost(p: Plan) -> tuple[bool, int, float, float]:
-            # Meeting the targets first (a wider replica prefills a long prompt sooner), then fewest GPUs
-            # billed (whole replicas, at least the minimum: an autoscaled rental's every hour, any other
-            # fleet's peak hour), then least GPU time.
+        def cost(p: Plan) -> tuple[float, float]:
             assert p.replica is not None
-            load = sum(self.rates[c] * p.work_s[c] for c in classes)
-            replicas = np.maximum(ceil(load / util), option.min_replicas)
-            held = float(np.mean(replicas) if autoscaled(option) else np.max(replicas))
+            load = self.load(option, classes, p)
+            if autoscaled(option):
+                held = float(np.mean(np.maximum(ceil(load / util), option.min_replicas)))
+            else:  # replicas grow with the load, so the peak hour's load gives the peak
+                held = max(float(ceil(np.max(load) / util)), option.min_replicas)
             g = p.replica.gpus_per_replica
-            return bool(p.reasons), len(p.class_reasons), held * g, float(np.mean(load)) * g
+            return held * g, float(np.mean(load)) * g
 
-        return min(fitting, key=cost)
+        return fitting[0] if len(fitting) == 1 else min(fitting, key=cost)
+
+    def load(self, option: SelfHostOption, classes: list[str], plan: Plan) -> np.ndarray:
+        """Replica-seconds per second the classes' requests take on `plan`'s replicas, each month and hour
+        (shape (months, 168)); made once for choosing the plan and billing its fleet."""
+        assert plan.replica is not None and classes
+        key = (option.name, tuple(classes), plan.replica.gpus_per_replica)
+        if key not in self._loads:
+            first, *rest = classes
+            load = self.rates[first] * plan.work_s[first]
+            for c in rest:
+                load += self.rates[c] * plan.work_s[c]
+            self._loads[key] = load
+        return self._loads[key]
 
     def _shape(self, option: SelfHostOption, classes: list[str], gpus: int) -> Plan:
         key = (option.name, tuple(classes), gpus)
-        if key not in self._shapes:
-            self._shapes[key] = self._plan_for(option, classes, gpus)
-        return self._shapes[key]
+        if key not in self._shapes.plans:
+            self._shapes.plans[key] = self._plan_for(option, classes, gpus)
+        return self._shapes.plans[key]
 
     def _plan_for(self, option: SelfHostOption, classes: list[str], gpus: int) -> Plan:
         model = catalog.model(option.model)
@@ -285,6 +310,7 @@ class Planner:
             )
             return plan
         plan.replica = step
+        plan.terms = perf_terms(option, self.serving(option), step)
         if not classes:
             return plan
         # The sequences of a decode step, weighted by the steps each decodes for (its output tokens):
