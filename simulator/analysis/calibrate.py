@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from simulator import catalog, units
-from simulator.analysis.capacity import Arrivals, RequestsFor, closed_loop, load_point
+from simulator.analysis.capacity import Arrivals, RequestsFor, load_point, run_load
 from simulator.catalog import CalibrationDataset, CalibrationPoint, EngineName, Precision
 from simulator.catalog.engines import FittedCosts, profiles
 from simulator.engine.replica import Replica, Requests
@@ -204,12 +204,10 @@ def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict
     if load.concurrency is not None:
         clients = max(1, load.concurrency // replicas)
         n = math.ceil(load.num_prompts / replicas) if load.num_prompts else CLOSED_LOOP_ROUNDS * clients
-        r = sent(np.zeros(n))
-        closed_loop(step, r, clients, limits)
-        ttft, e2e = r.first_token_s - r.arrival_s, r.done_s - r.arrival_s
-        tpot = (e2e - ttft) / np.maximum(r.output_tokens - 1, 1)
+        run = run_load(step, 0.0, sent, Arrivals(num_prompts=n, concurrency=clients), limits)
+        ttft, tpot = run.ttft_s, run.tpot_s
         return {
-            "output_tok_per_s": replicas * float(r.output_tokens.sum()) / float(np.max(r.done_s)),
+            "output_tok_per_s": replicas * run.output_tok_per_s,
             "ttft_p50_ms": units.seconds_to_ms(float(np.median(ttft))),
             "tpot_p50_ms": units.seconds_to_ms(float(np.median(tpot))),
             "ttft_mean_ms": units.seconds_to_ms(float(np.mean(ttft))),

@@ -117,34 +117,63 @@ def fixed_lengths(input_tokens: int, output_tokens: int) -> RequestsFor:
     return lambda arrival_s: Requests.alike(arrival_s, input_tokens, output_tokens)
 
 
-def load_point(step: StepModel, rate: float, sent: RequestsFor, arrivals: Arrivals, limits: Serving) -> CapacityPoint:
-    """One replica at one rate (or `arrivals.concurrency` clients), measured as a serving benchmark
-    measures it: TPOT is each request's time after its first token over its output tokens less one."""
-    fixed = arrivals.num_prompts is not None
+@dataclass(frozen=True)
+class LoadRun:
+    """One replica's run as a serving benchmark counts it: every request it sent, those measured (past
+    the warm-up) and those its throughput counts over `window_s`."""
+
+    requests: Requests
+    measured: np.ndarray
+    finished: np.ndarray
+    window_s: float
+
+    @property
+    def ttft_s(self) -> np.ndarray:
+        r, m = self.requests, self.measured
+        return r.first_token_s[m] - r.arrival_s[m]
+
+    @property
+    def e2e_s(self) -> np.ndarray:
+        r, m = self.requests, self.measured
+        return r.done_s[m] - r.arrival_s[m]
+
+    @property
+    def tpot_s(self) -> np.ndarray:
+        """Each request's time after its first token over its output tokens less one."""
+        return (self.e2e_s - self.ttft_s) / np.maximum(self.requests.output_tokens[self.measured] - 1, 1)
+
+    @property
+    def output_tok_per_s(self) -> float:
+        return float(self.requests.output_tokens[self.finished].sum() / self.window_s)
+
+
+def run_load(step: StepModel, rate: float, sent: RequestsFor, arrivals: Arrivals, limits: Serving) -> LoadRun:
+    """One replica at one rate (or `arrivals.concurrency` clients), every request's times kept."""
     if arrivals.concurrency is not None:
         r = sent(np.zeros(arrivals.num_prompts or arrivals.concurrency))
         closed_loop(step, r, arrivals.concurrency, limits)
-        arrival_s, count_from_s, fixed = r.arrival_s, 0.0, True
-    else:
-        arrival_s, end_s, count_from_s = _arrivals(rate, arrivals)
-        r = sent(arrival_s)
-        settings = FleetSettings(1, limits.scheduling, limits.max_batch, limits.chunk_tokens)
-        simulate_fleet(step, r, np.ones(len(arrival_s), dtype=bool), settings, end_s=end_s)
+        everyone = np.ones(len(r.arrival_s), dtype=bool)
+        return LoadRun(r, everyone, everyone, float(np.max(r.done_s)))
+    arrival_s, end_s, count_from_s = _arrivals(rate, arrivals)
+    r = sent(arrival_s)
+    settings = FleetSettings(1, limits.scheduling, limits.max_batch, limits.chunk_tokens)
+    simulate_fleet(step, r, np.ones(len(arrival_s), dtype=bool), settings, end_s=end_s)
     measured = arrival_s >= count_from_s
-    ttft = r.first_token_s[measured] - arrival_s[measured]
-    e2e = r.done_s[measured] - arrival_s[measured]
-    tpot = (e2e - ttft) / np.maximum(r.output_tokens[measured] - 1, 1)
-    if fixed:  # every request completes: throughput over the whole run, first arrival to last answer
-        window = float(np.max(r.done_s))
-        finished = np.ones(len(arrival_s), dtype=bool)
-    else:
-        window = end_s - count_from_s
-        finished = (r.done_s >= count_from_s) & (r.done_s < end_s)
+    if arrivals.num_prompts is not None:  # every request completes: first arrival to last answer
+        return LoadRun(r, measured, np.ones(len(arrival_s), dtype=bool), float(np.max(r.done_s)))
+    return LoadRun(r, measured, (r.done_s >= count_from_s) & (r.done_s < end_s), end_s - count_from_s)
+
+
+def load_point(step: StepModel, rate: float, sent: RequestsFor, arrivals: Arrivals, limits: Serving) -> CapacityPoint:
+    """One replica at one rate (or `arrivals.concurrency` clients), measured as a serving benchmark
+    measures it."""
+    run = run_load(step, rate, sent, arrivals, limits)
+    ttft, tpot, e2e = run.ttft_s, run.tpot_s, run.e2e_s
     ms = units.seconds_to_ms
     return CapacityPoint(
         rate_rps=rate,
-        achieved_rps=float(finished.sum() / window),
-        output_tok_per_s=float(r.output_tokens[finished].sum() / window),
+        achieved_rps=float(run.finished.sum() / run.window_s),
+        output_tok_per_s=run.output_tok_per_s,
         ttft_p50_ms=ms(float(np.percentile(ttft, 50))),
         ttft_p95_ms=ms(float(np.percentile(ttft, 95))),
         tpot_p50_ms=ms(float(np.percentile(tpot, 50))),
