@@ -85,7 +85,7 @@ def main() -> None:
             f"| {moved_s * 1e3:.0f} |",
             flush=True,
         )
-        print(f"{path.stem} done", file=sys.stderr, flush=True)  # the whole table takes about half a minute
+        print(f"{path.stem} done", file=sys.stderr, flush=True)  # the whole table takes several seconds
 
 
 if __name__ == "__main__":
