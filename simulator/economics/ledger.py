@@ -63,6 +63,7 @@ class OptionCosts:
         for v, book in ((CASH, self.cash), (AMORTISED, self.amortised)):
             if view in (None, v):
                 prior = book.get(category)
+                # A new category gets an array of its own, never the caller's.
                 book[category] = usd + np.zeros(self.months) if prior is None else prior + usd
 
     def monthly(self, view: str = CASH) -> np.ndarray:
