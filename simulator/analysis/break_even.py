@@ -11,7 +11,6 @@ import numpy as np
 
 from simulator.analysis.evaluate import AtBase, evaluator_at_base
 from simulator.economics.ledger import CASH, OptionCosts
-from simulator.scenario import Scenario
 
 # Break-even is searched from 1e-6 to 1e6 times the scenario's base load (`workload.scale` 1), four
 # grid points a decade. The grid does not move with today's scale, so neither does the answer.
@@ -47,18 +46,19 @@ def break_even_scale(gap: Callable[[float], float], floor: Callable[[float], flo
     return None
 
 
-@functools.lru_cache(maxsize=256)
-def _break_even_at_base(base: AtBase, option: str, versus: str) -> float | None:
-    return break_even_scale(*evaluator_at_base(base).gap(option, versus))
-
-
-def break_even_of(scenario: Scenario, option: str, versus: str) -> float | None:
-    """`break_even_scale` of `option` against `versus`, shared by every volume of the same scenario.
+def break_even_of(base: AtBase, option: str, versus: str) -> float | None:
+    """`break_even_scale` of `option` against `versus` for the scenario `base` stands for, shared by
+    every volume and currency of it.
 
     Only `workload.scale` differs between a volume sweep's runs or a dashboard's volume moves, and
     the search does not depend on it, so they all reuse one search.
     """
-    return _break_even_at_base(AtBase(scenario), option, versus)
+    return _break_even_at_base(base, option, versus)
+
+
+@functools.lru_cache(maxsize=256)
+def _break_even_at_base(base: AtBase, option: str, versus: str) -> float | None:
+    return break_even_scale(*evaluator_at_base(base).gap(option, versus))
 
 
 def payback_month(option: OptionCosts, api: OptionCosts) -> int | None:

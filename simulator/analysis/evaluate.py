@@ -31,7 +31,7 @@ def with_scale(scenario: Scenario, scale: float) -> Scenario:
 # the options again without simulating them again (about 16 KB an entry).
 USAGE_CACHE_ENTRIES = 2048
 _usages: OrderedDict[tuple[str, str, str, float, str], OptionUsage] = OrderedDict()
-_usages_lock = threading.Lock()
+_lock = threading.Lock()  # guards this module's caches (the dashboard runs sessions in threads)
 
 
 # Replica plans by what they rest on and the language of their reasons: a scenario's runs at every
@@ -42,7 +42,7 @@ _plans: OrderedDict[tuple[str, str], ReplicaPlans] = OrderedDict()
 
 def _replica_plans(scenario: Scenario, inputs: str) -> ReplicaPlans:
     key = (inputs, i18n.language())
-    with _usages_lock:
+    with _lock:
         plans = _plans.get(key)
         if plans is None:
             plans = _plans[key] = ReplicaPlans(scenario)
@@ -122,14 +122,14 @@ class Evaluator:
                 progress(_("simulating {option}").format(option=name))
             # Usage holds the core's reasons in words, so the language is part of what it rests on.
             key = (self.inputs, self.engine_name, name, scale, i18n.language())
-            with _usages_lock:
+            with _lock:
                 usage = _usages.get(key)
                 if usage is not None:
                     _usages.move_to_end(key)
             if usage is None:
                 engine = engine or self.engine(scaled, self.fits, self.shapes)
                 usage = engine.option_usage(scaled.option(name), _within(progress, name))
-                with _usages_lock:
+                with _lock:
                     _usages[key] = usage
                     if len(_usages) > USAGE_CACHE_ENTRIES:
                         _usages.popitem(last=False)

@@ -210,7 +210,8 @@ def _run(
 ) -> tuple[RunResult, list[OptionCosts]]:
     engine = engine or scenario.simulation.engine
     names = [o.name for o in scenario.options]
-    evaluated = evaluator_at_base(AtBase(scenario), engine).costs(names, scenario.workload.scale, progress)
+    base = AtBase(scenario)  # what the run and its break-even searches rest on, whatever the volume
+    evaluated = evaluator_at_base(base, engine).costs(names, scenario.workload.scale, progress)
     results = [_option_result(scenario, usage, costs) for usage, costs in evaluated.values()]
     feasible = [r for r in results if r.feasible]
     eligible = [r for r in feasible if r.meets_targets]
@@ -236,7 +237,7 @@ def _run(
                 continue
             if progress is not None:
                 progress(_("break-even of {option}").format(option=r.name))
-            scale = break_even_of(scenario, r.name, cheapest_api)
+            scale = break_even_of(base, r.name, cheapest_api)
             break_even.append(
                 BreakEven(
                     option=r.name,

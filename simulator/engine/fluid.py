@@ -188,7 +188,8 @@ class FluidEngine:
         usage.infeasible_reasons += plan.reasons + list(plan.class_reasons.values())
         if plan.replica is None:
             return usage
-        usage.fleet = self._fleet(option, plan, self.planner.load(option, classes, plan), fleet=None)
+        load = self.planner.load(option, classes, plan.replica.gpus_per_replica)
+        usage.fleet = self._fleet(option, plan, load, fleet=None)
         for c in classes:
             self.count(usage, c, self.rates[c].sum(axis=1) * SECONDS_PER_WEEK_SLOT_PER_MONTH, via_api=False)
         return usage

@@ -255,7 +255,7 @@ class Planner:
 
         def cost(p: Plan) -> tuple[float, float]:
             assert p.replica is not None
-            load = self.load(option, classes, p)
+            load = self.load(option, classes, p.replica.gpus_per_replica)
             if autoscaled(option):
                 held = float(np.mean(np.maximum(ceil(load / util), option.min_replicas)))
             else:  # replicas grow with the load, so the peak hour's load gives the peak
@@ -265,12 +265,14 @@ class Planner:
 
         return fitting[0] if len(fitting) == 1 else min(fitting, key=cost)
 
-    def load(self, option: SelfHostOption, classes: list[str], plan: Plan) -> np.ndarray:
-        """Replica-seconds per second the classes' requests take on `plan`'s replicas, each month and hour
-        (shape (months, 168)); made once for choosing the plan and billing its fleet."""
-        assert plan.replica is not None and classes
-        key = (option.name, tuple(classes), plan.replica.gpus_per_replica)
+    def load(self, option: SelfHostOption, classes: list[str], gpus: int) -> np.ndarray:
+        """Replica-seconds per second the classes' requests take on replicas of `gpus` GPUs planned for
+        them, each month and hour (shape (months, 168)); made once for choosing the plan and billing its
+        fleet."""
+        assert classes
+        key = (option.name, tuple(classes), gpus)
         if key not in self._loads:
+            plan = self._shape(option, classes, gpus)
             first, *rest = classes
             load = self.rates[first] * plan.work_s[first]
             for c in rest:
