@@ -24,6 +24,7 @@ volume that makes it 126M requests, request by request (about 8 minutes; each da
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -281,7 +282,11 @@ def whole_month() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--whole-month"]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
+    parser.add_argument(
+        "--whole-month", action="store_true", help="only the 126M-request month, played whole (about 8 minutes)"
+    )
+    if parser.parse_args().whole_month:
         whole_month()
     else:
         main()
