@@ -166,7 +166,29 @@ def test_kv_bytes_follow_the_cache_type_not_the_weights() -> None:
     assert kv_bytes_per_token(LLAMA_8B, "auto") == 131_072
     assert kv_bytes_per_token(LLAMA_8B, "fp8") == 65_536
     fp8_weights = roofline(LLAMA_8B, H100, "fp8", 1, serving(H100, "fp8"))
-    assert fp8_weights.b_kv_s == pytest.approx(131_072 / (3350e9 * serving(H100, "fp8").decode_bandwidth_efficiency))
+    assert fp8_weights.b_kv_s == pytest.approx(131_072 / (3350e9 * serving(H100, "fp8").kv_bandwidth_efficiency))
+
+
+def test_a_steps_attention_reads_the_cache_at_the_kernels_share_and_its_mean_sequence_at_a_lone_ones() -> None:
+    s = serving(H100, "fp16", "tensorrt-llm")
+    step = roofline(LLAMA_8B, H100, "fp16", 1, s)
+    assert s.lone_sequence_kv_efficiency is not None
+    # Llama 3 8B's 16-bit cache: 131,072 bytes a token against the H100's 3,350 GB/s.
+    assert step.b_kv_s == pytest.approx(131_072 / (3350e9 * s.kv_bandwidth_efficiency))
+    assert step.b_scan_s == pytest.approx(131_072 / (3350e9 * s.lone_sequence_kv_efficiency))
+    bare = dataclasses.replace(step, b_scan_s=0.0)
+    # 10 sequences of 7,000 tokens: all 70,000 at b_kv, and the mean sequence's 7,000 at b_scan.
+    assert step.step_s(0, 0, 10, 70_000) - bare.step_s(0, 0, 10, 70_000) == pytest.approx(7000 * step.b_scan_s)
+    batch = np.array([1.0, 10.0, 100.0])
+    extra = step.decode_step_s(batch, 7000.0) - bare.decode_step_s(batch, 7000.0)
+    np.testing.assert_allclose(extra, 7000 * step.b_scan_s, rtol=1e-9)
+    # One sequence reads at the two shares in series, 100 at nearly the kernels' share.
+    lone = 1 / (1 / s.kv_bandwidth_efficiency + 1 / s.lone_sequence_kv_efficiency)
+    attention = step.b_kv_s * 7000 + step.b_scan_s * 7000
+    assert attention == pytest.approx(7000 * 131_072 / (3350e9 * lone))
+    assert step.b_scan_s * 7000 < 0.2 * step.b_kv_s * 700_000
+    # A prompt alone has no decoding sequence, so nothing to scan.
+    assert step.step_s(500, 125_000, 0, 0) == bare.step_s(500, 125_000, 0, 0)
 
 
 # 10 ms of weight reads a step; each test sets the terms it checks.
@@ -291,11 +313,11 @@ def test_the_fit_reproduces_its_training_points_and_holds_on_the_rest() -> None:
     # Regression guards on the bundled fit (benchmarks/fidelity.py prints the exact figures): the
     # fit points' median saturation error stays under 10%; on the validate points the mean TPOT and
     # TTFT errors stay within their targets (20%, 25%), vLLM's saturation throughput within its 10%,
-    # every engine's within 20% (NIM's FP8 ceiling, see the README) and vLLM's TTFT within its 25%.
+    # every engine's within 15% (TensorRT-LLM's releases apart, see the README) and vLLM's TTFT within its 25%.
     fit, validate = _errors("fit"), _errors("validate")
     assert statistics.median(fit["saturation throughput", "every engine"]) < 0.10
     assert statistics.mean(validate["saturation throughput", "vllm"]) < 0.10
-    assert statistics.mean(validate["saturation throughput", "every engine"]) < 0.20
+    assert statistics.mean(validate["saturation throughput", "every engine"]) < 0.15
     assert statistics.mean(validate["TPOT p50", "every engine"]) < 0.20
     assert statistics.mean(validate["TTFT p50 below the knee", "every engine"]) < 0.25
     assert statistics.mean(validate["TTFT p50 below the knee", "vllm"]) < 0.25
@@ -306,6 +328,6 @@ def test_the_fit_reproduces_its_training_points_and_holds_on_the_rest() -> None:
     # TensorRT-LLM's one (Mixtral), so its experts run at the dense share.
     assert fitted.engines["vllm"].expert_half_width and fitted.engines["tensorrt-llm"].expert_half_width is None
     # SGLang's fit points are two early DeepSeek-V3 runs, two SGLang 0.3.0 ShareGPT runs and a Qwen3-8B run (its
-    # Qwen3-14B runs are held apart), too few for eight costs: it is not fitted and shares vLLM's fitted costs.
+    # Qwen3-14B runs are held apart), too few for ten costs: it is not fitted and shares vLLM's fitted costs.
     assert calibrate.fit_engine("sglang") is None
     assert catalog.engine("sglang").costs == catalog.engine("vllm").costs

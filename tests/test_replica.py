@@ -43,7 +43,7 @@ MOE = StepModel(
     gpus_per_replica=2,
     source="test",
 )
-# Weight reads and FLOPs under a smooth maximum, KV reads on top, and every engine term.
+# Weight reads and FLOPs under a smooth maximum, KV reads and the mean sequence's on top, and every engine term.
 OVERLAP = StepModel(
     b0_s=0.004,
     b_experts_s=0.01,
@@ -59,6 +59,7 @@ OVERLAP = StepModel(
     b_comm_s=2e-6,
     b_seq_s=1e-5,
     request_s=0.003,
+    b_scan_s=3e-6,
     overlap_sharpness=3.0,
 )
 

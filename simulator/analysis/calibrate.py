@@ -49,6 +49,8 @@ MIN_POINTS_PER_COST = 4
 # bandwidth, no more), and overheads no tuned engine exceeds.
 BOUNDS = {
     "decode_bandwidth_efficiency": (0.15, 0.9),
+    "kv_bandwidth_efficiency": (0.15, 0.9),
+    "lone_sequence_kv_efficiency": (0.02, 0.9),
     "prefill_compute_efficiency": (0.1, 1.0),
     "expert_half_width": (0.0, 20000.0),
     "step_overhead_ms": (0.0, 30.0),
@@ -59,12 +61,15 @@ BOUNDS = {
 }
 
 
-# Where a fit starts the costs a profile leaves unset: experts of a small model's width at half the share.
-START = {"expert_half_width": 512.0}
+# Where a fit starts the costs a profile leaves unset: experts of a small model's width at half the share,
+# the cache read at the weights' share, a lone sequence's at a fifth of the GPU.
+START = {"expert_half_width": 512.0, "kv_bandwidth_efficiency": 0.6, "lone_sequence_kv_efficiency": 0.2}
 # A second start, a tuned server's typical costs: the simulated steps are discrete, so the fit's
 # objective is rugged and a descent from one start can stop in a worse hollow; the lower end is kept.
 TUNED_START = {
     "decode_bandwidth_efficiency": 0.8,
+    "kv_bandwidth_efficiency": 0.8,
+    "lone_sequence_kv_efficiency": 0.5,
     "prefill_compute_efficiency": 0.8,
     "step_overhead_ms": 1.0,
     "request_overhead_ms": 10.0,
@@ -342,7 +347,8 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
     points = usable("fit", engine)
     if len({p.catalogue_model for p in points}) < MIN_MODELS_TO_FIT:
         return None
-    names = ["decode_bandwidth_efficiency", "prefill_compute_efficiency"]
+    names = ["decode_bandwidth_efficiency", "kv_bandwidth_efficiency", "lone_sequence_kv_efficiency"]
+    names += ["prefill_compute_efficiency"]
     names += ["step_overhead_ms", "sequence_overhead_us", "overlap_sharpness"]
     if any(below_knee(p) for p in points):  # below the knee implies a published TTFT
         names.append("request_overhead_ms")

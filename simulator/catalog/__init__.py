@@ -465,7 +465,7 @@ class CalibrationDataset(Data):
 
 
 class CalibrationSet(Data):
-    version: Literal[10]
+    version: Literal[11]
     datasets: dict[str, CalibrationDataset] = Field(default_factory=dict)
     points: list[CalibrationPoint] = Field(min_length=1)
 

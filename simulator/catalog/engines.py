@@ -46,6 +46,13 @@ class EngineCosts(Data):
     """Per request, added to its TTFT and end-to-end latency: tokenising, HTTP, detokenising."""
     allreduce_latency_us: float = Field(ge=0, le=10_000)
     """Fixed time of one all-reduce between tensor-parallel GPUs (two per layer per step)."""
+    kv_bandwidth_efficiency: float | None = Field(default=None, gt=0, le=1)
+    """Share of the GPU's peak bandwidth the attention kernels reach reading a step's cached keys and
+    values; None: the weights' share."""
+    lone_sequence_kv_efficiency: float | None = Field(default=None, gt=0, le=1)
+    """Share of peak bandwidth at which one sequence's cached keys and values are read: the few thread
+    blocks its heads and splits give it leave most of the GPU idle, so a step's attention lasts at least
+    its mean sequence's read at this share; None: no such floor."""
     attention_per_sequence_layer_us: float = Field(ge=0, le=10_000)
     """Attention time per decoding sequence and layer beyond its KV reads (llama.cpp without flash attention)."""
     sequence_overhead_us: float = Field(ge=0, le=10_000)
@@ -95,6 +102,8 @@ class FittedCosts(Data):
     """Fitted only where the engine's fit points include tensor-parallel runs."""
     sequence_overhead_us: float | None = Field(default=None, ge=0, le=10_000)
     overlap_sharpness: float | None = Field(default=None, ge=1, le=64)
+    kv_bandwidth_efficiency: float | None = Field(default=None, gt=0, le=1)
+    lone_sequence_kv_efficiency: float | None = Field(default=None, gt=0, le=1)
     points: int = Field(ge=1)
     source: str
 

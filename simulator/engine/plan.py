@@ -144,6 +144,12 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
                 _("share_of_peak"),
                 *own_or(p.decode_bandwidth_efficiency, *costs),
             ),
+            PerfTerm(_("KV-cache read bandwidth share"), s.kv_bandwidth_efficiency, _("share_of_peak"), *costs),
+        ]
+        if s.lone_sequence_kv_efficiency:
+            lone = s.lone_sequence_kv_efficiency
+            terms.append(PerfTerm(_("one sequence's KV-cache read bandwidth share"), lone, _("share_of_peak"), *costs))
+        terms += [
             PerfTerm(
                 _("prefill FLOP/s share"),
                 s.prefill_compute_efficiency,
@@ -181,6 +187,7 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
         PerfTerm(_("step: weight reads (b0)"), ms(step.b0_s), "ms", *derived),
         PerfTerm(_("step: per decoding sequence (b_decode)"), us(step.b_decode_s), "us", *derived),
         PerfTerm(_("step: per cached token read (b_kv)"), us(step.b_kv_s), "us", *derived),
+        PerfTerm(_("step: per cached token of the mean sequence (b_scan)"), us(step.b_scan_s), "us", *derived),
         PerfTerm(_("step: per prompt token (b_prefill)"), us(step.b_prefill_s), "us", *derived),
     ]
     if step.b_comm_s > 0:

@@ -14,7 +14,8 @@ token comes from the step that finishes a prompt; the step model's per-request o
 the times a request's first token and its end reach the client.
 
 A decode step's linear layers take the longer of their weight reads and their FLOPs, both fixed
-while the batch is, and its attention reads the KV cache, which grows by `b_kv` a sequence a step:
+while the batch is, and its attention reads the KV cache, which grows by `b_kv` a sequence a step
+(and by `b_scan`, the mean sequence's cache growing a token):
 so `a` is the first step's time and `c` the batch's KV growth.
 """
 
@@ -98,6 +99,7 @@ class Replica:
         self.done_s = requests.done_s
         self._b0, self._bx, self._hit_miss = step.b0_s, step.b_experts_s, 1 - step.expert_share
         self._bp, self._ba, self._bd, self._bk = step.b_prefill_s, step.b_attn_s, step.b_decode_s, step.b_kv_s
+        self._bs = step.b_scan_s
         self._overhead, self._per_token, self._per_seq = step.overhead_s, step.b_comm_s, step.b_seq_s
         self._sharpness, self._request = step.overlap_sharpness, step.request_s
         self._kv_capacity = step.kv_capacity_tokens
@@ -200,6 +202,8 @@ class Replica:
     def _step_s(self, prefill_tokens: float, pairs: float, decode_seqs: int, kv_tokens: int) -> float:
         """StepModel.step_s in plain floats (the same terms)."""
         attention = self._bk * kv_tokens + self._ba * pairs
+        if decode_seqs:
+            attention += self._bs * kv_tokens / decode_seqs
         return self._outside_s(prefill_tokens, decode_seqs) + self._layers_s(prefill_tokens, decode_seqs) + attention
 
     def _layers_s(self, prefill_tokens: float, decode_seqs: int) -> float:
@@ -271,8 +275,8 @@ class Replica:
         decode_s = self._decode_s.get(d)
         if decode_s is None:
             decode_s = self._decode_s[d] = self._step_s(0, 0.0, d, 0)
-        self.stretch_a = decode_s + self._bk * self.kv_tokens
-        self.stretch_c = self._bk * d
+        self.stretch_a = decode_s + (self._bk + self._bs / d) * self.kv_tokens
+        self.stretch_c = self._bk * d + self._bs
         self.stretch_steps = self.running[0] // self._per_finish - self.decode_steps
         self.stretch_end = self.now + series_s(self.stretch_a, self.stretch_c, self.stretch_steps)
         self._pending_prefill = []

@@ -23,6 +23,8 @@ class Serving:
     kv_cache_dtype: KvCacheDtype
     usable_memory_share: float
     decode_bandwidth_efficiency: float
+    kv_bandwidth_efficiency: float
+    lone_sequence_kv_efficiency: float | None
     prefill_compute_efficiency: float
     expert_half_width: float
     """Width on one GPU at which routed experts' matrix products reach half the dense share (0: all of it)."""
@@ -73,6 +75,10 @@ def serving(
         kv_cache_dtype=kv_cache_dtype or default_kv,
         usable_memory_share=usable_memory_share or p.usable_memory_share,
         decode_bandwidth_efficiency=decode_bandwidth_efficiency or costs.decode_bandwidth_efficiency,
+        kv_bandwidth_efficiency=costs.kv_bandwidth_efficiency
+        or decode_bandwidth_efficiency
+        or costs.decode_bandwidth_efficiency,
+        lone_sequence_kv_efficiency=costs.lone_sequence_kv_efficiency,
         prefill_compute_efficiency=prefill_compute_efficiency or costs.prefill_compute_efficiency,
         expert_half_width=costs.expert_half_width or 0.0,
         step_overhead_s=units.ms_to_seconds(costs.step_overhead_ms),

@@ -6,12 +6,15 @@ K cached tokens, and n = p + d:
 
     weights   = b0 + b_experts * hit(n)
     linear    = b_prefill * p + b_decode * d
-    attention = b_kv * K + b_attn * pairs
+    attention = b_kv * K + b_scan * K / d + b_attn * pairs
     t_step    = overhead + smax_s(weights, linear) + attention + b_comm * n + b_seq * d
 
 `b0` reads the weights every token needs, `b_experts` all routed experts of a mixture-of-experts
 model, of which a step with n tokens touches hit(n) = 1 - (1 - k/E)^n (0 for dense models), `b_kv`
-reads one cached token of one sequence; `b_prefill` and `b_decode` are the linear layers' FLOPs per
+reads one cached token of one sequence (at the attention kernels' share of bandwidth) and
+`b_scan` one cached token of a step's mean sequence at the share one sequence's few thread blocks
+reach: a step of a few long sequences reads its cache far below peak, a step of many nearly at the
+kernels' share; `b_prefill` and `b_decode` are the linear layers' FLOPs per
 token and `b_attn` the causal-attention FLOPs per (prompt token, earlier token) pair. A routed
 expert's matrix products are small (its intermediate width split over the replica's GPUs, only the
 share of a step's tokens routed to it): at width w a GPU they run at w / (w + w_half) of the dense
@@ -77,6 +80,8 @@ class StepModel:
     b_comm_s: float = 0.0
     b_seq_s: float = 0.0
     request_s: float = 0.0
+    b_scan_s: float = 0.0
+    """Per cached token of the step's mean decoding sequence."""
     overlap_sharpness: float = 1.0
     """s of the smooth maximum of the linear layers' weight reads and FLOPs: the engine's on the roofline;
     1 (they add) for a measured fit, as it was fitted."""
@@ -91,6 +96,8 @@ class StepModel:
         linear = self.b_prefill_s * prefill_tokens + self.b_decode_s * decode_seqs
         layers = smooth_max(weights, linear, self.overlap_sharpness)
         attention = self.b_kv_s * kv_tokens + self.b_attn_s * prefill_pairs
+        if decode_seqs:
+            attention += self.b_scan_s * kv_tokens / decode_seqs
         return self.overhead_s + layers + attention + self.b_comm_s * tokens + self.b_seq_s * decode_seqs
 
     def decode_step_s(self, batch: np.ndarray, context_tokens: float) -> np.ndarray:
@@ -98,7 +105,8 @@ class StepModel:
         batch = np.asarray(batch, dtype=float)
         weights, linear = self.fixed_s(batch), self.b_decode_s * batch
         layers = smooth_max(weights, linear, self.overlap_sharpness)
-        return self.overhead_s + layers + (self.b_kv_s * context_tokens + self.b_comm_s + self.b_seq_s) * batch
+        per_sequence = (self.b_kv_s * context_tokens + self.b_comm_s + self.b_seq_s) * batch
+        return self.overhead_s + layers + per_sequence + self.b_scan_s * context_tokens
 
     def prefill_s(self, tokens: float, pairs: float) -> float:
         """Replica time a prompt of `tokens` new tokens with `pairs` attention pairs adds to the steps it
@@ -210,7 +218,8 @@ def roofline(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, servin
     For MoE models the shared weights are read every step and each routed expert when a token of
     the step is sent to it; compute uses active parameters.
     """
-    bandwidth = gpus * gpu.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB * serving.decode_bandwidth_efficiency
+    peak = gpus * gpu.spec.memory_bandwidth_gb_per_s * units.BYTES_PER_GB
+    bandwidth = peak * serving.decode_bandwidth_efficiency
     flops = gpus * gpu.matmul_tflops(precision) * units.FLOPS_PER_TFLOPS * serving.prefill_compute_efficiency
     # Causal attention: QK^T and AV, 2 FLOPs each per (query, key) pair, per head dimension and layer.
     per_pair_flops = 4 * model.layers * model.attention_heads * model.head_dim
@@ -222,7 +231,7 @@ def roofline(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, servin
     expert_flops = flops * width / (width + serving.expert_half_width) if width else flops
     per_token_s = 2 * (dense_params / flops + routed_params / expert_flops)
     bytes_per_param = units.BYTES_PER_PARAM[precision]
-    kv = serving.kv_cache_dtype
+    kv, lone = serving.kv_cache_dtype, serving.lone_sequence_kv_efficiency
     terms = EngineTerms.of(model, gpu, gpus, serving)
     return StepModel(
         b0_s=(model.total_params_b - expert_params) * units.PARAMS_PER_BILLION * bytes_per_param / bandwidth,
@@ -231,7 +240,8 @@ def roofline(model: OpenModel, gpu: Gpu, precision: Precision, gpus: int, servin
         b_prefill_s=per_token_s,
         b_attn_s=per_pair_flops / flops,
         b_decode_s=per_token_s,
-        b_kv_s=kv_bytes_per_token(model, kv) / bandwidth,
+        b_kv_s=kv_bytes_per_token(model, kv) / (peak * serving.kv_bandwidth_efficiency),
+        b_scan_s=kv_bytes_per_token(model, kv) / (peak * lone) if lone else 0.0,
         kv_capacity_tokens=kv_capacity_tokens(model, gpu, precision, gpus, serving.usable_memory_share, kv),
         gpus_per_replica=gpus,
         source=PERF_SOURCE_ROOFLINE,
