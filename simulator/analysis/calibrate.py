@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 import zlib
 from collections.abc import Callable, Iterable
 from typing import get_args
@@ -58,6 +59,8 @@ BOUNDS = {
     "allreduce_latency_us": (0.0, 100.0),
     "sequence_overhead_us": (0.0, 300.0),
     "overlap_sharpness": (1.0, 16.0),
+    "v0_step_overhead_ms": (0.0, 30.0),
+    "v0_sequence_overhead_us": (0.0, 300.0),
 }
 
 
@@ -76,7 +79,19 @@ TUNED_START = {
     "allreduce_latency_us": 20.0,
     "sequence_overhead_us": 50.0,
     "overlap_sharpness": 1.0,
+    "v0_step_overhead_ms": 1.0,
+    "v0_sequence_overhead_us": 50.0,
 }
+
+
+def v0_engine(p: CalibrationPoint) -> bool:
+    """A vLLM run on the V0 engine: a release before 0.8 (which made V1 the default), or an unstated one
+    from 2024. Its host costs a step and a running sequence are V0's, fitted apart from the profile's."""
+    version = p.engine_version or ""
+    if engine_of(p) != "vllm" or "V1" in version:
+        return False
+    release = re.search(r"(\d+)\.(\d+)", version)
+    return (int(release[1]), int(release[2])) < (0, 8) if release else "2024" in version
 
 
 def engine_of(p: CalibrationPoint) -> EngineName:
@@ -145,6 +160,14 @@ def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) ->
     budget, scheduling = stated.get("max_num_batched_tokens"), stated.get("scheduling")
     engine = engine_of(p)
     update = dict(costs or {})
+    v0_step = update.pop("v0_step_overhead_ms", None)
+    v0_sequence = update.pop("v0_sequence_overhead_us", None)
+    if v0_engine(p):
+        fitted = catalog.engine_fit().engines.get(engine)
+        if v0_step is None and fitted is not None:
+            v0_step, v0_sequence = fitted.v0_step_overhead_ms, fitted.v0_sequence_overhead_us
+        if v0_step is not None and v0_sequence is not None:
+            update.update(step_overhead_ms=v0_step, sequence_overhead_us=v0_sequence)
     if not p.streamed:
         update["sequence_overhead_us"] = 0.0
     own = catalog.engines()[engine].costs.model_copy(update=update) if update else None
@@ -356,6 +379,8 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
         names.append("allreduce_latency_us")
     if len({p.catalogue_model for p in points if _experts(p)}) >= MIN_MODELS_TO_FIT:
         names.append("expert_half_width")
+    if any(v0_engine(p) for p in points):
+        names += ["v0_step_overhead_ms", "v0_sequence_overhead_us"]
     if len(points) < MIN_POINTS_PER_COST * len(names):
         return None
     # From the profile's own estimate and a tuned server's, never from the last fit: a refit of the same points

@@ -90,6 +90,10 @@ class EngineProfile(Data):
         return self.limits[-1]
 
 
+# What a fit records beside an engine's costs: its size and source, and the V0 engine's host costs.
+FIT_ONLY = {"points", "source", "v0_step_overhead_ms", "v0_sequence_overhead_us"}
+
+
 class FittedCosts(Data):
     decode_bandwidth_efficiency: float = Field(gt=0, le=1)
     prefill_compute_efficiency: float = Field(gt=0, le=1)
@@ -104,6 +108,10 @@ class FittedCosts(Data):
     overlap_sharpness: float | None = Field(default=None, ge=1, le=64)
     kv_bandwidth_efficiency: float | None = Field(default=None, gt=0, le=1)
     lone_sequence_kv_efficiency: float | None = Field(default=None, gt=0, le=1)
+    v0_step_overhead_ms: float | None = Field(default=None, ge=0, le=1000)
+    """vLLM's V0 engine's step overhead, fitted on the calibration's runs of releases before 0.8 only:
+    its host work is not the profile's (V1) and no estimate uses it."""
+    v0_sequence_overhead_us: float | None = Field(default=None, ge=0, le=10_000)
     points: int = Field(ge=1)
     source: str
 
@@ -133,7 +141,7 @@ def engines() -> dict[str, EngineProfile]:
     for p in profiles().values():
         f = fit.engines.get(p.name) or (fit.engines.get(p.fit_from) if p.fit_from else None)
         if f is not None:
-            fitted = f.model_dump(exclude={"points", "source"}, exclude_none=True)
+            fitted = f.model_dump(exclude=FIT_ONLY, exclude_none=True)
             costs = p.costs.model_copy(update={**fitted, "source": f.source, "as_of": fit.as_of})
             p = p.model_copy(update={"costs": costs})
         out[p.name] = p
