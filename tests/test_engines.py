@@ -189,6 +189,18 @@ def test_a_mixture_of_experts_lists_its_experts_half_width_among_its_assumptions
     assert (half[0].value, half[0].source) == (vllm.expert_half_width, vllm.source)
 
 
+def test_the_cache_read_share_cites_where_it_comes_from() -> None:
+    # overnight-batch's llama.cpp option on the roofline: a profile with no cache share of its own reads the
+    # cache at the weights' share, the scenario's once it sets one; vLLM's fitted share stays the fit's.
+    llama_cpp = "options[llama-8b-h200-llamacpp].perf"
+    overrides = [f"{llama_cpp}.measured=null", f"{llama_cpp}.decode_bandwidth_efficiency=0.5"]
+    result = run(load_scenario(ROOT / "scenarios" / "overnight-batch.yaml", overrides), "fluid")
+    shares = {a.option: (a.value, a.source) for a in result.assumptions if a.item == "KV-cache read bandwidth share"}
+    assert shares["llama-8b-h200-llamacpp"] == (0.5, "scenario")
+    vllm = catalog.engine("vllm").costs
+    assert shares["llama-8b-h200-vllm-estimate"] == (vllm.kv_bandwidth_efficiency, vllm.source)
+
+
 def test_kv_bytes_follow_the_cache_type_not_the_weights() -> None:
     # 32 layers x 8 KV heads x 128 dims x (K and V): 65,536 elements a token.
     assert kv_bytes_per_token(LLAMA_8B, "auto") == 131_072

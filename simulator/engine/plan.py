@@ -128,6 +128,7 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
 
     limits = (s.limits_source, s.limits_as_of)
     costs = (s.costs_source, s.costs_as_of)
+    kv_from_weights = catalog.engine(s.engine).costs.kv_bandwidth_efficiency is None
     terms = [
         PerfTerm(_("engine batch limit"), s.max_batch, _("sequences"), *own_or(p.max_batch, *limits)),
         PerfTerm(_("engine step budget"), s.chunk_tokens, _("tokens"), *own_or(p.chunk_tokens, *limits)),
@@ -144,7 +145,13 @@ def perf_terms(option: SelfHostOption, s: Serving, step: StepModel) -> list[Perf
                 _("share_of_peak"),
                 *own_or(p.decode_bandwidth_efficiency, *costs),
             ),
-            PerfTerm(_("KV-cache read bandwidth share"), s.kv_bandwidth_efficiency, _("share_of_peak"), *costs),
+            PerfTerm(
+                _("KV-cache read bandwidth share"),
+                s.kv_bandwidth_efficiency,
+                _("share_of_peak"),
+                # Without a share of its own, the cache is read at the weights' (the scenario's, where it sets one).
+                *own_or(p.decode_bandwidth_efficiency if kv_from_weights else None, *costs),
+            ),
         ]
         if s.lone_sequence_kv_efficiency:
             lone = s.lone_sequence_kv_efficiency
