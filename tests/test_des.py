@@ -360,7 +360,7 @@ def test_an_exact_month_is_the_month_played_whole() -> None:
     chat = usage.latency["chat"]
     assert chat.ttft_p95_ms == pytest.approx(p95_ms, rel=0.03)
     # 150,000 kept outcomes: the p95's sampling error is a few milliseconds, not the windows' tens.
-    assert 0 < chat.error_95["ttft_p95_ms"] < 0.01 * chat.ttft_p95_ms
+    assert 0 < chat.error_95["ttft_p95_ms"] < 10.0
 
 
 # One month, two load levels, one 7-minute window each: a DES run of a large load in seconds.

@@ -2,7 +2,8 @@
 fitted to its `fit` points.
 
 A point is played as its source ran it, on the engine profile of its engine (NIM serves these models
-through TensorRT-LLM) with the server settings the source states (KV-cache type, vLLM's
+through TensorRT-LLM), with its release generation's own host and cache-read costs where it ran an older
+runtime than the profile's, and with the server settings the source states (KV-cache type, vLLM's
 max_num_seqs and gpu_memory_utilization). Offline and static-batch runs queue
 every request at t = 0 on each replica (replicas = GPUs / tensor-parallel size) and count output
 tokens over the makespan, TPOT as the median request's; runs at a request rate send the published
@@ -14,9 +15,9 @@ not describe, other layouts (attention data parallel) and FP4 are left out, with
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-import re
 import zlib
 from collections.abc import Callable, Iterable
 from typing import get_args
@@ -27,7 +28,7 @@ from scipy.optimize import least_squares
 from simulator import catalog, units
 from simulator.analysis.capacity import Arrivals, RequestsFor, load_point, run_load
 from simulator.catalog import CalibrationDataset, CalibrationPoint, EngineName, Precision
-from simulator.catalog.engines import FittedCosts, profiles
+from simulator.catalog.engines import FittedCosts, GenerationCosts, profiles
 from simulator.engine.replica import Replica, Requests
 from simulator.perf.serving import KvCacheDtype, Policy, Serving, serving
 from simulator.perf.step import StepModel, expert_width, step_model
@@ -59,9 +60,11 @@ BOUNDS = {
     "allreduce_latency_us": (0.0, 100.0),
     "sequence_overhead_us": (0.0, 300.0),
     "overlap_sharpness": (1.0, 16.0),
-    "v0_step_overhead_ms": (0.0, 30.0),
-    "v0_sequence_overhead_us": (0.0, 300.0),
 }
+# What the runs of an engine's older runtime (a release generation) pay in place of the profile's, each fitted
+# as "<generation>/<cost>": host work a step and a running sequence (where its runs streamed), and the attention
+# kernels' cache reads.
+GENERATION_COSTS = ("step_overhead_ms", "sequence_overhead_us", "kv_bandwidth_efficiency")
 
 
 # Where a fit starts the costs a profile leaves unset: experts of a small model's width at half the share,
@@ -79,19 +82,12 @@ TUNED_START = {
     "allreduce_latency_us": 20.0,
     "sequence_overhead_us": 50.0,
     "overlap_sharpness": 1.0,
-    "v0_step_overhead_ms": 1.0,
-    "v0_sequence_overhead_us": 50.0,
 }
 
 
-def v0_engine(p: CalibrationPoint) -> bool:
-    """A vLLM run on the V0 engine: a release before 0.8 (which made V1 the default), or an unstated one
-    from 2024. Its host costs a step and a running sequence are V0's, fitted apart from the profile's."""
-    version = p.engine_version or ""
-    if engine_of(p) != "vllm" or "V1" in version:
-        return False
-    release = re.search(r"(\d+)\.(\d+)", version)
-    return (int(release[1]), int(release[2])) < (0, 8) if release else "2024" in version
+def _cost(name: str) -> str:
+    """The cost a fitted name stands for: "vllm-v0/step_overhead_ms" is a step overhead."""
+    return name.rpartition("/")[2]
 
 
 def engine_of(p: CalibrationPoint) -> EngineName:
@@ -111,7 +107,7 @@ def why_left_out(p: CalibrationPoint) -> str | None:
         return "every prompt of a dataset at once (the longest answers, whose spread is unpublished, set its end)"
     if all(getattr(p, m) is None for m in METRICS):
         return "no throughput or latency published"
-    if _step(p, point_serving(p)).kv_capacity_tokens < longest_request(p):
+    if point_step(p, point_serving(p)).kv_capacity_tokens < longest_request(p):
         return "one request does not fit"
     return None
 
@@ -143,10 +139,17 @@ def _experts(p: CalibrationPoint) -> bool:
     return bool(expert_width(catalog.model(str(p.catalogue_model))))
 
 
-def _step(p: CalibrationPoint, limits: Serving) -> StepModel:
+def point_step(p: CalibrationPoint, limits: Serving) -> StepModel:
+    """The step model of the point's run: its model on its GPUs under `limits`, with its release's cache reads."""
     assert p.catalogue_model
     model, gpu = catalog.model(p.catalogue_model), catalog.gpu(p.gpu)
-    return step_model(model, gpu, _precision(p), p.tensor_parallel or 1, limits)
+    step = step_model(model, gpu, _precision(p), p.tensor_parallel or 1, limits)
+    generation = catalog.calibration().generations.get(p.generation or "")
+    if generation is not None and generation.cache_read_per_query_head:
+        # One thread block per query head: a grouped-query model's cached heads are read once per query head.
+        group = model.attention_heads / model.kv_heads
+        step = dataclasses.replace(step, b_kv_s=step.b_kv_s * group, b_scan_s=step.b_scan_s * group)
+    return step
 
 
 def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) -> Serving:
@@ -159,15 +162,13 @@ def point_serving(p: CalibrationPoint, costs: dict[str, float] | None = None) ->
     max_seqs, memory = stated.get("max_num_seqs"), stated.get("gpu_memory_utilization")
     budget, scheduling = stated.get("max_num_batched_tokens"), stated.get("scheduling")
     engine = engine_of(p)
-    update = dict(costs or {})
-    v0_step = update.pop("v0_step_overhead_ms", None)
-    v0_sequence = update.pop("v0_sequence_overhead_us", None)
-    if v0_engine(p):
+    update = {n: v for n, v in (costs or {}).items() if "/" not in n}
+    if p.generation is not None:
+        generation_costs = {_cost(n): v for n, v in (costs or {}).items() if n.startswith(f"{p.generation}/")}
         fitted = catalog.engine_fit().engines.get(engine)
-        if v0_step is None and fitted is not None:
-            v0_step, v0_sequence = fitted.v0_step_overhead_ms, fitted.v0_sequence_overhead_us
-        if v0_step is not None and v0_sequence is not None:
-            update.update(step_overhead_ms=v0_step, sequence_overhead_us=v0_sequence)
+        if not generation_costs and fitted is not None and p.generation in fitted.generations:
+            generation_costs = fitted.generations[p.generation].model_dump(exclude_none=True)
+        update.update(generation_costs)
     if not p.streamed:
         update["sequence_overhead_us"] = 0.0
     own = catalog.engines()[engine].costs.model_copy(update=update) if update else None
@@ -212,7 +213,7 @@ def simulate(p: CalibrationPoint, costs: dict[str, float] | None = None) -> dict
     """Simulated figures of a point that is not left out (see `why_left_out`)."""
     replicas = max(1, p.gpus // (p.tensor_parallel or 1))
     limits = point_serving(p, costs)
-    step = _step(p, limits)
+    step = point_step(p, limits)
     sent = requests_of(p)
     load = p.load
     if load.offline or load.max_batch is not None:
@@ -363,7 +364,8 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
     Free: the bandwidth and FLOP/s shares, the step overhead, the overhead per running sequence and
     the sharpness of the reads' and FLOPs' overlap; the request overhead where the points include TTFT;
     the all-reduce latency where they include tensor-parallel runs; the routed experts' half width
-    where they cover two mixtures of experts (one model's kernels are not an engine's). TTFT is fitted at each
+    where they cover two mixtures of experts (one model's kernels are not an engine's); the own costs
+    (`GENERATION_COSTS`) of each older runtime whose runs they include. TTFT is fitted at each
     configuration's lightest load only, where it is the prompt's steps and the request overhead: the
     queueing heavier loads add is what the simulation plays, so there it is judged, never fitted.
     """
@@ -379,15 +381,26 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
         names.append("allreduce_latency_us")
     if len({p.catalogue_model for p in points if _experts(p)}) >= MIN_MODELS_TO_FIT:
         names.append("expert_half_width")
-    if any(v0_engine(p) for p in points):
-        names += ["v0_step_overhead_ms", "v0_sequence_overhead_us"]
+    generations = sorted({p.generation for p in points if p.generation is not None})
+    streamed = {p.generation for p in points if p.streamed}  # a run that streams nothing shows no per-sequence work
+    names += [
+        f"{g}/{cost}"
+        for g in generations
+        for cost in GENERATION_COSTS
+        if cost != "sequence_overhead_us" or g in streamed
+    ]
     if len(points) < MIN_POINTS_PER_COST * len(names):
         return None
     # From the profile's own estimate and a tuned server's, never from the last fit: a refit of the same points
     # gives the same costs.
     profile = profiles()[engine].costs
     starts = [
-        np.array([min(max(given.get(n) or START.get(n, 0.0), BOUNDS[n][0]), BOUNDS[n][1]) for n in names])
+        np.array(
+            [
+                min(max(given.get(_cost(n)) or START.get(_cost(n), 0.0), BOUNDS[_cost(n)][0]), BOUNDS[_cost(n)][1])
+                for n in names
+            ]
+        )
         for given in (profile.model_dump(), TUNED_START)
     ]
 
@@ -402,7 +415,7 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
         progress(f"{engine}: " + ", ".join(f"{n} {v:.4g}" for n, v in costs.items()))
         return np.array(out)
 
-    lower, upper = zip(*(BOUNDS[n] for n in names), strict=True)
+    lower, upper = zip(*(BOUNDS[_cost(n)] for n in names), strict=True)
     ends = [
         least_squares(
             residuals,
@@ -417,10 +430,15 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
         for start in starts
     ]
     result = min(ends, key=lambda end: end.cost)
-    fitted = dict(zip(names, (float(f"{v:.4g}") for v in result.x), strict=True))
+    # Four significant figures, none below a millionth of the unit: a cost pinned at zero reads 0.
+    fitted = dict(zip(names, (round(float(f"{v:.4g}"), 6) for v in result.x), strict=True))
     count = len(points)
     return FittedCosts(
-        **fitted,
+        **{n: v for n, v in fitted.items() if "/" not in n},
+        generations={
+            g: GenerationCosts(**{cost: fitted[f"{g}/{cost}"] for cost in GENERATION_COSTS if f"{g}/{cost}" in fitted})
+            for g in generations
+        },
         points=count,
         source=f"fit to the {count} fit points of calibration.yaml v{catalog.calibration().version} "
         f"({', '.join(names)} free): benchmarks/fidelity.py --fit",

@@ -314,12 +314,28 @@ class CalibrationLoad(Data):
 Split = Literal["fit", "validate", "apart"]
 
 
+class ReleaseGeneration(Data):
+    """Releases of an engine that ran another runtime than its profile's current one (its own scheduler and
+    attention kernels): their runs pay host and cache-read costs fitted beside the profile's, which no
+    estimate uses."""
+
+    engine: EngineName
+    releases: str
+    cache_read_per_query_head: bool = False
+    """Its decode kernel gives each query head a thread block of its own, with no grouped-query kernel: a model
+    whose query heads share a cached head reads that head once for each of them."""
+    source: str
+    as_of: dt.date
+
+
 class CalibrationPoint(Data):
     """One published serving measurement, with where it was read."""
 
     id: str
     engine: Literal["vllm", "sglang", "tensorrt-llm", "llama.cpp", "nim"]
     engine_version: str | None = None
+    generation: str | None = None
+    """The set's `generations` entry its release belongs to; none for the runtime its engine's profile is."""
     gpu: str
     gpus: int = Field(ge=1)
     """GPUs of the whole configuration (replicas times tensor-parallel size)."""
@@ -465,15 +481,18 @@ class CalibrationDataset(Data):
 
 
 class CalibrationSet(Data):
-    version: Literal[11]
+    version: Literal[12]
+    generations: dict[str, ReleaseGeneration] = Field(default_factory=dict)
     datasets: dict[str, CalibrationDataset] = Field(default_factory=dict)
     points: list[CalibrationPoint] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _datasets_known(self) -> CalibrationSet:
+    def _names_known(self) -> CalibrationSet:
         for p in self.points:
             if p.dataset is not None and p.dataset not in self.datasets:
                 raise ValueError(f"{p.id}: unknown dataset {p.dataset!r}; add it under datasets")
+            if p.generation is not None and p.generation not in self.generations:
+                raise ValueError(f"{p.id}: unknown generation {p.generation!r}; add it under generations")
         return self
 
 

@@ -90,8 +90,19 @@ class EngineProfile(Data):
         return self.limits[-1]
 
 
-# What a fit records beside an engine's costs: its size and source, and the V0 engine's host costs.
-FIT_ONLY = {"points", "source", "v0_step_overhead_ms", "v0_sequence_overhead_us"}
+# What a fit records beside an engine's costs: its size and source, and its older runtimes' costs.
+FIT_ONLY = {"points", "source", "generations"}
+
+
+class GenerationCosts(Data):
+    """What the runs of one of an engine's older runtimes (the calibration set's `generations`) pay in place
+    of the profile's: their host work a step and a running sequence, and their attention kernels' share of
+    bandwidth for the cache. Fitted beside the profile's costs; no estimate uses them."""
+
+    step_overhead_ms: float = Field(ge=0, le=1000)
+    sequence_overhead_us: float | None = Field(default=None, ge=0, le=10_000)
+    """Fitted only where a run of the generation streamed its tokens."""
+    kv_bandwidth_efficiency: float = Field(gt=0, le=1)
 
 
 class FittedCosts(Data):
@@ -108,10 +119,7 @@ class FittedCosts(Data):
     overlap_sharpness: float | None = Field(default=None, ge=1, le=64)
     kv_bandwidth_efficiency: float | None = Field(default=None, gt=0, le=1)
     lone_sequence_kv_efficiency: float | None = Field(default=None, gt=0, le=1)
-    v0_step_overhead_ms: float | None = Field(default=None, ge=0, le=1000)
-    """vLLM's V0 engine's step overhead, fitted on the calibration's runs of releases before 0.8 only:
-    its host work is not the profile's (V1) and no estimate uses it."""
-    v0_sequence_overhead_us: float | None = Field(default=None, ge=0, le=10_000)
+    generations: dict[str, GenerationCosts] = Field(default_factory=dict)
     points: int = Field(ge=1)
     source: str
 
