@@ -394,13 +394,10 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
     # From the profile's own estimate and a tuned server's, never from the last fit: a refit of the same points
     # gives the same costs.
     profile = profiles()[engine].costs
+    kinds = [_cost(n) for n in names]
+    lower, upper = (np.array(side) for side in zip(*(BOUNDS[k] for k in kinds), strict=True))
     starts = [
-        np.array(
-            [
-                min(max(given.get(_cost(n)) or START.get(_cost(n), 0.0), BOUNDS[_cost(n)][0]), BOUNDS[_cost(n)][1])
-                for n in names
-            ]
-        )
+        np.clip([given.get(k) or START.get(k, 0.0) for k in kinds], lower, upper)
         for given in (profile.model_dump(), TUNED_START)
     ]
 
@@ -415,7 +412,6 @@ def fit_engine(engine: EngineName, progress: Callable[[str], None] = lambda _: N
         progress(f"{engine}: " + ", ".join(f"{n} {v:.4g}" for n, v in costs.items()))
         return np.array(out)
 
-    lower, upper = zip(*(BOUNDS[_cost(n)] for n in names), strict=True)
     ends = [
         least_squares(
             residuals,
